@@ -1,0 +1,63 @@
+#pragma once
+/// \file ParticleSet: N particles in d dimensions, column-major.
+#include <cstddef>
+#include <vector>
+
+#include "flowsampler/core/buffer.hpp"
+#include "flowsampler/core/context.hpp"
+
+namespace flowsampler {
+
+/// An N x d matrix of particles stored column-major: coordinate k of particle i
+/// is at data()[k * n() + i]. Lives in device memory on a CUDA context and in
+/// host memory on a CPU context. Instantiated for float and double.
+template <class Real>
+class ParticleSet {
+ public:
+  ParticleSet() = default;
+  /// Uninitialized N x d set in the memory of `ctx`'s backend. N = 0 is allowed
+  /// (an empty cloud); d must be >= 1.
+  ParticleSet(const Context& ctx, std::size_t n, std::size_t d);
+  /// Uninitialized N x d set in the given memory.
+  ParticleSet(std::size_t n, std::size_t d, Memory where);
+
+  /// From a row-major (numpy C order) host array of n*d values.
+  static ParticleSet from_row_major(const Context& ctx, const Real* rows, std::size_t n,
+                                    std::size_t d);
+  /// From a column-major host array of n*d values.
+  static ParticleSet from_column_major(const Context& ctx, const Real* cols, std::size_t n,
+                                       std::size_t d);
+
+  std::size_t n() const { return n_; }
+  std::size_t d() const { return d_; }
+  std::size_t size() const { return n_ * d_; }
+  Memory memory() const { return buf_.memory(); }
+  Real* data() { return buf_.data(); }
+  const Real* data() const { return buf_.data(); }
+  /// Start of coordinate column k (n() contiguous values).
+  Real* column(std::size_t k) { return data() + k * n_; }
+  const Real* column(std::size_t k) const { return data() + k * n_; }
+
+  /// Host copy of the whole set, column-major.
+  std::vector<Real> to_host() const;
+  /// Host copy in row-major (numpy C) order.
+  std::vector<Real> to_row_major() const;
+  /// Deep copy into the memory of `ctx`'s backend.
+  ParticleSet copy(const Context& ctx) const;
+
+  /// Element access; host memory only (throws Error on device memory).
+  Real& at(std::size_t i, std::size_t k);
+  const Real& at(std::size_t i, std::size_t k) const;
+
+ private:
+  std::size_t n_ = 0, d_ = 0;
+  Buffer<Real> buf_;
+};
+
+extern template class ParticleSet<float>;
+extern template class ParticleSet<double>;
+
+/// Memory where `ctx`'s backend keeps its data.
+Memory memory_of(const Context& ctx);
+
+}  // namespace flowsampler

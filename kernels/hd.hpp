@@ -1,0 +1,11 @@
+#pragma once
+// Backend-neutral annotations for code shared by the CPU and CUDA backends.
+#if defined(__CUDACC__)
+#define FLOWSAMPLER_HD __host__ __device__
+#define FLOWSAMPLER_DEVICE_CODE 1
+#else
+#define FLOWSAMPLER_HD
+#endif
+#if defined(__CUDA_ARCH__)
+#define FLOWSAMPLER_ON_DEVICE 1
+#endif

@@ -1,0 +1,84 @@
+#include "flowsampler/core/particle_set.hpp"
+
+#include <limits>
+
+#include "flowsampler/core/error.hpp"
+
+namespace flowsampler {
+
+Memory memory_of(const Context& ctx) { return ctx.is_cuda() ? Memory::device : Memory::host; }
+
+namespace {
+std::size_t checked_size(std::size_t n, std::size_t d, std::size_t elem) {
+  FLOWSAMPLER_EXPECTS(d >= 1, "particle set: dimension d must be >= 1, got " << d);
+  FLOWSAMPLER_EXPECTS(n <= std::numeric_limits<std::size_t>::max() / d / elem,
+                      "particle set: " << n << " x " << d << " elements overflow the address space");
+  return n * d;
+}
+}  // namespace
+
+template <class Real>
+ParticleSet<Real>::ParticleSet(std::size_t n, std::size_t d, Memory where)
+    : n_(n), d_(d), buf_(checked_size(n, d, sizeof(Real)), where) {}
+
+template <class Real>
+ParticleSet<Real>::ParticleSet(const Context& ctx, std::size_t n, std::size_t d)
+    : ParticleSet(n, d, memory_of(ctx)) {}
+
+template <class Real>
+ParticleSet<Real> ParticleSet<Real>::from_column_major(const Context& ctx, const Real* cols,
+                                                       std::size_t n, std::size_t d) {
+  ParticleSet out(ctx, n, d);
+  out.buf_.copy_from(cols, Memory::host);
+  return out;
+}
+
+template <class Real>
+ParticleSet<Real> ParticleSet<Real>::from_row_major(const Context& ctx, const Real* rows,
+                                                    std::size_t n, std::size_t d) {
+  ParticleSet host(n, d, Memory::host);
+  for (std::size_t k = 0; k < d; ++k)
+    for (std::size_t i = 0; i < n; ++i) host.buf_.data()[k * n + i] = rows[i * d + k];
+  if (ctx.is_cuda()) return host.copy(ctx);
+  return host;
+}
+
+template <class Real>
+std::vector<Real> ParticleSet<Real>::to_host() const {
+  std::vector<Real> out(size());
+  buf_.copy_to(out.data(), Memory::host);
+  return out;
+}
+
+template <class Real>
+std::vector<Real> ParticleSet<Real>::to_row_major() const {
+  const std::vector<Real> cols = to_host();
+  std::vector<Real> rows(size());
+  for (std::size_t i = 0; i < n_; ++i)
+    for (std::size_t k = 0; k < d_; ++k) rows[i * d_ + k] = cols[k * n_ + i];
+  return rows;
+}
+
+template <class Real>
+ParticleSet<Real> ParticleSet<Real>::copy(const Context& ctx) const {
+  ParticleSet out(ctx, n_, d_);
+  out.buf_.copy_from(buf_.data(), buf_.memory());
+  return out;
+}
+
+template <class Real>
+Real& ParticleSet<Real>::at(std::size_t i, std::size_t k) {
+  FLOWSAMPLER_EXPECTS(memory() == Memory::host, "ParticleSet::at: the set lives in device memory; copy it with to_host()");
+  FLOWSAMPLER_EXPECTS(i < n_ && k < d_, "ParticleSet::at: index (" << i << ", " << k << ") outside " << n_ << " x " << d_);
+  return buf_.data()[k * n_ + i];
+}
+
+template <class Real>
+const Real& ParticleSet<Real>::at(std::size_t i, std::size_t k) const {
+  return const_cast<ParticleSet*>(this)->at(i, k);
+}
+
+template class ParticleSet<float>;
+template class ParticleSet<double>;
+
+}  // namespace flowsampler
