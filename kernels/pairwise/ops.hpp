@@ -1,0 +1,107 @@
+#pragma once
+// The ops of the pairwise engine. An op says what one pair (x_i, y_j)
+// contributes, from x_i (an accessor, x(k)), the row y_j (y[k]) and the
+// y-payload row py (y_payload values per point: a weight, a potential, ...):
+//   sum ops:      value_dim(d) outputs;  add(x, y, py, d, acc) adds value_ij.
+//   softmax ops:  logit(x, y, py, d) and add(x, y, py, d, e, acc) adding e * value_ij.
+//   k-min ops:    distance(x, y, py, d).
+// value_dim must be constexpr in d so the compile-time-d path keeps its
+// accumulators in registers.
+#include <cmath>
+
+#include "math/fast_exp.hpp"
+#include "pairwise/access.hpp"
+
+namespace flowsampler::kernels {
+
+/// Radial kernels k(x, y) = f(|x - y|) with bandwidth h.
+enum class KernelKind { gaussian, laplace, imq, energy };
+
+/// k and dk/dr / r for r2 = |x - y|^2: then grad_x k = (dk/dr / r) (x - y).
+/// gaussian exp(-r^2 / (2h^2)); laplace exp(-r / h); inverse multiquadric
+/// (1 + r^2/h^2)^(-1/2); energy -r / h. At r = 0 the Laplace and energy
+/// gradients are taken as 0 (their subgradient of least norm).
+template <KernelKind K, class Real>
+struct Radial {
+  Real inv_h, inv_h2;  // 1/h, 1/h^2
+
+  FLOWSAMPLER_HD Real value(Real r2) const {
+    if constexpr (K == KernelKind::gaussian) return fast_exp(Real(-0.5) * inv_h2 * r2);
+    if constexpr (K == KernelKind::laplace) return fast_exp(-std::sqrt(r2) * inv_h);
+    if constexpr (K == KernelKind::imq) return Real(1) / std::sqrt(Real(1) + r2 * inv_h2);
+    if constexpr (K == KernelKind::energy) return -std::sqrt(r2) * inv_h;
+  }
+  FLOWSAMPLER_HD Real grad_factor(Real r2) const {
+    if constexpr (K == KernelKind::gaussian) return -inv_h2 * fast_exp(Real(-0.5) * inv_h2 * r2);
+    if constexpr (K == KernelKind::laplace) {
+      const Real r = std::sqrt(r2);
+      return r > 0 ? -inv_h * fast_exp(-r * inv_h) / r : Real(0);
+    }
+    if constexpr (K == KernelKind::imq) {
+      const Real q = Real(1) / std::sqrt(Real(1) + r2 * inv_h2);
+      return -inv_h2 * q * q * q;
+    }
+    if constexpr (K == KernelKind::energy) {
+      const Real r = std::sqrt(r2);
+      return r > 0 ? -inv_h / r : Real(0);
+    }
+  }
+};
+
+/// sum_j w_j k(x_i, y_j): one output. Weighted reads w_j from payload column 0.
+template <KernelKind K, class Real, bool Weighted>
+struct KernelSumOp {
+  Radial<K, Real> kernel;
+  static constexpr int y_payload = Weighted ? 1 : 0;
+  FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }
+  template <int D, class X, class A>
+  FLOWSAMPLER_HD void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
+    const Real v = kernel.value(sqdist<D>(x, y, d));
+    acc(0) += Weighted ? py[0] * v : v;
+  }
+};
+
+/// sum_j w_j grad_x k(x_i, y_j): d outputs.
+template <KernelKind K, class Real, bool Weighted>
+struct KernelGradSumOp {
+  Radial<K, Real> kernel;
+  static constexpr int y_payload = Weighted ? 1 : 0;
+  FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
+  template <int D, class X, class A>
+  FLOWSAMPLER_HD void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
+    Real g = kernel.grad_factor(sqdist<D>(x, y, d));
+    if (Weighted) g *= py[0];
+    for (int k = 0; k < dim<D>(d); ++k) acc(k) += g * (x(k) - y[k]);
+  }
+};
+
+/// Mean shift: logit -|x - y|^2 / (2 eps^2) + log w_j, value y_j - x_i (d outputs).
+/// Weighted reads log w_j from payload column 0.
+template <class Real, bool Weighted>
+struct MeanShiftOp {
+  Real neg_half_inv_eps2;  // -1 / (2 eps^2)
+  static constexpr int y_payload = Weighted ? 1 : 0;
+  FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
+  template <int D, class X>
+  FLOWSAMPLER_HD Real logit(const X& x, const Real* y, const Real* py, int d) const {
+    const Real l = neg_half_inv_eps2 * sqdist<D>(x, y, d);
+    return Weighted ? l + py[0] : l;
+  }
+  template <int D, class X, class A>
+  FLOWSAMPLER_HD void add(const X& x, const Real* y, const Real*, int d, Real e, A& acc) const {
+    for (int k = 0; k < dim<D>(d); ++k) acc(k) += e * (y[k] - x(k));
+  }
+};
+
+/// k-min on squared Euclidean distance.
+template <class Real>
+struct SqDistOp {
+  static constexpr int y_payload = 0;
+  FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }  // unused by k-min
+  template <int D, class X>
+  FLOWSAMPLER_HD Real distance(const X& x, const Real* y, const Real*, int d) const {
+    return sqdist<D>(x, y, d);
+  }
+};
+
+}  // namespace flowsampler::kernels

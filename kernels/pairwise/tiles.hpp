@@ -1,0 +1,92 @@
+#pragma once
+// What one lane (one x_i) does with one tile of y rows, for each reduction.
+// Shared verbatim by the CPU backend (inside `#pragma omp simd` over i) and the
+// CUDA kernel body (one thread per i). Tiles are row-major: row j of the tile
+// is yt + j * dim<D>(d), its payload pt + j * Op::y_payload.
+//
+// Precision: within a tile, sums run in Real; across tiles they are carried in
+// double, so a float sum of M terms has the error of a tile-length float sum
+// plus a double sum, not of an M-term float sum.
+#include <limits>
+
+#include "math/fast_exp.hpp"
+#include "pairwise/access.hpp"
+
+namespace flowsampler::kernels {
+
+/// Adds sum_j value(x, y_j) over the tile into `tacc` (value_dim entries).
+template <int D, class Op, class Real, class X, class TA>
+FLOWSAMPLER_HD inline void sum_tile(const Op& op, const X& x, const Real* yt, const Real* pt, int len, int d,
+                                    TA& tacc) {
+  const int ds = dim<D>(d);
+  for (int j = 0; j < len; ++j) op.template add<D>(x, yt + j * ds, pt + j * Op::y_payload, d, tacc);
+}
+
+/// Online-softmax state of one lane: running max m, normalizer s = sum exp(l - m),
+/// and carry(k) = sum exp(l - m) value_k.
+///
+/// Update with one tile: first the tile's max logit (a pass without exp), then
+/// one exp per pair relative to the new max, then one rescale of the carried
+/// state. Rows whose logits are all -inf so far keep m = -inf, s = 0.
+/// +inf or NaN logits make the row's outputs NaN.
+template <int D, class Op, class Real, class X, class CA, class TA>
+FLOWSAMPLER_HD inline void softmax_tile(const Op& op, const X& x, const Real* yt, const Real* pt, int len, int d,
+                                        Real& m, double& s, CA& carry, TA& tacc) {
+  const int ds = dim<D>(d);
+  const int p = Op::value_dim(ds);
+  Real mt = -std::numeric_limits<Real>::infinity();
+  for (int j = 0; j < len; ++j) {
+    const Real l = op.template logit<D>(x, yt + j * ds, pt + j * Op::y_payload, d);
+    mt = l > mt ? l : mt;
+  }
+  const Real mnew = mt > m ? mt : m;
+  // exp(l - shift) is 0 for l = -inf and exp(m - shift) is 0 for m = -inf, also
+  // when every logit so far is -inf (then shift = 0 and nothing is added).
+  const Real shift = mnew == -std::numeric_limits<Real>::infinity() ? Real(0) : mnew;
+  for (int k = 0; k < p; ++k) tacc(k) = Real(0);
+  Real ts = 0;
+  for (int j = 0; j < len; ++j) {
+    const Real* y = yt + j * ds;
+    const Real* py = pt + j * Op::y_payload;
+    const Real e = fast_exp(op.template logit<D>(x, y, py, d) - shift);
+    ts += e;
+    op.template add<D>(x, y, py, d, e, tacc);
+  }
+  const double scale = static_cast<double>(fast_exp(m - shift));
+  s = s * scale + static_cast<double>(ts);
+  for (int k = 0; k < p; ++k) carry(k) = carry(k) * scale + static_cast<double>(tacc(k));
+  m = mnew;
+}
+
+/// Softmax outputs of one lane: out(k) = carry(k) / s and lse = m + log s.
+/// A row with every logit -inf gives out = 0 and lse = -inf.
+template <class Real, class CA, class OA>
+FLOWSAMPLER_HD inline void softmax_finish(Real m, double s, const CA& carry, int p, OA& out, Real& lse) {
+  const double inv = s > 0 ? 1.0 / s : 0.0;
+  for (int k = 0; k < p; ++k) out(k) = static_cast<Real>(carry(k) * inv);
+  lse = static_cast<Real>(static_cast<double>(m) + std::log(s));
+}
+
+/// Merges the k smallest distances of the tile into best/idx (sorted ascending).
+/// Branch-free insertion: each pair costs k compare-exchanges. Ties keep the
+/// smaller index first.
+template <int D, class Op, class Real, class X, class BA, class IA>
+FLOWSAMPLER_HD inline void kmin_tile(const Op& op, const X& x, const Real* yt, const Real* pt, unsigned j0, int len,
+                                     int d, int k, BA& best, IA& idx) {
+  const int ds = dim<D>(d);
+  for (int j = 0; j < len; ++j) {
+    Real v = op.template distance<D>(x, yt + j * ds, pt + j * Op::y_payload, d);
+    unsigned id = j0 + static_cast<unsigned>(j);
+    for (int t = 0; t < k; ++t) {
+      const Real b = best(t);
+      const unsigned bi = idx(t);
+      const bool less = v < b;
+      best(t) = less ? v : b;
+      idx(t) = less ? id : bi;
+      v = less ? b : v;
+      id = less ? bi : id;
+    }
+  }
+}
+
+}  // namespace flowsampler::kernels

@@ -1,0 +1,189 @@
+#pragma once
+// The CPU backend of the pairwise engine: OpenMP over blocks of x rows, the y
+// rows streamed in cache-sized tiles, and the loop over the rows of a block
+// vectorized with `#pragma omp simd` (x is column-major, so lane i reads
+// x[k*n + i]: contiguous across lanes). With a compile-time D the x
+// coordinates and the tile accumulators of a lane sit in registers; D = 0 is
+// the runtime-d path, which keeps them in per-thread scratch.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "pairwise/access.hpp"
+#include "pairwise/tiles.hpp"
+
+namespace flowsampler::cpu {
+
+/// Inputs of one pairwise call. x: n x d column-major. y_rows: m x d row-major
+/// (the launcher's caller transposes once), py_rows: m x q row-major payload.
+template <class Real>
+struct PairwiseArgs {
+  const Real* x;
+  std::size_t n;
+  const Real* y_rows;
+  const Real* py_rows;
+  std::size_t m;
+  int d;
+  int threads;
+};
+
+namespace detail {
+constexpr std::size_t block_rows = 64;  // x rows per block (a few SIMD vectors)
+constexpr std::size_t tile_rows = 512;  // y rows per tile (stays in L1 for small d)
+
+template <int D, class Real>
+struct LaneX {
+  // The x accessor a lane uses: its coordinates in registers, or a strided view.
+  static auto make(const Real* x, std::size_t n, std::size_t i, int d) {
+    if constexpr (D > 0) {
+      kernels::Lane<Real, D> xr;
+      for (int k = 0; k < D; ++k) xr(k) = x[k * n + i];
+      (void)d;
+      return xr;
+    } else {
+      (void)d;
+      return kernels::Strided<const Real>{x + i, n};
+    }
+  }
+};
+
+}  // namespace detail
+
+/// out (n x p column-major) = sum_j value(x_i, y_j).
+template <int D, class Op, class Real>
+void pairwise_sum(const Op& op, const PairwiseArgs<Real>& a, Real* out) {
+  const int p = Op::value_dim(kernels::dim<D>(a.d));
+  const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
+  const long long nb = static_cast<long long>(nblocks);
+  constexpr int P = D > 0 ? Op::value_dim(D) : 1;
+#pragma omp parallel num_threads(a.threads)
+  {
+    constexpr std::size_t B = detail::block_rows;
+    std::vector<double> carry(static_cast<std::size_t>(p) * B);
+    std::vector<Real> scratch(D > 0 ? 0 : static_cast<std::size_t>(p) * B);
+#pragma omp for schedule(dynamic, 1)
+    for (long long b = 0; b < nb; ++b) {
+      const std::size_t i0 = static_cast<std::size_t>(b) * B;
+      const std::size_t len = std::min(B, a.n - i0);
+      std::fill(carry.begin(), carry.end(), 0.0);
+      double* cp = carry.data();
+      Real* sp = scratch.data();
+      for (std::size_t j0 = 0; j0 < a.m; j0 += detail::tile_rows) {
+        const int tl = static_cast<int>(std::min(detail::tile_rows, a.m - j0));
+        const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(kernels::dim<D>(a.d));
+        const Real* pt = a.py_rows + j0 * Op::y_payload;
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) {
+          const auto x = detail::LaneX<D, Real>::make(a.x, a.n, i0 + l, a.d);
+          kernels::Strided<double> c{cp + l, B};
+          if constexpr (D > 0) {
+            kernels::Lane<Real, P> t;
+            for (int k = 0; k < P; ++k) t(k) = Real(0);
+            kernels::sum_tile<D>(op, x, yt, pt, tl, a.d, t);
+            for (int k = 0; k < P; ++k) c(k) += static_cast<double>(t(k));
+          } else {
+            kernels::Strided<Real> t{sp + l, B};
+            for (int k = 0; k < p; ++k) t(k) = Real(0);
+            kernels::sum_tile<D>(op, x, yt, pt, tl, a.d, t);
+            for (int k = 0; k < p; ++k) c(k) += static_cast<double>(t(k));
+          }
+        }
+      }
+      for (int k = 0; k < p; ++k)
+        for (std::size_t l = 0; l < len; ++l) out[k * a.n + i0 + l] = static_cast<Real>(carry[k * B + l]);
+    }
+  }
+}
+
+/// out (n x p column-major) = softmax-weighted mean of the values, lse (n) = log sum_j exp(logit_ij).
+template <int D, class Op, class Real>
+void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& a, Real* out, Real* lse) {
+  const int p = Op::value_dim(kernels::dim<D>(a.d));
+  const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
+  const long long nb = static_cast<long long>(nblocks);
+  constexpr int P = D > 0 ? Op::value_dim(D) : 1;
+#pragma omp parallel num_threads(a.threads)
+  {
+    constexpr std::size_t B = detail::block_rows;
+    std::vector<double> carry(static_cast<std::size_t>(p) * B), s(B);
+    std::vector<Real> m(B), scratch(D > 0 ? 0 : static_cast<std::size_t>(p) * B);
+#pragma omp for schedule(dynamic, 1)
+    for (long long b = 0; b < nb; ++b) {
+      const std::size_t i0 = static_cast<std::size_t>(b) * B;
+      const std::size_t len = std::min(B, a.n - i0);
+      std::fill(carry.begin(), carry.end(), 0.0);
+      std::fill(s.begin(), s.end(), 0.0);
+      std::fill(m.begin(), m.end(), -std::numeric_limits<Real>::infinity());
+      double* cp = carry.data();
+      double* sp = s.data();
+      Real* mp = m.data();
+      Real* tp = scratch.data();
+      for (std::size_t j0 = 0; j0 < a.m; j0 += detail::tile_rows) {
+        const int tl = static_cast<int>(std::min(detail::tile_rows, a.m - j0));
+        const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(kernels::dim<D>(a.d));
+        const Real* pt = a.py_rows + j0 * Op::y_payload;
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) {
+          const auto x = detail::LaneX<D, Real>::make(a.x, a.n, i0 + l, a.d);
+          kernels::Strided<double> c{cp + l, B};
+          if constexpr (D > 0) {
+            kernels::Lane<Real, P> t;
+            kernels::softmax_tile<D>(op, x, yt, pt, tl, a.d, mp[l], sp[l], c, t);
+          } else {
+            kernels::Strided<Real> t{tp + l, B};
+            kernels::softmax_tile<D>(op, x, yt, pt, tl, a.d, mp[l], sp[l], c, t);
+          }
+        }
+      }
+      for (std::size_t l = 0; l < len; ++l) {
+        kernels::Strided<const double> c{cp + l, B};
+        kernels::Strided<Real> o{out + i0 + l, a.n};
+        kernels::softmax_finish(mp[l], sp[l], c, p, o, lse[i0 + l]);
+      }
+    }
+  }
+}
+
+/// dist/idx (n x k column-major): the k smallest distances of each x_i, ascending.
+/// Slots beyond m (k > m) hold +inf and index UINT32_MAX.
+template <int D, class Op, class Real>
+void pairwise_kmin(const Op& op, const PairwiseArgs<Real>& a, int k, Real* dist, std::uint32_t* idx) {
+  const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
+  const long long nb = static_cast<long long>(nblocks);
+#pragma omp parallel num_threads(a.threads)
+  {
+    constexpr std::size_t B = detail::block_rows;
+    std::vector<Real> best(static_cast<std::size_t>(k) * B);
+    std::vector<std::uint32_t> bidx(static_cast<std::size_t>(k) * B);
+#pragma omp for schedule(dynamic, 1)
+    for (long long b = 0; b < nb; ++b) {
+      const std::size_t i0 = static_cast<std::size_t>(b) * B;
+      const std::size_t len = std::min(B, a.n - i0);
+      std::fill(best.begin(), best.end(), std::numeric_limits<Real>::infinity());
+      std::fill(bidx.begin(), bidx.end(), std::numeric_limits<std::uint32_t>::max());
+      Real* bp = best.data();
+      std::uint32_t* ip = bidx.data();
+      for (std::size_t j0 = 0; j0 < a.m; j0 += detail::tile_rows) {
+        const int tl = static_cast<int>(std::min(detail::tile_rows, a.m - j0));
+        const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(kernels::dim<D>(a.d));
+        const Real* pt = a.py_rows + j0 * Op::y_payload;
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) {
+          const auto x = detail::LaneX<D, Real>::make(a.x, a.n, i0 + l, a.d);
+          kernels::Strided<Real> bv{bp + l, B};
+          kernels::Strided<std::uint32_t> iv{ip + l, B};
+          kernels::kmin_tile<D>(op, x, yt, pt, static_cast<unsigned>(j0), tl, a.d, k, bv, iv);
+        }
+      }
+      for (int t = 0; t < k; ++t)
+        for (std::size_t l = 0; l < len; ++l) {
+          dist[t * a.n + i0 + l] = best[t * B + l];
+          idx[t * a.n + i0 + l] = bidx[t * B + l];
+        }
+    }
+  }
+}
+
+}  // namespace flowsampler::cpu

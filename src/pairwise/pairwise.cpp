@@ -1,0 +1,127 @@
+#include "flowsampler/pairwise/pairwise.hpp"
+
+#include <cmath>
+
+#include "pairwise/engine.hpp"
+#include "pairwise/shipped_ops.hpp"
+
+namespace flowsampler::pairwise {
+
+Kernel parse_kernel(const std::string& name, const std::string& what) {
+  if (name == "gaussian") return Kernel::gaussian;
+  if (name == "laplace") return Kernel::laplace;
+  if (name == "imq") return Kernel::imq;
+  if (name == "energy") return Kernel::energy;
+  FLOWSAMPLER_EXPECTS(false, what << ": expected gaussian, laplace, imq or energy, got '" << name << "'");
+}
+
+std::string to_string(Kernel k) {
+  switch (k) {
+    case Kernel::gaussian: return "gaussian";
+    case Kernel::laplace: return "laplace";
+    case Kernel::imq: return "imq";
+    case Kernel::energy: return "energy";
+  }
+  return "?";
+}
+
+namespace {
+
+using kernels::Reduction;
+
+template <class Real>
+void expect_column(const Context& ctx, const char* what, const char* name, const ParticleSet<Real>* c,
+                   std::size_t m) {
+  if (!c) return;
+  FLOWSAMPLER_EXPECTS(c->memory() == memory_of(ctx), what << ": " << name << " must live in the context's memory");
+  FLOWSAMPLER_EXPECTS(c->d() == 1 && c->n() == m,
+                      what << ": " << name << " must be M x 1 = " << m << " x 1, got " << c->n() << " x " << c->d());
+}
+
+template <class Real>
+ParticleSet<Real> zeros(const Context& ctx, std::size_t n, std::size_t d) {
+  std::vector<Real> z(n * d, Real(0));
+  return ParticleSet<Real>::from_column_major(ctx, z.data(), n, d);
+}
+
+template <class Real>
+ParticleSet<Real> kernel_reduce(const char* what, bool grad, const Context& ctx, const KernelSpec& kernel,
+                                const ParticleSet<Real>& x, const ParticleSet<Real>& y,
+                                const ParticleSet<Real>* weights) {
+  detail::expect_pair(ctx, what, x, y);
+  FLOWSAMPLER_EXPECTS(std::isfinite(kernel.bandwidth) && kernel.bandwidth > 0,
+                      what << ": bandwidth must be finite and > 0, got " << kernel.bandwidth);
+  expect_column(ctx, what, "weights", weights, y.n());
+  const std::size_t p = grad ? x.d() : 1;
+  if (y.n() == 0 || x.n() == 0) return zeros<Real>(ctx, x.n(), p);
+  ParticleSet<Real> out(ctx, x.n(), p);
+  detail::visit_kernel_op<Real>(kernel, grad, weights != nullptr, [&](const auto& op) {
+    detail::run<Reduction::sum>(ctx, op, x, y, weights ? weights->data() : nullptr, out.data());
+  });
+  ctx.synchronize();
+  return out;
+}
+
+}  // namespace
+
+template <class Real>
+ParticleSet<Real> kernel_sum(const Context& ctx, const KernelSpec& kernel, const ParticleSet<Real>& x,
+                             const ParticleSet<Real>& y, const ParticleSet<Real>* weights) {
+  return kernel_reduce("kernel_sum", false, ctx, kernel, x, y, weights);
+}
+
+template <class Real>
+ParticleSet<Real> kernel_grad_sum(const Context& ctx, const KernelSpec& kernel, const ParticleSet<Real>& x,
+                                  const ParticleSet<Real>& y, const ParticleSet<Real>* weights) {
+  return kernel_reduce("kernel_grad_sum", true, ctx, kernel, x, y, weights);
+}
+
+template <class Real>
+SoftmaxResult<Real> mean_shift(const Context& ctx, double eps, const ParticleSet<Real>& x,
+                               const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights) {
+  detail::expect_pair(ctx, "mean_shift", x, y);
+  FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "mean_shift: eps must be finite and > 0, got " << eps);
+  FLOWSAMPLER_EXPECTS(y.n() > 0, "mean_shift: y is empty (M = 0); a softmax over no points is undefined");
+  expect_column(ctx, "mean_shift", "log_weights", log_weights, y.n());
+  SoftmaxResult<Real> r{ParticleSet<Real>(ctx, x.n(), x.d()), ParticleSet<Real>(ctx, x.n(), 1)};
+  if (x.n() == 0) return r;
+  detail::visit_mean_shift_op<Real>(eps, log_weights != nullptr, [&](const auto& op) {
+    detail::run<Reduction::softmax>(ctx, op, x, y, log_weights ? log_weights->data() : nullptr, r.mean.data(),
+                                    r.lse.data());
+  });
+  ctx.synchronize();
+  return r;
+}
+
+template <class Real>
+KminResult<Real> kmin_sqdist(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y, int k) {
+  detail::expect_pair(ctx, "kmin_sqdist", x, y);
+  FLOWSAMPLER_EXPECTS(k >= 1 && k <= 32, "kmin_sqdist: k must be in [1, 32], got " << k);
+  const std::size_t kk = static_cast<std::size_t>(k);
+  KminResult<Real> r{ParticleSet<Real>(ctx, x.n(), kk), Buffer<std::uint32_t>(x.n() * kk, memory_of(ctx))};
+  if (x.n() == 0) return r;
+  if (y.n() == 0) {
+    std::vector<Real> inf(x.n() * kk, std::numeric_limits<Real>::infinity());
+    std::vector<std::uint32_t> none(x.n() * kk, 0xffffffffu);
+    r.dist2 = ParticleSet<Real>::from_column_major(ctx, inf.data(), x.n(), kk);
+    r.index.copy_from(none.data(), Memory::host);
+    return r;
+  }
+  detail::run<Reduction::kmin>(ctx, kernels::SqDistOp<Real>{}, x, y, nullptr, r.dist2.data(), nullptr,
+                               r.index.data(), k);
+  ctx.synchronize();
+  return r;
+}
+
+#define FLOWSAMPLER_INSTANTIATE(Real)                                                                          \
+  template ParticleSet<Real> kernel_sum<Real>(const Context&, const KernelSpec&, const ParticleSet<Real>&,     \
+                                              const ParticleSet<Real>&, const ParticleSet<Real>*);             \
+  template ParticleSet<Real> kernel_grad_sum<Real>(const Context&, const KernelSpec&, const ParticleSet<Real>&, \
+                                                   const ParticleSet<Real>&, const ParticleSet<Real>*);        \
+  template SoftmaxResult<Real> mean_shift<Real>(const Context&, double, const ParticleSet<Real>&,              \
+                                                const ParticleSet<Real>&, const ParticleSet<Real>*);           \
+  template KminResult<Real> kmin_sqdist<Real>(const Context&, const ParticleSet<Real>&, const ParticleSet<Real>&, int);
+FLOWSAMPLER_INSTANTIATE(float)
+FLOWSAMPLER_INSTANTIATE(double)
+
+}  // namespace flowsampler::pairwise

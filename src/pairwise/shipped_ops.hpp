@@ -1,0 +1,43 @@
+#pragma once
+// Turns the public descriptions (KernelSpec, eps, weighted or not) into the
+// op types of kernels/pairwise/ops.hpp and calls f(op). The public entry
+// points and the CUDA instantiations (src/cuda/pairwise_ops.cu) both go
+// through these visitors, so the list of shipped ops lives here only.
+#include <type_traits>
+
+#include "flowsampler/pairwise/pairwise.hpp"
+#include "pairwise/ops.hpp"
+
+namespace flowsampler::pairwise::detail {
+
+template <class Real, class F>
+void visit_kernel_op(const KernelSpec& spec, bool grad, bool weighted, F&& f) {
+  using kernels::KernelKind;
+  const double h = spec.bandwidth;
+  auto with = [&](auto kind) {
+    constexpr KernelKind K = decltype(kind)::value;
+    const kernels::Radial<K, Real> r{static_cast<Real>(1 / h), static_cast<Real>(1 / (h * h))};
+    if (grad) {
+      if (weighted) f(kernels::KernelGradSumOp<K, Real, true>{r});
+      else f(kernels::KernelGradSumOp<K, Real, false>{r});
+    } else {
+      if (weighted) f(kernels::KernelSumOp<K, Real, true>{r});
+      else f(kernels::KernelSumOp<K, Real, false>{r});
+    }
+  };
+  switch (spec.kind) {
+    case Kernel::gaussian: with(std::integral_constant<KernelKind, KernelKind::gaussian>{}); break;
+    case Kernel::laplace: with(std::integral_constant<KernelKind, KernelKind::laplace>{}); break;
+    case Kernel::imq: with(std::integral_constant<KernelKind, KernelKind::imq>{}); break;
+    case Kernel::energy: with(std::integral_constant<KernelKind, KernelKind::energy>{}); break;
+  }
+}
+
+template <class Real, class F>
+void visit_mean_shift_op(double eps, bool weighted, F&& f) {
+  const Real c = static_cast<Real>(-0.5 / (eps * eps));
+  if (weighted) f(kernels::MeanShiftOp<Real, true>{c});
+  else f(kernels::MeanShiftOp<Real, false>{c});
+}
+
+}  // namespace flowsampler::pairwise::detail
