@@ -9,3 +9,12 @@
 #if defined(__CUDA_ARCH__)
 #define FLOWSAMPLER_ON_DEVICE 1
 #endif
+
+// Fully unroll a loop whose trip count is a compile-time dimension (nvcc).
+// GCC 12 rejects the annotation inside templates ("ignoring loop annotation")
+// and unrolls such short constant loops by itself.
+#if defined(__CUDACC__)
+#define FLOWSAMPLER_UNROLL _Pragma("unroll")
+#else
+#define FLOWSAMPLER_UNROLL
+#endif

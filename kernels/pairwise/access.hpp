@@ -33,7 +33,7 @@ FLOWSAMPLER_HD constexpr int dim(int d) {
 template <int D, class Real, class X>
 FLOWSAMPLER_HD inline Real sqdist(const X& x, const Real* y, int d) {
   Real s = 0;
-  for (int k = 0; k < dim<D>(d); ++k) {
+  FLOWSAMPLER_UNROLL for (int k = 0; k < dim<D>(d); ++k) {
     const Real t = x(k) - y[k];
     s += t * t;
   }

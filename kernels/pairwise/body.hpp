@@ -100,10 +100,11 @@ struct PairwiseBody {
             for (int k = 0; k < p; ++k) carry_s(k) += static_cast<double>(tacc_s(k));
           }
         } else if constexpr (R == Reduction::softmax) {
+          const Real mt = softmax_tile_max<D>(op, x, yt, pt, tl, a.d);
           if constexpr (D > 0)
-            softmax_tile<D>(op, x, yt, pt, tl, a.d, m, s, carry_r, tacc_r);
+            softmax_tile_update<D>(op, x, yt, pt, tl, a.d, mt, m, s, carry_r, tacc_r);
           else
-            softmax_tile<D>(op, x, yt, pt, tl, a.d, m, s, carry_s, tacc_s);
+            softmax_tile_update<D>(op, x, yt, pt, tl, a.d, mt, m, s, carry_s, tacc_s);
         } else {
           kmin_tile<D>(op, x, yt, pt, static_cast<unsigned>(j0), tl, a.d, p, best, bidx);
         }

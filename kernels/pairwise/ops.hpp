@@ -71,7 +71,7 @@ struct KernelGradSumOp {
   FLOWSAMPLER_HD void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
     Real g = kernel.grad_factor(sqdist<D>(x, y, d));
     if (Weighted) g *= py[0];
-    for (int k = 0; k < dim<D>(d); ++k) acc(k) += g * (x(k) - y[k]);
+    FLOWSAMPLER_UNROLL for (int k = 0; k < dim<D>(d); ++k) acc(k) += g * (x(k) - y[k]);
   }
 };
 
@@ -89,7 +89,7 @@ struct MeanShiftOp {
   }
   template <int D, class X, class A>
   FLOWSAMPLER_HD void add(const X& x, const Real* y, const Real*, int d, Real e, A& acc) const {
-    for (int k = 0; k < dim<D>(d); ++k) acc(k) += e * (y[k] - x(k));
+    FLOWSAMPLER_UNROLL for (int k = 0; k < dim<D>(d); ++k) acc(k) += e * (y[k] - x(k));
   }
 };
 

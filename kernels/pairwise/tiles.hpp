@@ -7,6 +7,7 @@
 // Precision: within a tile, sums run in Real; across tiles they are carried in
 // double, so a float sum of M terms has the error of a tile-length float sum
 // plus a double sum, not of an M-term float sum.
+#include <cmath>
 #include <limits>
 
 #include "math/fast_exp.hpp"
@@ -25,37 +26,65 @@ FLOWSAMPLER_HD inline void sum_tile(const Op& op, const X& x, const Real* yt, co
 /// Online-softmax state of one lane: running max m, normalizer s = sum exp(l - m),
 /// and carry(k) = sum exp(l - m) value_k.
 ///
-/// Update with one tile: first the tile's max logit (a pass without exp), then
-/// one exp per pair relative to the new max, then one rescale of the carried
-/// state. Rows whose logits are all -inf so far keep m = -inf, s = 0.
-/// +inf or NaN logits make the row's outputs NaN.
-template <int D, class Op, class Real, class X, class CA, class TA>
-FLOWSAMPLER_HD inline void softmax_tile(const Op& op, const X& x, const Real* yt, const Real* pt, int len, int d,
-                                        Real& m, double& s, CA& carry, TA& tacc) {
+/// A tile is folded in two passes, each a single loop over the tile (so the
+/// CPU can vectorize over lanes): softmax_tile_max finds the tile's largest
+/// logit without any exp, then softmax_tile_update takes one exp per pair
+/// relative to the new max and rescales the carried state once. Rows whose
+/// logits are all -inf so far keep m = -inf, s = 0. +inf or NaN logits make
+/// the row's outputs NaN.
+template <int D, class Op, class Real, class X>
+FLOWSAMPLER_HD inline Real softmax_tile_max(const Op& op, const X& x, const Real* yt, const Real* pt, int len,
+                                            int d) {
   const int ds = dim<D>(d);
-  const int p = Op::value_dim(ds);
   Real mt = -std::numeric_limits<Real>::infinity();
   for (int j = 0; j < len; ++j) {
     const Real l = op.template logit<D>(x, yt + j * ds, pt + j * Op::y_payload, d);
     mt = l > mt ? l : mt;
   }
-  const Real mnew = mt > m ? mt : m;
-  // exp(l - shift) is 0 for l = -inf and exp(m - shift) is 0 for m = -inf, also
-  // when every logit so far is -inf (then shift = 0 and nothing is added).
-  const Real shift = mnew == -std::numeric_limits<Real>::infinity() ? Real(0) : mnew;
-  for (int k = 0; k < p; ++k) tacc(k) = Real(0);
-  Real ts = 0;
-  for (int j = 0; j < len; ++j) {
-    const Real* y = yt + j * ds;
-    const Real* py = pt + j * Op::y_payload;
-    const Real e = fast_exp(op.template logit<D>(x, y, py, d) - shift);
-    ts += e;
-    op.template add<D>(x, y, py, d, e, tacc);
-  }
+  return mt;
+}
+
+/// The three steps of softmax_tile_update, for backends that interleave lanes
+/// differently (the CPU sweeps all lanes per y row). begin: the new max and
+/// the shift that every exp of the tile is taken against; exp(l - shift) is 0
+/// for l = -inf and exp(m - shift) is 0 for m = -inf, also when every logit so
+/// far is -inf (then shift = 0 and nothing is added).
+template <class Real>
+FLOWSAMPLER_HD inline Real softmax_shift(Real mt, Real m, Real& mnew) {
+  mnew = mt > m ? mt : m;
+  return mnew == -std::numeric_limits<Real>::infinity() ? Real(0) : mnew;
+}
+
+/// One pair: adds e = exp(logit - shift) to the tile normalizer ts and e * value to tacc.
+template <int D, class Op, class Real, class X, class TA>
+FLOWSAMPLER_HD inline void softmax_pair(const Op& op, const X& x, const Real* y, const Real* py, int d, Real shift,
+                                        Real& ts, TA& tacc) {
+  const Real e = fast_exp(op.template logit<D>(x, y, py, d) - shift);
+  ts += e;
+  op.template add<D>(x, y, py, d, e, tacc);
+}
+
+/// Rescales the carried state to the new max and adds the tile's sums.
+template <class Real, class CA, class TA>
+FLOWSAMPLER_HD inline void softmax_carry(int p, Real shift, Real mnew, Real ts, const TA& tacc, Real& m, double& s,
+                                         CA& carry) {
   const double scale = static_cast<double>(fast_exp(m - shift));
   s = s * scale + static_cast<double>(ts);
-  for (int k = 0; k < p; ++k) carry(k) = carry(k) * scale + static_cast<double>(tacc(k));
+  FLOWSAMPLER_UNROLL for (int k = 0; k < p; ++k) carry(k) = carry(k) * scale + static_cast<double>(tacc(k));
   m = mnew;
+}
+
+template <int D, class Op, class Real, class X, class CA, class TA>
+FLOWSAMPLER_HD inline void softmax_tile_update(const Op& op, const X& x, const Real* yt, const Real* pt, int len,
+                                               int d, Real mt, Real& m, double& s, CA& carry, TA& tacc) {
+  const int ds = dim<D>(d);
+  const int p = Op::value_dim(ds);
+  Real mnew;
+  const Real shift = softmax_shift(mt, m, mnew);
+  FLOWSAMPLER_UNROLL for (int k = 0; k < p; ++k) tacc(k) = Real(0);
+  Real ts = 0;
+  for (int j = 0; j < len; ++j) softmax_pair<D>(op, x, yt + j * ds, pt + j * Op::y_payload, d, shift, ts, tacc);
+  softmax_carry(p, shift, mnew, ts, tacc, m, s, carry);
 }
 
 /// Softmax outputs of one lane: out(k) = carry(k) / s and lse = m + log s.
@@ -67,26 +96,30 @@ FLOWSAMPLER_HD inline void softmax_finish(Real m, double s, const CA& carry, int
   lse = static_cast<Real>(static_cast<double>(m) + std::log(s));
 }
 
-/// Merges the k smallest distances of the tile into best/idx (sorted ascending).
-/// Branch-free insertion: each pair costs k compare-exchanges. Ties keep the
-/// smaller index first.
+/// Inserts (v, id) into the ascending list best/idx of length k, dropping the
+/// largest. Branch-free: k compare-exchanges. Ties keep the earlier entry
+/// first; NaN distances are never inserted.
+template <class Real, class BA, class IA>
+FLOWSAMPLER_HD inline void kmin_insert(Real v, unsigned id, int k, BA& best, IA& idx) {
+  for (int t = 0; t < k; ++t) {
+    const Real b = best(t);
+    const unsigned bi = idx(t);
+    const bool less = v < b;
+    best(t) = less ? v : b;
+    idx(t) = less ? id : bi;
+    v = less ? b : v;
+    id = less ? bi : id;
+  }
+}
+
+/// Merges the k smallest distances of the tile (rows j0, j0 + 1, ...) into best/idx.
 template <int D, class Op, class Real, class X, class BA, class IA>
 FLOWSAMPLER_HD inline void kmin_tile(const Op& op, const X& x, const Real* yt, const Real* pt, unsigned j0, int len,
                                      int d, int k, BA& best, IA& idx) {
   const int ds = dim<D>(d);
-  for (int j = 0; j < len; ++j) {
-    Real v = op.template distance<D>(x, yt + j * ds, pt + j * Op::y_payload, d);
-    unsigned id = j0 + static_cast<unsigned>(j);
-    for (int t = 0; t < k; ++t) {
-      const Real b = best(t);
-      const unsigned bi = idx(t);
-      const bool less = v < b;
-      best(t) = less ? v : b;
-      idx(t) = less ? id : bi;
-      v = less ? b : v;
-      id = less ? bi : id;
-    }
-  }
+  for (int j = 0; j < len; ++j)
+    kmin_insert(op.template distance<D>(x, yt + j * ds, pt + j * Op::y_payload, d), j0 + static_cast<unsigned>(j), k,
+                best, idx);
 }
 
 }  // namespace flowsampler::kernels

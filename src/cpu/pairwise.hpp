@@ -33,13 +33,17 @@ namespace detail {
 constexpr std::size_t block_rows = 64;  // x rows per block (a few SIMD vectors)
 constexpr std::size_t tile_rows = 512;  // y rows per tile (stays in L1 for small d)
 
+// Dimensions whose lane state fits in registers; wider ones (and runtime d)
+// sweep the lanes once per y row with the lane state in L1.
+constexpr bool in_registers(int D) { return D > 0 && D <= 8; }
+
 template <int D, class Real>
 struct LaneX {
   // The x accessor a lane uses: its coordinates in registers, or a strided view.
   static auto make(const Real* x, std::size_t n, std::size_t i, int d) {
     if constexpr (D > 0) {
       kernels::Lane<Real, D> xr;
-      for (int k = 0; k < D; ++k) xr(k) = x[k * n + i];
+      FLOWSAMPLER_UNROLL for (int k = 0; k < D; ++k) xr(k) = x[k * n + i];
       (void)d;
       return xr;
     } else {
@@ -62,7 +66,7 @@ void pairwise_sum(const Op& op, const PairwiseArgs<Real>& a, Real* out) {
   {
     constexpr std::size_t B = detail::block_rows;
     std::vector<double> carry(static_cast<std::size_t>(p) * B);
-    std::vector<Real> scratch(D > 0 ? 0 : static_cast<std::size_t>(p) * B);
+    std::vector<Real> scratch(detail::in_registers(D) ? 0 : static_cast<std::size_t>(p) * B, Real(0));
 #pragma omp for schedule(dynamic, 1)
     for (long long b = 0; b < nb; ++b) {
       const std::size_t i0 = static_cast<std::size_t>(b) * B;
@@ -74,20 +78,34 @@ void pairwise_sum(const Op& op, const PairwiseArgs<Real>& a, Real* out) {
         const int tl = static_cast<int>(std::min(detail::tile_rows, a.m - j0));
         const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(kernels::dim<D>(a.d));
         const Real* pt = a.py_rows + j0 * Op::y_payload;
+        if constexpr (detail::in_registers(D)) {
+          // Rows inside the lane loop: x and the tile sums stay in registers.
 #pragma omp simd
-        for (std::size_t l = 0; l < len; ++l) {
-          const auto x = detail::LaneX<D, Real>::make(a.x, a.n, i0 + l, a.d);
-          kernels::Strided<double> c{cp + l, B};
-          if constexpr (D > 0) {
+          for (std::size_t l = 0; l < len; ++l) {
+            const auto x = detail::LaneX<D, Real>::make(a.x, a.n, i0 + l, a.d);
+            kernels::Strided<double> c{cp + l, B};
             kernels::Lane<Real, P> t;
-            for (int k = 0; k < P; ++k) t(k) = Real(0);
+            FLOWSAMPLER_UNROLL for (int k = 0; k < P; ++k) t(k) = Real(0);
             kernels::sum_tile<D>(op, x, yt, pt, tl, a.d, t);
-            for (int k = 0; k < P; ++k) c(k) += static_cast<double>(t(k));
-          } else {
+            FLOWSAMPLER_UNROLL for (int k = 0; k < P; ++k) c(k) += static_cast<double>(t(k));
+          }
+        } else {
+          // Wide or runtime d: one lane sweep per row, lane state in L1.
+          for (int j = 0; j < tl; ++j) {
+            const Real* y = yt + static_cast<std::size_t>(j) * kernels::dim<D>(a.d);
+            const Real* py = pt + static_cast<std::size_t>(j) * Op::y_payload;
+#pragma omp simd
+            for (std::size_t l = 0; l < len; ++l) {
+              const kernels::Strided<const Real> x{a.x + i0 + l, a.n};
+              kernels::Strided<Real> t{sp + l, B};
+              op.template add<D>(x, y, py, a.d, t);
+            }
+          }
+#pragma omp simd
+          for (std::size_t l = 0; l < len; ++l) {
+            kernels::Strided<double> c{cp + l, B};
             kernels::Strided<Real> t{sp + l, B};
-            for (int k = 0; k < p; ++k) t(k) = Real(0);
-            kernels::sum_tile<D>(op, x, yt, pt, tl, a.d, t);
-            for (int k = 0; k < p; ++k) c(k) += static_cast<double>(t(k));
+            for (int k = 0; k < p; ++k) c(k) += static_cast<double>(t(k)), t(k) = Real(0);
           }
         }
       }
@@ -98,17 +116,24 @@ void pairwise_sum(const Op& op, const PairwiseArgs<Real>& a, Real* out) {
 }
 
 /// out (n x p column-major) = softmax-weighted mean of the values, lse (n) = log sum_j exp(logit_ij).
+///
+/// Per tile and per tile row, lane-vectorized sweeps (lanes innermost) first
+/// find each lane's max logit, then add exp(logit - max) and the weighted
+/// value; the per-lane sums live in L1. (The register-resident form of the sum
+/// reduction, rows inside the lane loop, is not used here: GCC 12 does not
+/// vectorize a lane loop around this update.)
 template <int D, class Op, class Real>
 void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& a, Real* out, Real* lse) {
-  const int p = Op::value_dim(kernels::dim<D>(a.d));
+  constexpr int PD = D > 0 ? Op::value_dim(D) : 0;  // a constant the unroller sees early
+  const int p = D > 0 ? PD : Op::value_dim(a.d);
   const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
   const long long nb = static_cast<long long>(nblocks);
-  constexpr int P = D > 0 ? Op::value_dim(D) : 1;
+  const int ds = kernels::dim<D>(a.d);
 #pragma omp parallel num_threads(a.threads)
   {
     constexpr std::size_t B = detail::block_rows;
     std::vector<double> carry(static_cast<std::size_t>(p) * B), s(B);
-    std::vector<Real> m(B), scratch(D > 0 ? 0 : static_cast<std::size_t>(p) * B);
+    std::vector<Real> m(B), mt(B), mnew(B), shift(B), ts(B), tacc(static_cast<std::size_t>(p) * B);
 #pragma omp for schedule(dynamic, 1)
     for (long long b = 0; b < nb; ++b) {
       const std::size_t i0 = static_cast<std::size_t>(b) * B;
@@ -116,25 +141,45 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& a, Real* out, Real
       std::fill(carry.begin(), carry.end(), 0.0);
       std::fill(s.begin(), s.end(), 0.0);
       std::fill(m.begin(), m.end(), -std::numeric_limits<Real>::infinity());
+      std::fill(ts.begin(), ts.end(), Real(0));
+      std::fill(tacc.begin(), tacc.end(), Real(0));
       double* cp = carry.data();
       double* sp = s.data();
-      Real* mp = m.data();
-      Real* tp = scratch.data();
+      Real *mp = m.data(), *mtp = mt.data(), *mn = mnew.data(), *sh = shift.data(), *tsp = ts.data(), *tp = tacc.data();
       for (std::size_t j0 = 0; j0 < a.m; j0 += detail::tile_rows) {
         const int tl = static_cast<int>(std::min(detail::tile_rows, a.m - j0));
-        const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(kernels::dim<D>(a.d));
+        const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(ds);
         const Real* pt = a.py_rows + j0 * Op::y_payload;
+        std::fill(mt.begin(), mt.end(), -std::numeric_limits<Real>::infinity());
+        for (int j = 0; j < tl; ++j) {
+          const Real* y = yt + static_cast<std::size_t>(j) * ds;
+          const Real* py = pt + static_cast<std::size_t>(j) * Op::y_payload;
+#pragma omp simd
+          for (std::size_t l = 0; l < len; ++l) {
+            const kernels::Strided<const Real> x{a.x + i0 + l, a.n};
+            const Real v = op.template logit<D>(x, y, py, a.d);
+            mtp[l] = v > mtp[l] ? v : mtp[l];
+          }
+        }
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) sh[l] = kernels::softmax_shift(mtp[l], mp[l], mn[l]);
+        for (int j = 0; j < tl; ++j) {
+          const Real* y = yt + static_cast<std::size_t>(j) * ds;
+          const Real* py = pt + static_cast<std::size_t>(j) * Op::y_payload;
+#pragma omp simd
+          for (std::size_t l = 0; l < len; ++l) {
+            const kernels::Strided<const Real> x{a.x + i0 + l, a.n};
+            kernels::Strided<Real> t{tp + l, B};
+            kernels::softmax_pair<D>(op, x, y, py, a.d, sh[l], tsp[l], t);
+          }
+        }
 #pragma omp simd
         for (std::size_t l = 0; l < len; ++l) {
-          const auto x = detail::LaneX<D, Real>::make(a.x, a.n, i0 + l, a.d);
           kernels::Strided<double> c{cp + l, B};
-          if constexpr (D > 0) {
-            kernels::Lane<Real, P> t;
-            kernels::softmax_tile<D>(op, x, yt, pt, tl, a.d, mp[l], sp[l], c, t);
-          } else {
-            kernels::Strided<Real> t{tp + l, B};
-            kernels::softmax_tile<D>(op, x, yt, pt, tl, a.d, mp[l], sp[l], c, t);
-          }
+          kernels::Strided<Real> t{tp + l, B};
+          kernels::softmax_carry(p, sh[l], mn[l], tsp[l], t, mp[l], sp[l], c);
+          tsp[l] = 0;  // ready for the next tile
+          FLOWSAMPLER_UNROLL for (int k = 0; k < p; ++k) t(k) = Real(0);
         }
       }
       for (std::size_t l = 0; l < len; ++l) {
@@ -169,12 +214,17 @@ void pairwise_kmin(const Op& op, const PairwiseArgs<Real>& a, int k, Real* dist,
         const int tl = static_cast<int>(std::min(detail::tile_rows, a.m - j0));
         const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(kernels::dim<D>(a.d));
         const Real* pt = a.py_rows + j0 * Op::y_payload;
+        for (int j = 0; j < tl; ++j) {
+          const Real* y = yt + static_cast<std::size_t>(j) * kernels::dim<D>(a.d);
+          const Real* py = pt + static_cast<std::size_t>(j) * Op::y_payload;
+          const unsigned id = static_cast<unsigned>(j0) + static_cast<unsigned>(j);
 #pragma omp simd
-        for (std::size_t l = 0; l < len; ++l) {
-          const auto x = detail::LaneX<D, Real>::make(a.x, a.n, i0 + l, a.d);
-          kernels::Strided<Real> bv{bp + l, B};
-          kernels::Strided<std::uint32_t> iv{ip + l, B};
-          kernels::kmin_tile<D>(op, x, yt, pt, static_cast<unsigned>(j0), tl, a.d, k, bv, iv);
+          for (std::size_t l = 0; l < len; ++l) {
+            const kernels::Strided<const Real> x{a.x + i0 + l, a.n};
+            kernels::Strided<Real> bv{bp + l, B};
+            kernels::Strided<std::uint32_t> iv{ip + l, B};
+            kernels::kmin_insert(op.template distance<D>(x, y, py, a.d), id, k, bv, iv);
+          }
         }
       }
       for (int t = 0; t < k; ++t)
@@ -187,3 +237,4 @@ void pairwise_kmin(const Op& op, const PairwiseArgs<Real>& a, int k, Real* dist,
 }
 
 }  // namespace flowsampler::cpu
+

@@ -1,0 +1,179 @@
+// Pairs per second of the pairwise engine (Gaussian kernel sum and mean-shift
+// softmax) against the machine's limit measured here: libmvec's vector exp
+// evaluations per second on the same threads. One JSON line per case.
+//   bench_pairwise [--quick] [--d D]   (--quick: N = M = 2^14 only; --d: one dimension)
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "flowsampler/pairwise/pairwise.hpp"
+#include "json_line.hpp"
+
+// glibc declares expf/exp vectorizable only under -ffast-math; declare it here
+// so that `#pragma omp simd` loops call libmvec (_ZGV*_expf).
+extern "C" {
+#pragma omp declare simd notinbranch
+float expf(float);
+#pragma omp declare simd notinbranch
+double exp(double);
+}
+
+namespace fs = flowsampler;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+template <class F>
+double median_seconds(F&& f, int reps) {
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    const auto a = clock_type::now();
+    f();
+    t.push_back(std::chrono::duration<double>(clock_type::now() - a).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+template <class Real>
+Real vec_exp(Real v) {
+  if constexpr (sizeof(Real) == 4) return expf(v);
+  else return exp(v);
+}
+
+// libmvec exp evaluations per second: an L1-resident buffer, exp'd over and over.
+template <class Real>
+double exp_limit(int threads, bool vectorized) {
+  const std::size_t len = 4096, rounds = vectorized ? 20000 : 2000;
+  double sink = 0;
+  const double s = median_seconds(
+      [&] {
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+        {
+          std::vector<Real> in(len), out(len);
+          for (std::size_t e = 0; e < len; ++e) in[e] = Real(-10.0 + 20.0 * double(e) / len);
+          for (std::size_t r = 0; r < rounds; ++r) {
+            if (vectorized) {
+#pragma omp simd
+              for (std::size_t e = 0; e < len; ++e) out[e] = vec_exp(in[e]);
+            } else {
+              Real (*volatile scalar)(Real) = [](Real v) { return std::exp(v); };
+              for (std::size_t e = 0; e < len; ++e) out[e] = scalar(in[e]);
+            }
+            in[r % len] = out[(r * 7) % len] * Real(1e-3);
+          }
+          sink += double(out[len / 2]);
+        }
+      },
+      3);
+  if (sink == 12345.678) std::puts("");
+  return double(len) * double(rounds) * threads / s;
+}
+
+template <class Real>
+fs::ParticleSet<Real> cloud(const fs::Context& ctx, std::size_t n, std::size_t d, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> g;
+  std::vector<Real> v(n * d);
+  for (auto& e : v) e = Real(g(rng));
+  return fs::ParticleSet<Real>::from_column_major(ctx, v.data(), n, d);
+}
+
+template <class Real>
+void run_case(const char* bench, int threads, std::size_t n, std::size_t d, double limit) {
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, threads);
+  const auto x = cloud<Real>(ctx, n, d, 1), y = cloud<Real>(ctx, n, d, 2);
+  const double h = std::sqrt(double(d));
+  const double pairs = double(n) * double(n);
+  const int reps = pairs * d > 2e10 ? 1 : 3;
+  double seconds = 0;
+  if (std::strcmp(bench, "pairwise.gauss_sum") == 0)
+    seconds = median_seconds([&] { fs::pairwise::kernel_sum(ctx, {fs::pairwise::Kernel::gaussian, h}, x, y); }, reps);
+  else
+    seconds = median_seconds([&] { fs::pairwise::mean_shift(ctx, h, x, y); }, reps);
+  fs::bench::Line line;
+  line.bench = bench;
+  line.precision = sizeof(Real) == 4 ? "float" : "double";
+  line.threads = threads;
+  line.n = line.m = (long long)n;
+  line.d = (long long)d;
+  line.seconds = seconds;
+  line.rate = pairs / seconds;
+  line.unit = "pairs/s";
+  line.limit = limit;
+  line.print();
+}
+
+}  // namespace
+
+// Peak resident memory of N = M = 2^17, d = 3 kernel sum and mean shift: no
+// N x M storage, so it stays near the inputs plus the loaded libraries. Run
+// first, before any other case grows the process.
+void peak_rss_case() {
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  const std::size_t n = 1u << 17;
+  const auto x = cloud<float>(ctx, n, 3, 1), y = cloud<float>(ctx, n, 3, 2);
+  fs::pairwise::kernel_sum(ctx, {fs::pairwise::Kernel::gaussian, 1.0}, x, y);
+  fs::pairwise::mean_shift(ctx, 1.0, x, y);
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  fs::bench::Line l;
+  l.bench = "pairwise.peak_rss";
+  l.precision = "float";
+  l.threads = 2;
+  l.n = l.m = (long long)n;
+  l.d = 3;
+  // rate: the growth of the peak RSS over the process's RSS before the case
+  // (the loaded CUDA libraries alone hold ~150 MiB in a CUDA build).
+  l.rate = double(after.ru_maxrss - before.ru_maxrss) / 1024.0;
+  l.unit = "MiB";
+  l.limit = 64;
+  l.extra = "\"rss_before_mib\": " + std::to_string(double(before.ru_maxrss) / 1024.0) +
+            ", \"rss_peak_mib\": " + std::to_string(double(after.ru_maxrss) / 1024.0);
+  l.print();
+}
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  int only_d = 0;
+  for (int a = 1; a < argc; ++a) {
+    quick |= std::strcmp(argv[a], "--quick") == 0;
+    if (std::strcmp(argv[a], "--d") == 0 && a + 1 < argc) only_d = std::atoi(argv[++a]);
+  }
+  peak_rss_case();
+  const std::vector<std::size_t> sizes = quick ? std::vector<std::size_t>{1u << 14} : std::vector<std::size_t>{1u << 12, 1u << 14, 1u << 16};
+  for (int threads : {1, 2}) {
+    const double lim_f = exp_limit<float>(threads, true), lim_d = exp_limit<double>(threads, true);
+    const double scalar_f = exp_limit<float>(threads, false);
+    for (auto [prec, lim] : {std::pair<const char*, double>{"float", lim_f}, {"double", lim_d}}) {
+      fs::bench::Line l;
+      l.bench = "limit.libmvec_exp";
+      l.precision = prec;
+      l.threads = threads;
+      l.seconds = 0;
+      l.rate = lim;
+      l.unit = "exp/s";
+      l.limit = lim;
+      // libmvec is in use when the simd loop beats the scalar call several-fold.
+      l.extra = std::string("\"scalar_exp_per_s\": ") + std::to_string(scalar_f) +
+                ", \"libmvec_used\": " + (lim_f > 3 * scalar_f ? "true" : "false");
+      l.print();
+    }
+    for (const char* bench : {"pairwise.gauss_sum", "pairwise.meanshift_softmax"})
+      for (std::size_t d : {1u, 2u, 3u, 8u, 32u})
+        for (std::size_t n : sizes) {
+          if (only_d && std::size_t(only_d) != d) continue;
+          run_case<float>(bench, threads, n, d, lim_f);
+          run_case<double>(bench, threads, n, d, lim_d);
+        }
+  }
+}
