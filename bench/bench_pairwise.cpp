@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "flowsampler/pairwise/pairwise.hpp"
-#include "json_line.hpp"
+#include "bench_util.hpp"
 
 // glibc declares expf/exp vectorizable only under -ffast-math; declare it here
 // so that `#pragma omp simd` loops call libmvec (_ZGV*_expf).
@@ -26,21 +26,9 @@ double exp(double);
 }
 
 namespace fs = flowsampler;
-using clock_type = std::chrono::steady_clock;
+using fs::bench::median_seconds;
 
 namespace {
-
-template <class F>
-double median_seconds(F&& f, int reps) {
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto a = clock_type::now();
-    f();
-    t.push_back(std::chrono::duration<double>(clock_type::now() - a).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 
 template <class Real>
 Real vec_exp(Real v) {

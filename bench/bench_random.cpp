@@ -8,22 +8,10 @@
 #include <vector>
 
 #include "flowsampler/core/random.hpp"
-#include "json_line.hpp"
+#include "bench_util.hpp"
 
 namespace fs = flowsampler;
-using clock_type = std::chrono::steady_clock;
-
-template <class F>
-double median_seconds(F&& f, int reps = 5) {
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto a = clock_type::now();
-    f();
-    t.push_back(std::chrono::duration<double>(clock_type::now() - a).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
+using fs::bench::median_seconds;
 
 template <class Real>
 void run(int threads, std::size_t n, std::size_t d) {

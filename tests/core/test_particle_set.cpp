@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "typed.hpp"
+
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/core/particle_set.hpp"
 
@@ -7,7 +9,7 @@ namespace fs = flowsampler;
 
 template <class Real>
 class ParticleSetTest : public ::testing::Test {};
-using Reals = ::testing::Types<float, double>;
+using flowsampler::test::Reals;
 TYPED_TEST_SUITE(ParticleSetTest, Reals);
 
 TYPED_TEST(ParticleSetTest, RowMajorRoundTripIsColumnMajorInside) {

@@ -1,6 +1,8 @@
 #include <Random123/philox.h>
 #include <gtest/gtest.h>
 
+#include "typed.hpp"
+
 #include <cmath>
 #include <cstring>
 
@@ -38,7 +40,7 @@ TEST(Philox, MatchesRandom123AndKnownAnswers) {
 
 template <class Real>
 class RandomTest : public ::testing::Test {};
-using Reals = ::testing::Types<float, double>;
+using flowsampler::test::Reals;
 TYPED_TEST_SUITE(RandomTest, Reals);
 
 // The numbers of particle i depend on (seed, i, draw) only: not on N or threads.

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "typed.hpp"
+
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -113,7 +115,7 @@ TEST(Npy, TruncationsAndCorruptionsNeverCrash) {
 
 template <class Real>
 class NpyFileTest : public ::testing::Test {};
-using Reals = ::testing::Types<float, double>;
+using flowsampler::test::Reals;
 TYPED_TEST_SUITE(NpyFileTest, Reals);
 
 TYPED_TEST(NpyFileTest, WriteReadRoundTripAcrossDtypes) {

@@ -3,6 +3,8 @@
 // dimensions and the runtime-d path (d = 5, 65).
 #include <gtest/gtest.h>
 
+#include "typed.hpp"
+
 #include <cmath>
 #include <limits>
 #include <random>
@@ -50,7 +52,7 @@ const Shape shapes[] = {{1, 1, 1}, {7, 1, 2}, {1, 600, 3}, {130, 1030, 3}, {65, 
 
 template <class Real>
 class PairwiseTest : public ::testing::Test {};
-using Reals = ::testing::Types<float, double>;
+using flowsampler::test::Reals;
 TYPED_TEST_SUITE(PairwiseTest, Reals);
 
 TYPED_TEST(PairwiseTest, KernelSumsAndGradientsMatchNaiveLoops) {

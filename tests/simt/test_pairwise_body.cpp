@@ -4,6 +4,8 @@
 // the block.
 #include <gtest/gtest.h>
 
+#include "typed.hpp"
+
 #include <random>
 #include <tuple>
 
@@ -64,7 +66,7 @@ const Case cases[] = {{1, 1, 1, 32, 0}, {37, 100, 3, 32, 5}, {70, 33, 2, 64, 9},
 
 template <class Real>
 class SimtPairwise : public ::testing::Test {};
-using Reals = ::testing::Types<float, double>;
+using flowsampler::test::Reals;
 TYPED_TEST_SUITE(SimtPairwise, Reals);
 
 TYPED_TEST(SimtPairwise, BodyEqualsCpuBackendForEveryReduction) {

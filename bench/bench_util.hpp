@@ -1,7 +1,11 @@
 #pragma once
-// One JSON line per benchmark case, in the schema of DESIGN.md section 7.
+// What every benchmark binary shares: one JSON line per case, in the schema of
+// DESIGN.md section 7, and the median wall time of repeated runs.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace flowsampler::bench {
 
@@ -21,5 +25,18 @@ struct Line {
     std::fflush(stdout);
   }
 };
+
+/// Median wall-clock seconds of `reps` calls of f (the machine is shared and noisy).
+template <class F>
+double median_seconds(F&& f, int reps = 5) {
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    const auto a = std::chrono::steady_clock::now();
+    f();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
 
 }  // namespace flowsampler::bench
