@@ -36,32 +36,32 @@ Real vec_exp(Real v) {
   else return exp(v);
 }
 
-// libmvec exp evaluations per second: an L1-resident buffer, exp'd over and over.
+// libmvec exp evaluations per second: an L1-resident buffer, exp'd over and
+// over, on [-10, 0], the range a kernel sum feeds exp. (libmvec's rate depends
+// on the inputs: on this machine about 5e9/s per thread on [-10, 0] but about
+// 1e9/s on [0, 10], where it takes a slow path.)
 template <class Real>
 double exp_limit(int threads, bool vectorized) {
   const std::size_t len = 4096, rounds = vectorized ? 20000 : 2000;
-  double sink = 0;
   const double s = median_seconds(
       [&] {
-#pragma omp parallel num_threads(threads) reduction(+ : sink)
+#pragma omp parallel num_threads(threads)
         {
           std::vector<Real> in(len), out(len);
-          for (std::size_t e = 0; e < len; ++e) in[e] = Real(-10.0 + 20.0 * double(e) / len);
+          for (std::size_t e = 0; e < len; ++e) in[e] = Real(-10.0 * double(e) / double(len));
+          Real (*volatile scalar)(Real) = [](Real v) { return std::exp(v); };
           for (std::size_t r = 0; r < rounds; ++r) {
             if (vectorized) {
 #pragma omp simd
               for (std::size_t e = 0; e < len; ++e) out[e] = vec_exp(in[e]);
             } else {
-              Real (*volatile scalar)(Real) = [](Real v) { return std::exp(v); };
               for (std::size_t e = 0; e < len; ++e) out[e] = scalar(in[e]);
             }
-            in[r % len] = out[(r * 7) % len] * Real(1e-3);
+            asm volatile("" : : "r"(out.data()) : "memory");
           }
-          sink += double(out[len / 2]);
         }
       },
       3);
-  if (sink == 12345.678) std::puts("");
   return double(len) * double(rounds) * threads / s;
 }
 
