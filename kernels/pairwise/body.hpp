@@ -38,7 +38,7 @@ template <int D, class Op, Reduction R>
 struct PairwiseBody {
   template <class Real>
   static constexpr std::size_t shared_bytes(unsigned block, int d) {
-    return static_cast<std::size_t>(block) * static_cast<std::size_t>(dim<D>(d) + Op::y_payload) * sizeof(Real);
+    return static_cast<std::size_t>(block) * static_cast<std::size_t>(dim<D>(d) + Op::payload_dim(dim<D>(d))) * sizeof(Real);
   }
 
 #if defined(__CUDACC__)
@@ -51,7 +51,7 @@ struct PairwiseBody {
     const bool active = i < a.n;
     const std::size_t ii = active ? i : 0;  // inactive threads still help load tiles
     const int ds = dim<D>(a.d);
-    constexpr int q = Op::y_payload;
+    const int q = Op::payload_dim(ds);
     Real* yt = ctx.template shared<Real>();
     Real* pt = yt + static_cast<std::size_t>(B) * ds;
 

@@ -1,11 +1,11 @@
 #pragma once
 // The ops of the pairwise engine. An op says what one pair (x_i, y_j)
 // contributes, from x_i (an accessor, x(k)), the row y_j (y[k]) and the
-// y-payload row py (y_payload values per point: a weight, a potential, ...):
+// y-payload row py (payload_dim(d) values per point: a weight, a potential, ...):
 //   sum ops:      value_dim(d) outputs;  add(x, y, py, d, acc) adds value_ij.
 //   softmax ops:  logit(x, y, py, d) and add(x, y, py, d, e, acc) adding e * value_ij.
 //   k-min ops:    distance(x, y, py, d).
-// value_dim must be constexpr in d so the compile-time-d path keeps its
+// value_dim and payload_dim must be constexpr in d so the compile-time-d path keeps its
 // accumulators in registers.
 #include <cmath>
 
@@ -52,7 +52,7 @@ struct Radial {
 template <KernelKind K, class Real, bool Weighted>
 struct KernelSumOp {
   Radial<K, Real> kernel;
-  static constexpr int y_payload = Weighted ? 1 : 0;
+  FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }
   template <int D, class X, class A>
   FLOWSAMPLER_HD void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
@@ -65,7 +65,7 @@ struct KernelSumOp {
 template <KernelKind K, class Real, bool Weighted>
 struct KernelGradSumOp {
   Radial<K, Real> kernel;
-  static constexpr int y_payload = Weighted ? 1 : 0;
+  FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
   template <int D, class X, class A>
   FLOWSAMPLER_HD void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
@@ -80,7 +80,7 @@ struct KernelGradSumOp {
 template <class Real, bool Weighted>
 struct MeanShiftOp {
   Real neg_half_inv_eps2;  // -1 / (2 eps^2)
-  static constexpr int y_payload = Weighted ? 1 : 0;
+  FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
   template <int D, class X>
   FLOWSAMPLER_HD Real logit(const X& x, const Real* y, const Real* py, int d) const {
@@ -96,7 +96,7 @@ struct MeanShiftOp {
 /// k-min on squared Euclidean distance.
 template <class Real>
 struct SqDistOp {
-  static constexpr int y_payload = 0;
+  FLOWSAMPLER_HD static constexpr int payload_dim(int) { return 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }  // unused by k-min
   template <int D, class X>
   FLOWSAMPLER_HD Real distance(const X& x, const Real* y, const Real*, int d) const {

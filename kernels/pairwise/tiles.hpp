@@ -2,7 +2,7 @@
 // What one lane (one x_i) does with one tile of y rows, for each reduction.
 // Shared verbatim by the CPU backend (inside `#pragma omp simd` over i) and the
 // CUDA kernel body (one thread per i). Tiles are row-major: row j of the tile
-// is yt + j * dim<D>(d), its payload pt + j * Op::y_payload.
+// is yt + j * dim<D>(d), its payload pt + j * Op::payload_dim(dim<D>(d)).
 //
 // Precision: within a tile, sums run in Real; across tiles they are carried in
 // double, so a float sum of M terms has the error of a tile-length float sum
@@ -20,7 +20,7 @@ template <int D, class Op, class Real, class X, class TA>
 FLOWSAMPLER_HD inline void sum_tile(const Op& op, const X& x, const Real* yt, const Real* pt, int len, int d,
                                     TA& tacc) {
   const int ds = dim<D>(d);
-  for (int j = 0; j < len; ++j) op.template add<D>(x, yt + j * ds, pt + j * Op::y_payload, d, tacc);
+  for (int j = 0; j < len; ++j) op.template add<D>(x, yt + j * ds, pt + j * Op::payload_dim(ds), d, tacc);
 }
 
 /// Online-softmax state of one lane: running max m, normalizer s = sum exp(l - m),
@@ -38,7 +38,7 @@ FLOWSAMPLER_HD inline Real softmax_tile_max(const Op& op, const X& x, const Real
   const int ds = dim<D>(d);
   Real mt = -std::numeric_limits<Real>::infinity();
   for (int j = 0; j < len; ++j) {
-    const Real l = op.template logit<D>(x, yt + j * ds, pt + j * Op::y_payload, d);
+    const Real l = op.template logit<D>(x, yt + j * ds, pt + j * Op::payload_dim(ds), d);
     mt = l > mt ? l : mt;
   }
   return mt;
@@ -83,7 +83,7 @@ FLOWSAMPLER_HD inline void softmax_tile_update(const Op& op, const X& x, const R
   const Real shift = softmax_shift(mt, m, mnew);
   FLOWSAMPLER_UNROLL for (int k = 0; k < p; ++k) tacc(k) = Real(0);
   Real ts = 0;
-  for (int j = 0; j < len; ++j) softmax_pair<D>(op, x, yt + j * ds, pt + j * Op::y_payload, d, shift, ts, tacc);
+  for (int j = 0; j < len; ++j) softmax_pair<D>(op, x, yt + j * ds, pt + j * Op::payload_dim(ds), d, shift, ts, tacc);
   softmax_carry(p, shift, mnew, ts, tacc, m, s, carry);
 }
 
@@ -118,7 +118,7 @@ FLOWSAMPLER_HD inline void kmin_tile(const Op& op, const X& x, const Real* yt, c
                                      int d, int k, BA& best, IA& idx) {
   const int ds = dim<D>(d);
   for (int j = 0; j < len; ++j)
-    kmin_insert(op.template distance<D>(x, yt + j * ds, pt + j * Op::y_payload, d), j0 + static_cast<unsigned>(j), k,
+    kmin_insert(op.template distance<D>(x, yt + j * ds, pt + j * Op::payload_dim(ds), d), j0 + static_cast<unsigned>(j), k,
                 best, idx);
 }
 

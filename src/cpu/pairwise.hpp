@@ -77,7 +77,7 @@ void pairwise_sum(const Op& op, const PairwiseArgs<Real>& a, Real* out) {
       for (std::size_t j0 = 0; j0 < a.m; j0 += detail::tile_rows) {
         const int tl = static_cast<int>(std::min(detail::tile_rows, a.m - j0));
         const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(kernels::dim<D>(a.d));
-        const Real* pt = a.py_rows + j0 * Op::y_payload;
+        const Real* pt = a.py_rows + j0 * static_cast<std::size_t>(Op::payload_dim(kernels::dim<D>(a.d)));
         if constexpr (detail::in_registers(D)) {
           // Rows inside the lane loop: x and the tile sums stay in registers.
 #pragma omp simd
@@ -93,7 +93,7 @@ void pairwise_sum(const Op& op, const PairwiseArgs<Real>& a, Real* out) {
           // Wide or runtime d: one lane sweep per row, lane state in L1.
           for (int j = 0; j < tl; ++j) {
             const Real* y = yt + static_cast<std::size_t>(j) * kernels::dim<D>(a.d);
-            const Real* py = pt + static_cast<std::size_t>(j) * Op::y_payload;
+            const Real* py = pt + static_cast<std::size_t>(j) * Op::payload_dim(kernels::dim<D>(a.d));
 #pragma omp simd
             for (std::size_t l = 0; l < len; ++l) {
               const kernels::Strided<const Real> x{a.x + i0 + l, a.n};
@@ -149,11 +149,11 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& a, Real* out, Real
       for (std::size_t j0 = 0; j0 < a.m; j0 += detail::tile_rows) {
         const int tl = static_cast<int>(std::min(detail::tile_rows, a.m - j0));
         const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(ds);
-        const Real* pt = a.py_rows + j0 * Op::y_payload;
+        const Real* pt = a.py_rows + j0 * static_cast<std::size_t>(Op::payload_dim(kernels::dim<D>(a.d)));
         std::fill(mt.begin(), mt.end(), -std::numeric_limits<Real>::infinity());
         for (int j = 0; j < tl; ++j) {
           const Real* y = yt + static_cast<std::size_t>(j) * ds;
-          const Real* py = pt + static_cast<std::size_t>(j) * Op::y_payload;
+          const Real* py = pt + static_cast<std::size_t>(j) * Op::payload_dim(kernels::dim<D>(a.d));
 #pragma omp simd
           for (std::size_t l = 0; l < len; ++l) {
             const kernels::Strided<const Real> x{a.x + i0 + l, a.n};
@@ -165,7 +165,7 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& a, Real* out, Real
         for (std::size_t l = 0; l < len; ++l) sh[l] = kernels::softmax_shift(mtp[l], mp[l], mn[l]);
         for (int j = 0; j < tl; ++j) {
           const Real* y = yt + static_cast<std::size_t>(j) * ds;
-          const Real* py = pt + static_cast<std::size_t>(j) * Op::y_payload;
+          const Real* py = pt + static_cast<std::size_t>(j) * Op::payload_dim(kernels::dim<D>(a.d));
 #pragma omp simd
           for (std::size_t l = 0; l < len; ++l) {
             const kernels::Strided<const Real> x{a.x + i0 + l, a.n};
@@ -213,10 +213,10 @@ void pairwise_kmin(const Op& op, const PairwiseArgs<Real>& a, int k, Real* dist,
       for (std::size_t j0 = 0; j0 < a.m; j0 += detail::tile_rows) {
         const int tl = static_cast<int>(std::min(detail::tile_rows, a.m - j0));
         const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(kernels::dim<D>(a.d));
-        const Real* pt = a.py_rows + j0 * Op::y_payload;
+        const Real* pt = a.py_rows + j0 * static_cast<std::size_t>(Op::payload_dim(kernels::dim<D>(a.d)));
         for (int j = 0; j < tl; ++j) {
           const Real* y = yt + static_cast<std::size_t>(j) * kernels::dim<D>(a.d);
-          const Real* py = pt + static_cast<std::size_t>(j) * Op::y_payload;
+          const Real* py = pt + static_cast<std::size_t>(j) * Op::payload_dim(kernels::dim<D>(a.d));
           const unsigned id = static_cast<unsigned>(j0) + static_cast<unsigned>(j);
 #pragma omp simd
           for (std::size_t l = 0; l < len; ++l) {

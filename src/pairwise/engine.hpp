@@ -26,7 +26,7 @@ void expect_pair(const Context& ctx, const char* what, const ParticleSet<Real>& 
 }
 
 /// Runs reduction R of op over all pairs. `py` is the y payload, column-major
-/// m x Op::y_payload in ctx's memory (null when Op::y_payload == 0). Outputs
+/// m x Op::payload_dim(d) in ctx's memory (null when that is 0). Outputs
 /// column-major in ctx's memory: out (n x p, or n x k for kmin), lse (n,
 /// softmax), idx (n x k, kmin). Requires y.n() > 0.
 template <class T>
@@ -48,7 +48,7 @@ void run(const Context& ctx, const Op& op, const ParticleSet<Real>& x, const Par
   }
   // Row-major copies of y and its payload: one transpose per call, so that a
   // tile row is contiguous for every lane.
-  const std::size_t m = y.n(), q = Op::y_payload;
+  const std::size_t m = y.n(), q = static_cast<std::size_t>(Op::payload_dim(d));
   std::vector<Real> y_rows(m * x.d()), p_rows(m * q + 1);
   for (std::size_t j = 0; j < m; ++j)
     for (std::size_t c = 0; c < x.d(); ++c) y_rows[j * x.d() + c] = y.data()[c * m + j];

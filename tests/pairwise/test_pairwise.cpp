@@ -165,7 +165,7 @@ TYPED_TEST(PairwiseTest, KminMatchesSortedDistances) {
 // A softmax op whose logit is the payload: exercises logits of any magnitude.
 template <class Real>
 struct PayloadLogitOp {
-  static constexpr int y_payload = 1;
+  static constexpr int payload_dim(int) { return 1; }
   static constexpr int value_dim(int d) { return d; }
   template <int D, class X>
   Real logit(const X&, const Real*, const Real* py, int) const { return py[0]; }

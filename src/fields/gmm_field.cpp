@@ -1,0 +1,172 @@
+#include "flowsampler/fields/gmm_field.hpp"
+
+#include <cmath>
+
+#include "flowsampler/core/error.hpp"
+#include "pairwise/engine.hpp"
+#include "targets/gmm_ops.hpp"
+
+namespace flowsampler::fields {
+
+GmmField::GmmField(const targets::GaussianMixture& target, const targets::Noise& noise)
+    : white_(targets::whiten(target, noise)), noise_(noise) {
+  const std::size_t d = target.dim();
+  (void)target.weights();  // validates: not empty, not all zero
+  FLOWSAMPLER_EXPECTS(!white_.has_full() || d <= static_cast<std::size_t>(kernels::gmm_full_max_dim),
+                      "GmmField: full covariances are supported up to d = " << kernels::gmm_full_max_dim << ", got d = " << d);
+  identity_noise_ = noise.is_isotropic() && noise.sigma2() == 1.0;
+  W_ = noise.sqrt_matrix(d);
+  Winv_ = noise.inv_sqrt_matrix(d);
+  log_det_W_ = noise.log_det_sqrt(d);
+}
+
+namespace {
+
+// y rows (a m_k) and the payload rows of every component at path point p,
+// column-major as the engine takes them (see kernels/targets/gmm_ops.hpp).
+template <class Real>
+void component_table(const targets::GaussianMixture& g, const paths::PathPoint& p, bool full, std::vector<Real>& y,
+                     std::vector<Real>& payload) {
+  const std::size_t K = g.size(), d = g.dim();
+  const std::size_t q = static_cast<std::size_t>(kernels::GmmOp<Real, true>::payload_dim(static_cast<int>(d)));
+  const std::size_t qq = full ? q : static_cast<std::size_t>(kernels::GmmOp<Real, false>::payload_dim(static_cast<int>(d)));
+  const std::vector<double> w = g.weights();
+  y.assign(K * d, Real(0));
+  payload.assign(K * qq, Real(0));
+  auto P = [&](std::size_t k, std::size_t col) -> Real& { return payload[col * K + k]; };
+  for (std::size_t k = 0; k < K; ++k) {
+    const std::vector<double>& m = g.mean(k);
+    const std::vector<double>& lam = g.eigenvalues(k);
+    double logdet = 0, tr_sc = 0, tr_c = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double c = p.a * p.a * lam[j] + p.b * p.b;
+      FLOWSAMPLER_EXPECTS(c > 0, "exact field at a = " << p.a << ", b = " << p.b
+                                                       << ": the noised law is singular (b = 0 with Dirac atoms); "
+                                                          "stop early, at t <= 1 - delta");
+      logdet += std::log(c);
+      tr_sc += lam[j] / c;
+      tr_c += 1 / c;
+      y[j * K + k] = static_cast<Real>(p.a * m[j]);
+      P(k, 1 + j) = static_cast<Real>(m[j]);
+      P(k, 1 + d + j) = static_cast<Real>(1 / c);
+      P(k, 1 + 2 * d + j) = static_cast<Real>(p.a * lam[j] / c);
+    }
+    P(k, 0) = static_cast<Real>((w[k] > 0 ? std::log(w[k]) : -INFINITY) - 0.5 * logdet);
+    P(k, 3 * d + 1) = static_cast<Real>(p.a * tr_sc);
+    P(k, 3 * d + 2) = static_cast<Real>(-tr_c);
+    if (full) {
+      const std::vector<double> U = g.eigenvectors(k);
+      for (std::size_t e = 0; e < d * d; ++e) P(k, 3 * d + 3 + e) = static_cast<Real>(U[e]);
+      for (std::size_t r = 0; r < d; ++r) {
+        double mu = 0;
+        for (std::size_t j = 0; j < d; ++j) mu += U[r * d + j] * m[j];
+        P(k, 3 * d + 3 + d * d + r) = static_cast<Real>(mu);
+      }
+    }
+  }
+}
+
+// y = M x for a d x d column-major M, per particle (column-major sets).
+template <class Real>
+void apply(const std::vector<double>& M, const std::vector<Real>& x, std::vector<Real>& y, std::size_t n, std::size_t d) {
+  y.assign(n * d, Real(0));
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t r = 0; r < d; ++r) {
+      const double m = M[r * d + j];
+      if (m == 0) continue;
+      for (std::size_t i = 0; i < n; ++i) y[j * n + i] += static_cast<Real>(m * static_cast<double>(x[r * n + i]));
+    }
+}
+
+}  // namespace
+
+template <class Real>
+FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint& p, const ParticleSet<Real>& z,
+                                     const FieldRequest& what) const {
+  const std::size_t d = white_.dim(), n = z.n(), K = white_.size();
+  FLOWSAMPLER_EXPECTS(z.d() == d, "GmmField: particles have d = " << z.d() << ", the target d = " << d);
+  FLOWSAMPLER_EXPECTS(z.memory() == memory_of(ctx), "GmmField: particles must live in the context's memory");
+  FLOWSAMPLER_EXPECTS(std::isfinite(p.a) && std::isfinite(p.b) && std::isfinite(p.da) && std::isfinite(p.b_db) && p.b >= 0,
+                      "GmmField: path point a = " << p.a << ", b = " << p.b << ", a' = " << p.da << ", b b' = " << p.b_db
+                                                  << " (need finite values, b >= 0; set b_db on user path points)");
+  FLOWSAMPLER_EXPECTS(std::fabs(p.a) < p.b || p.a != 0, "GmmField: a = b = 0 at this path point");
+  const bool full = white_.has_full();
+  std::vector<Real> yv, pv;
+  component_table<Real>(white_, p, full, yv, pv);
+  const ParticleSet<Real> Y = ParticleSet<Real>::from_column_major(ctx, yv.data(), K, d);
+  const ParticleSet<Real> PY = ParticleSet<Real>::from_column_major(ctx, pv.data(), K, pv.size() / K);
+
+  // Whitened particles w = W^-1 z.
+  std::vector<Real> zh = z.to_host(), wh;
+  if (identity_noise_) wh = zh;
+  else apply(Winv_, zh, wh, n, d);
+  const ParticleSet<Real> Wp = ParticleSet<Real>::from_column_major(ctx, wh.data(), n, d);
+
+  const std::size_t pdim = 2 * d + 2;
+  ParticleSet<Real> acc(ctx, n, pdim), lse(ctx, n, 1);
+  if (n > 0) {
+    auto run = [&](const auto& op) {
+      pairwise::detail::run<kernels::Reduction::softmax>(ctx, op, Wp, Y, PY.data(), acc.data(), lse.data());
+    };
+    if (full) run(kernels::GmmOp<Real, true>{});
+    else run(kernels::GmmOp<Real, false>{});
+    ctx.synchronize();
+  }
+  const std::vector<Real> A = acc.to_host(), L = lse.to_host();
+
+  // Per particle: the fields in whitened coordinates, from the softmax means.
+  const double log2pi = 1.8378770664093453;
+  const bool denoiser_form = std::fabs(p.a) < p.b;
+  const double dd = static_cast<double>(d);
+  std::vector<Real> logp(what.log_density ? n : 0), div(what.divergence ? n : 0);
+  std::vector<Real> sw(what.score ? n * d : 0), Dw(what.denoiser ? n * d : 0), vw(what.velocity ? n * d : 0);
+  const long long nn = static_cast<long long>(n);
+#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+  for (long long ii = 0; ii < nn; ++ii) {
+    const std::size_t i = static_cast<std::size_t>(ii);
+    auto G = [&](std::size_t j) { return static_cast<double>(A[j * n + i]); };
+    auto Dn = [&](std::size_t j) { return static_cast<double>(A[(d + j) * n + i]); };
+    double gd = 0, gg = 0;
+    for (std::size_t j = 0; j < d; ++j) gd += G(j) * Dn(j), gg += G(j) * G(j);
+    const double divD = static_cast<double>(A[2 * d * n + i]) - gd;
+    const double divs = static_cast<double>(A[(2 * d + 1) * n + i]) - gg;
+    if (what.log_density) logp[i] = static_cast<Real>(static_cast<double>(L[i]) - 0.5 * dd * log2pi - log_det_W_);
+    for (std::size_t j = 0; j < d; ++j) {
+      if (what.score) sw[j * n + i] = static_cast<Real>(G(j));
+      if (what.denoiser) Dw[j * n + i] = static_cast<Real>(Dn(j));
+      if (what.velocity) {
+        const double w = static_cast<double>(wh[j * n + i]);
+        const double v = denoiser_form ? p.da * Dn(j) + p.db * (w - p.a * Dn(j)) / p.b
+                                       : (p.da / p.a) * w + ((p.da / p.a) * p.b * p.b - p.b_db) * G(j);
+        vw[j * n + i] = static_cast<Real>(v);
+      }
+    }
+    if (what.divergence)
+      div[i] = static_cast<Real>(denoiser_form ? p.da * divD + p.db * (dd - p.a * divD) / p.b
+                                               : (p.da / p.a) * dd + ((p.da / p.a) * p.b * p.b - p.b_db) * divs);
+  }
+
+  // Back to z coordinates: s_z = W^-1 s_w, D_z = W D_w, v_z = W v_w.
+  FieldValues<Real> out;
+  auto to_set = [&](const std::vector<Real>& h, const std::vector<double>* M, std::size_t cols) {
+    if (M && !identity_noise_) {
+      std::vector<Real> t;
+      apply(*M, h, t, n, cols);
+      return ParticleSet<Real>::from_column_major(ctx, t.data(), n, cols);
+    }
+    return ParticleSet<Real>::from_column_major(ctx, h.data(), n, cols);
+  };
+  if (what.log_density) out.log_density = to_set(logp, nullptr, 1);
+  if (what.divergence) out.divergence = to_set(div, nullptr, 1);
+  if (what.score) out.score = to_set(sw, &Winv_, d);
+  if (what.denoiser) out.denoiser = to_set(Dw, &W_, d);
+  if (what.velocity) out.velocity = to_set(vw, &W_, d);
+  return out;
+}
+
+template FieldValues<float> GmmField::evaluate<float>(const Context&, const paths::PathPoint&, const ParticleSet<float>&,
+                                                      const FieldRequest&) const;
+template FieldValues<double> GmmField::evaluate<double>(const Context&, const paths::PathPoint&,
+                                                        const ParticleSet<double>&, const FieldRequest&) const;
+
+}  // namespace flowsampler::fields
