@@ -50,7 +50,7 @@ std::vector<std::uint32_t> categorical(Context& ctx, const std::vector<double>& 
   const std::uint64_t seed = ctx.seed();
   std::vector<std::uint32_t> out(n);
   const long long nn = static_cast<long long>(n);
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads()) schedule(static) if (nn > 16384)
   for (long long i = 0; i < nn; ++i) {
     // u in (0, 1] * total: the first k with cdf[k] >= u has positive weight.
     const double u = kernels::uniform_coordinate<double>(seed, draw, static_cast<std::uint64_t>(i), 0) * total;

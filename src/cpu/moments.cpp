@@ -8,7 +8,7 @@ void column_sums(int threads, const Real* x, std::size_t n, std::size_t d, doubl
     const Real* col = x + k * n;
     const long long nn = static_cast<long long>(n);
     double s = 0;
-#pragma omp parallel for simd num_threads(threads) reduction(+ : s) schedule(static)
+#pragma omp parallel for simd num_threads(threads) reduction(+ : s) schedule(static) if (nn > 65536)
     for (long long i = 0; i < nn; ++i) s += static_cast<double>(col[i]);
     out[k] = s;
   }

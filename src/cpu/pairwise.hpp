@@ -62,7 +62,7 @@ void pairwise_sum(const Op& op, const PairwiseArgs<Real>& a, Real* out) {
   const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
   const long long nb = static_cast<long long>(nblocks);
   constexpr int P = D > 0 ? Op::value_dim(D) : 1;
-#pragma omp parallel num_threads(a.threads)
+#pragma omp parallel num_threads(a.threads) if (nblocks > 1)
   {
     constexpr std::size_t B = detail::block_rows;
     std::vector<double> carry(static_cast<std::size_t>(p) * B);
@@ -129,7 +129,7 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& a, Real* out, Real
   const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
   const long long nb = static_cast<long long>(nblocks);
   const int ds = kernels::dim<D>(a.d);
-#pragma omp parallel num_threads(a.threads)
+#pragma omp parallel num_threads(a.threads) if (nblocks > 1)
   {
     constexpr std::size_t B = detail::block_rows;
     std::vector<double> carry(static_cast<std::size_t>(p) * B), s(B);
@@ -197,7 +197,7 @@ template <int D, class Op, class Real>
 void pairwise_kmin(const Op& op, const PairwiseArgs<Real>& a, int k, Real* dist, std::uint32_t* idx) {
   const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
   const long long nb = static_cast<long long>(nblocks);
-#pragma omp parallel num_threads(a.threads)
+#pragma omp parallel num_threads(a.threads) if (nblocks > 1)
   {
     constexpr std::size_t B = detail::block_rows;
     std::vector<Real> best(static_cast<std::size_t>(k) * B);

@@ -121,7 +121,7 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   std::vector<Real> logp(what.log_density ? n : 0), div(what.divergence ? n : 0);
   std::vector<Real> sw(what.score ? n * d : 0), Dw(what.denoiser ? n * d : 0), vw(what.velocity ? n * d : 0);
   const long long nn = static_cast<long long>(n);
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static)
+#pragma omp parallel for num_threads(ctx.threads()) schedule(static) if (nn > 4096)
   for (long long ii = 0; ii < nn; ++ii) {
     const std::size_t i = static_cast<std::size_t>(ii);
     auto G = [&](std::size_t j) { return static_cast<double>(A[j * n + i]); };

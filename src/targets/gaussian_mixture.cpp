@@ -128,7 +128,7 @@ ParticleSet<Real> GaussianMixture::sample(Context& ctx, std::size_t n) const {
   const std::uint64_t seed = ctx.seed();
   std::vector<Real> cols(n * d_);
   const long long nn = static_cast<long long>(n);
-#pragma omp parallel for num_threads(ctx.threads())
+#pragma omp parallel for num_threads(ctx.threads()) if (n > 4096)
   for (long long i = 0; i < nn; ++i) {
     const Component& c = comps_[k[static_cast<std::size_t>(i)]];
     std::vector<double> eps(d_);
