@@ -12,3 +12,4 @@
 #include "flowsampler/pairwise/pairwise.hpp"
 #include "flowsampler/paths/path.hpp"
 #include "flowsampler/targets/gaussian_mixture.hpp"
+#include "flowsampler/targets/spec.hpp"

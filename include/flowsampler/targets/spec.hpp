@@ -1,0 +1,22 @@
+#pragma once
+/// \file The JSON target spec of DESIGN.md section 6.
+///
+///   {"type": "gaussian_mixture", "dim": 2, "weights": [0.3, 0.7],
+///    "means": [[-2, 0], [2, 1]], "covariances": [0.25, [[1, 0.3], [0.3, 0.5]]]}
+/// Each covariance is a number (isotropic variance), a list of d numbers
+/// (diagonal) or a d x d list (full). {"type": "empirical", "points":
+/// "atoms.npy"} gives Dirac atoms (path relative to the spec file).
+/// Every error names the file and the offending entry.
+#include <string>
+
+#include "flowsampler/targets/gaussian_mixture.hpp"
+
+namespace flowsampler::targets {
+
+/// Parses spec text; `name` is used in messages, `base_dir` resolves "points".
+GaussianMixture parse_target(const std::string& text, const std::string& name = "target",
+                             const std::string& base_dir = ".");
+/// Reads and parses a spec file.
+GaussianMixture load_target(const std::string& path);
+
+}  // namespace flowsampler::targets

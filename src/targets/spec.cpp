@@ -1,0 +1,112 @@
+#include "flowsampler/targets/spec.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "flowsampler/core/error.hpp"
+#include "flowsampler/io/npy.hpp"
+
+namespace flowsampler::targets {
+namespace {
+
+using nlohmann::json;
+
+double number(const json& v, const std::string& where) {
+  FLOWSAMPLER_EXPECTS(v.is_number(), where << ": expected a number, got " << v.dump());
+  return v.get<double>();
+}
+
+std::vector<double> numbers(const json& v, const std::string& where) {
+  FLOWSAMPLER_EXPECTS(v.is_array(), where << ": expected a list of numbers, got " << v.dump());
+  std::vector<double> out;
+  for (std::size_t i = 0; i < v.size(); ++i) out.push_back(number(v[i], where + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+const json& field(const json& spec, const char* key, const std::string& name) {
+  FLOWSAMPLER_EXPECTS(spec.contains(key), name << ": missing \"" << key << "\"");
+  return spec.at(key);
+}
+
+}  // namespace
+
+GaussianMixture parse_target(const std::string& text, const std::string& name, const std::string& base_dir) {
+  json spec;
+  try {
+    spec = json::parse(text);
+  } catch (const json::parse_error& e) {
+    FLOWSAMPLER_EXPECTS(false, name << ": invalid JSON (" << e.what() << ")");
+  }
+  FLOWSAMPLER_EXPECTS(spec.is_object(), name << ": expected a JSON object");
+  const json& type = field(spec, "type", name);
+  FLOWSAMPLER_EXPECTS(type.is_string(), name << ": \"type\" must be a string");
+  if (type == "empirical") {
+    const json& points = field(spec, "points", name);
+    FLOWSAMPLER_EXPECTS(points.is_string(), name << ": \"points\" must be the path of an .npy file");
+    std::string path = points.get<std::string>();
+    if (!path.empty() && path[0] != '/') path = base_dir + "/" + path;
+    const io::NpyMatrix m = io::load_npy(path);
+    FLOWSAMPLER_EXPECTS(m.n >= 1, name << ": \"points\" file " << path << " holds no atoms");
+    std::vector<double> rows(m.n * m.d);
+    for (std::size_t i = 0; i < m.n; ++i)
+      for (std::size_t k = 0; k < m.d; ++k) rows[i * m.d + k] = m.value(i, k);
+    return GaussianMixture::empirical(rows, m.n, m.d);
+  }
+  FLOWSAMPLER_EXPECTS(type == "gaussian_mixture",
+                      name << ": \"type\" must be \"gaussian_mixture\" or \"empirical\", got " << type.dump());
+  const json& dim = field(spec, "dim", name);
+  FLOWSAMPLER_EXPECTS(dim.is_number_integer() && dim.get<long long>() >= 1, name << ": \"dim\" must be an integer >= 1");
+  const std::size_t d = dim.get<std::size_t>();
+  const std::vector<double> weights = numbers(field(spec, "weights", name), name + ": weights");
+  const json& means = field(spec, "means", name);
+  const json& covs = field(spec, "covariances", name);
+  const std::size_t K = weights.size();
+  FLOWSAMPLER_EXPECTS(K >= 1, name << ": \"weights\" is empty");
+  FLOWSAMPLER_EXPECTS(means.is_array() && means.size() == K,
+                      name << ": \"means\" must list " << K << " means (one per weight)");
+  FLOWSAMPLER_EXPECTS(covs.is_array() && covs.size() == K,
+                      name << ": \"covariances\" must list " << K << " covariances (one per weight)");
+  GaussianMixture g(d);
+  for (std::size_t k = 0; k < K; ++k) {
+    const std::string mk = name + ": means[" + std::to_string(k) + "]";
+    const std::string ck = name + ": covariances[" + std::to_string(k) + "]";
+    const std::vector<double> mean = numbers(means[k], mk);
+    FLOWSAMPLER_EXPECTS(mean.size() == d, mk << ": has " << mean.size() << " entries, expected dim = " << d);
+    std::vector<double> cov;
+    const json& c = covs[k];
+    if (c.is_number()) {
+      cov = {c.get<double>()};
+    } else if (c.is_array() && !c.empty() && c[0].is_array()) {
+      FLOWSAMPLER_EXPECTS(c.size() == d, ck << ": a full covariance needs " << d << " rows, got " << c.size());
+      for (std::size_t r = 0; r < d; ++r) {
+        const std::vector<double> row = numbers(c[r], ck + "[" + std::to_string(r) + "]");
+        FLOWSAMPLER_EXPECTS(row.size() == d, ck << "[" << r << "]: has " << row.size() << " entries, expected " << d);
+        cov.insert(cov.end(), row.begin(), row.end());
+      }
+      if (d == 1) cov = {cov[0]};
+    } else {
+      cov = numbers(c, ck);
+      FLOWSAMPLER_EXPECTS(cov.size() == d, ck << ": a diagonal covariance needs " << d << " numbers, got " << cov.size());
+      if (d == 1) cov = {cov[0]};
+    }
+    try {
+      g.add(weights[k], mean, cov);
+    } catch (const Error& e) {
+      FLOWSAMPLER_EXPECTS(false, name << ": " << e.what());
+    }
+  }
+  (void)g.weights();  // not all zero
+  return g;
+}
+
+GaussianMixture load_target(const std::string& path) {
+  std::ifstream in(path);
+  FLOWSAMPLER_EXPECTS(in.good(), path << ": cannot open the target spec");
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::size_t slash = path.find_last_of('/');
+  return parse_target(text.str(), path, slash == std::string::npos ? "." : path.substr(0, slash));
+}
+
+}  // namespace flowsampler::targets

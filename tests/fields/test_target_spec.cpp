@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "flowsampler/core/error.hpp"
+#include "flowsampler/io/npy.hpp"
+#include "flowsampler/targets/spec.hpp"
+
+namespace fs = flowsampler;
+
+namespace {
+std::string error_of(const std::string& text) {
+  try {
+    fs::targets::parse_target(text, "t.json");
+  } catch (const fs::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(TargetSpec, ParsesTheDesignExample) {
+  const auto g = fs::targets::parse_target(
+      R"({"type": "gaussian_mixture", "dim": 2, "weights": [0.3, 0.7],
+          "means": [[-2, 0], [2, 1]], "covariances": [0.25, [[1, 0.3], [0.3, 0.5]]]})");
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g.dim(), 2u);
+  EXPECT_NEAR(g.weights()[1], 0.7, 1e-15);
+  EXPECT_EQ(g.kind(0), fs::targets::Covariance::isotropic);
+  EXPECT_EQ(g.kind(1), fs::targets::Covariance::full);
+  const auto S = g.covariance(1);
+  EXPECT_NEAR(S[1], 0.3, 1e-12);
+  EXPECT_NEAR(S[3], 0.5, 1e-12);
+  const auto d = fs::targets::parse_target(
+      R"({"type": "gaussian_mixture", "dim": 2, "weights": [2], "means": [[0, 0]], "covariances": [[1, 2]]})");
+  EXPECT_EQ(d.kind(0), fs::targets::Covariance::diagonal);
+}
+
+TEST(TargetSpec, ErrorsNameTheOffendingEntry) {
+  const std::string head = R"({"type": "gaussian_mixture", "dim": 2, "weights": [0.3, 0.7], "means": [[-2, 0], [2, 1]], )";
+  EXPECT_NE(error_of(head + R"("covariances": [0.25, [[1, 0.3], [0.2, 0.5]]]})").find("component 1 covariance: not symmetric"), std::string::npos);
+  EXPECT_NE(error_of(head + R"("covariances": [0.25, [[1, 2], [2, 1]]]})").find("not positive definite"), std::string::npos);
+  EXPECT_NE(error_of(head + R"("covariances": [0.25, [1, 2, 3]]})").find("covariances[1]: a diagonal covariance needs 2"), std::string::npos);
+  EXPECT_NE(error_of(head + R"("covariances": [0.25]})").find("must list 2 covariances"), std::string::npos);
+  EXPECT_NE(error_of(head + R"("covariances": [-1, 1]})").find("component 0 covariance: isotropic variance"), std::string::npos);
+  EXPECT_NE(error_of(R"({"type": "gaussian_mixture", "dim": 2, "weights": [-1], "means": [[0, 0]], "covariances": [1]})").find("component 0: weight"), std::string::npos);
+  EXPECT_NE(error_of(R"({"type": "gaussian_mixture", "dim": 2, "weights": [1], "means": [[0]], "covariances": [1]})").find("means[0]: has 1 entries"), std::string::npos);
+  EXPECT_NE(error_of(R"({"type": "gaussian_mixture", "dim": 2, "weights": [1], "means": [[0, "x"]], "covariances": [1]})").find("means[0][1]: expected a number"), std::string::npos);
+  EXPECT_NE(error_of(R"({"type": "mixture"})").find("\"type\" must be"), std::string::npos);
+  EXPECT_NE(error_of(R"({"type": "gaussian_mixture", "weights": [1]})").find("missing \"dim\""), std::string::npos);
+  EXPECT_NE(error_of("{not json").find("invalid JSON"), std::string::npos);
+  EXPECT_NE(error_of("[1, 2]").find("expected a JSON object"), std::string::npos);
+}
+
+TEST(TargetSpec, EmpiricalAtomsFromNpyRelativeToTheSpec) {
+  const std::string dir = ::testing::TempDir();
+  const double atoms[6] = {0, 1, 2, 3, 4, 5};
+  fs::io::write_npy(dir + "/atoms.npy", atoms, 3, 2);
+  {
+    std::FILE* f = std::fopen((dir + "/emp.json").c_str(), "w");
+    std::fputs(R"({"type": "empirical", "points": "atoms.npy"})", f);
+    std::fclose(f);
+  }
+  const auto g = fs::targets::load_target(dir + "/emp.json");
+  EXPECT_TRUE(g.has_atoms());
+  EXPECT_EQ(g.size(), 3u);
+  EXPECT_EQ(g.mean(2)[1], 5.0);
+  EXPECT_THROW(fs::targets::parse_target(R"({"type": "empirical", "points": "missing.npy"})", "e.json", dir), fs::Error);
+  EXPECT_THROW(fs::targets::load_target(dir + "/nope.json"), fs::Error);
+}
