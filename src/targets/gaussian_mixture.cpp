@@ -215,6 +215,54 @@ double Noise::log_det_sqrt(std::size_t d) const {
   return std::log(W.determinant());
 }
 
+GaussianMixture noised(const GaussianMixture& target, const Noise& noise, double a, double b) {
+  const std::size_t d = target.dim();
+  FLOWSAMPLER_EXPECTS(std::isfinite(a) && std::isfinite(b) && b >= 0, "noised law: need finite a and b >= 0, got a = " << a << ", b = " << b);
+  const std::vector<double> w = target.weights();
+  if (b == 0 && target.has_atoms()) {
+    FLOWSAMPLER_EXPECTS(a != 0, "noised law: a = b = 0");
+    std::vector<double> rows;
+    for (std::size_t k = 0; k < target.size(); ++k)
+      for (double v : target.mean(k)) rows.push_back(a * v);
+    return GaussianMixture::empirical(rows, target.size(), d);
+  }
+  const std::vector<double> W = noise.sqrt_matrix(d);
+  const Eigen::Map<const Matrix> Wm(W.data(), static_cast<long>(d), static_cast<long>(d));
+  const Matrix N = Wm * Wm;  // Sigma_n
+  GaussianMixture out(d);
+  for (std::size_t k = 0; k < target.size(); ++k) {
+    std::vector<double> mean = target.mean(k);
+    for (double& v : mean) v *= a;
+    if (noise.is_isotropic() && target.kind(k) != Covariance::full) {
+      std::vector<double> l = target.eigenvalues(k);
+      for (double& v : l) v = a * a * v + b * b * noise.sigma2();
+      out.add(w[k], mean, target.kind(k) == Covariance::isotropic || d == 1 ? std::vector<double>{l[0]} : l);
+    } else {
+      const std::vector<double> S = target.covariance(k);
+      const Eigen::Map<const Matrix> Sm(S.data(), static_cast<long>(d), static_cast<long>(d));
+      const Matrix C = a * a * Sm + b * b * N;
+      const Matrix Cs = 0.5 * (C + C.transpose());
+      std::vector<double> flat(Cs.data(), Cs.data() + d * d);
+      out.add(w[k], mean, d == 1 ? std::vector<double>{flat[0]} : flat);
+    }
+  }
+  return out;
+}
+
+template <class Real>
+ParticleSet<Real> sample_initial(Context& ctx, const GaussianMixture& target, const Noise& noise, double a0, double b0,
+                                 std::size_t n, bool exact) {
+  if (exact) return noised(target, noise, a0, b0).template sample<Real>(ctx, n);
+  GaussianMixture standard(target.dim());
+  standard.add(1.0, std::vector<double>(target.dim(), 0.0), {1.0});
+  return noised(standard, noise, 0.0, b0).template sample<Real>(ctx, n);
+}
+
+template ParticleSet<float> sample_initial<float>(Context&, const GaussianMixture&, const Noise&, double, double,
+                                                  std::size_t, bool);
+template ParticleSet<double> sample_initial<double>(Context&, const GaussianMixture&, const Noise&, double, double,
+                                                    std::size_t, bool);
+
 GaussianMixture whiten(const GaussianMixture& target, const Noise& noise) {
   const std::size_t d = target.dim();
   if (noise.is_isotropic() && noise.sigma2() == 1.0) return target;

@@ -334,3 +334,30 @@ TEST(GaussianMixture, SamplesHaveTheMixtureMoments) {
   EXPECT_NEAR(my, 0.75, 0.01);
   EXPECT_NEAR(cxy, 0.75 * 0.3 + 0.25 * 0.75 * 4 * 1, 0.03);
 }
+
+// The noised law built directly (covariances a^2 S + b^2 Sigma_n) has the
+// density the field computes through whitening and eigenbases.
+TEST(GaussianMixture, NoisedLawDensityEqualsTheFieldDensity) {
+  fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  Mixed mix(spd(3, 21, 0.4, 2.0));
+  const auto noise = fs::targets::Noise::full(flat(mix.ref.noise), 3);
+  const fs::fields::GmmField field(mix.g, noise);
+  const auto vp = fs::paths::make_path("vp", {2.0, 0.01, 1.0});
+  const auto p0 = vp.at(0.0);
+  const auto q = fs::targets::noised(mix.g, noise, p0.a, p0.b);
+  const fs::fields::GmmField direct(q);
+  const auto z = points(ctx, 30, 3, 5, 1.5);
+  fs::fields::FieldRequest req;
+  req.log_density = true;
+  const auto a = field.evaluate(ctx, p0, z, req).log_density;
+  const auto b = direct.evaluate(ctx, fs::paths::PathPoint{1, 0, 0, 0, 0}, z, req).log_density;
+  for (std::size_t i = 0; i < z.n(); ++i) EXPECT_NEAR(a.at(i, 0), b.at(i, 0), 1e-10 * (1 + std::fabs(b.at(i, 0))));
+  // Exact initial draws have the noised law's mean; standard draws have mean 0.
+  const auto exact = fs::targets::sample_initial<double>(ctx, mix.g, noise, p0.a, p0.b, 100000, true);
+  const auto plain = fs::targets::sample_initial<double>(ctx, mix.g, noise, p0.a, p0.b, 100000, false);
+  double me = 0, mp = 0, want = 0;
+  for (std::size_t i = 0; i < exact.n(); ++i) me += exact.at(i, 1), mp += plain.at(i, 1);
+  for (int k = 0; k < 3; ++k) want += mix.ref.w[k] * p0.a * mix.ref.m[k](1);
+  EXPECT_NEAR(me / exact.n(), want, 0.02);
+  EXPECT_NEAR(mp / plain.n(), 0.0, 0.02);
+}

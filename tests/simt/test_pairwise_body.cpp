@@ -12,6 +12,7 @@
 #include "pairwise/body.hpp"
 #include "pairwise/engine.hpp"
 #include "pairwise/ops.hpp"
+#include "targets/gmm_ops.hpp"
 #include "simt/fiber_context.hpp"
 
 namespace fs = flowsampler;
@@ -105,5 +106,32 @@ TYPED_TEST(SimtPairwise, BodyEqualsCpuBackendForEveryReduction) {
       ASSERT_EQ(out[e], ref_d.data()[e]) << "kmin distance " << e;
       ASSERT_EQ(idx[e], ref_i[e]) << "kmin index " << e;
     }
+  }
+}
+
+// The Gaussian-mixture ops (wide payload rows, value 2d + 2) on the emulated body.
+TYPED_TEST(SimtPairwise, GmmOpsEqualCpuBackend) {
+  using Real = TypeParam;
+  const double tol = sizeof(Real) == 4 ? 1e-4 : 1e-11;
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  for (const Case& c : {Case{37, 9, 2, 32, 3}, Case{20, 70, 3, 32, 1}, Case{9, 5, 5, 16, 2}}) {
+    const auto x = random_vec<Real>(c.n * c.d, 5 + c.n), y = random_vec<Real>(c.m * c.d, 6 + c.m);
+    const auto X = fs::ParticleSet<Real>::from_column_major(ctx, x.data(), c.n, c.d);
+    const auto Y = fs::ParticleSet<Real>::from_column_major(ctx, y.data(), c.m, c.d);
+    auto check = [&](const auto& op) {
+      using Op = std::decay_t<decltype(op)>;
+      std::vector<Real> py = random_vec<Real>(c.m * Op::payload_dim(c.d), 7);
+      for (auto& e : py) e = Real(0.2 + std::fabs(double(e)));  // positive 1/c entries
+      std::vector<Real> out, lse;
+      std::vector<std::uint32_t> idx;
+      emulate<fk::Reduction::softmax>(op, c, x, y, py, out, lse, idx, 0);
+      fs::ParticleSet<Real> ref(ctx, c.n, Op::value_dim(c.d)), ref_lse(ctx, c.n, 1);
+      fs::pairwise::detail::run<fk::Reduction::softmax>(ctx, op, X, Y, py.data(), ref.data(), ref_lse.data());
+      for (std::size_t e = 0; e < out.size(); ++e)
+        ASSERT_NEAR(out[e], ref.data()[e], tol * (1 + std::fabs(double(out[e])))) << "entry " << e;
+      for (std::size_t i = 0; i < c.n; ++i) ASSERT_NEAR(lse[i], ref_lse.data()[i], tol * (1 + std::fabs(double(lse[i]))));
+    };
+    check(fk::GmmOp<Real, false>{});
+    check(fk::GmmOp<Real, true>{});
   }
 }

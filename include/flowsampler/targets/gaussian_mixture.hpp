@@ -87,6 +87,18 @@ class Noise {
   std::vector<double> W_, Winv_;
 };
 
+/// The law of Z = a X + b Y: components N(a m_k, a^2 S_k + b^2 Sigma_n), same
+/// weights. With b = 0 it is the target scaled by a (Error for Dirac atoms
+/// when a = b = 0).
+GaussianMixture noised(const GaussianMixture& target, const Noise& noise, double a, double b);
+
+/// The initial law of a path at its start (a0, b0): `exact` draws from the
+/// noised law above (e.g. q_T of the vp path with a finite horizon, where
+/// a0 = exp(-T) > 0); otherwise the standard noise b0 Y, Y ~ N(0, Sigma_n).
+template <class Real>
+ParticleSet<Real> sample_initial(Context& ctx, const GaussianMixture& target, const Noise& noise, double a0,
+                                 double b0, std::size_t n, bool exact);
+
 /// The mixture in whitened coordinates w = W^-1 z, where the noise is N(0, I):
 /// m_k -> W^-1 m_k, S_k -> W^-1 S_k W^-1 (refactored once).
 GaussianMixture whiten(const GaussianMixture& target, const Noise& noise);
