@@ -10,6 +10,16 @@
 #define FLOWSAMPLER_ON_DEVICE 1
 #endif
 
+// Per-pair code must be inlined into the lane loops: a call (or a lane's
+// accessor object left in memory) stops GCC from vectorizing the loop.
+#if defined(__CUDACC__)
+#define FLOWSAMPLER_INLINE __forceinline__
+#elif defined(__GNUC__)
+#define FLOWSAMPLER_INLINE inline __attribute__((always_inline))
+#else
+#define FLOWSAMPLER_INLINE inline
+#endif
+
 // Fully unroll a loop whose trip count is a compile-time dimension (nvcc).
 // GCC 12 rejects the annotation inside templates ("ignoring loop annotation")
 // and unrolls such short constant loops by itself.

@@ -18,14 +18,14 @@ namespace flowsampler::kernels {
 
 namespace detail {
 template <class To, class From>
-FLOWSAMPLER_HD inline To bit_cast(From v) {
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE To bit_cast(From v) {
   To t;
   std::memcpy(&t, &v, sizeof t);
   return t;
 }
 }  // namespace detail
 
-FLOWSAMPLER_HD inline float fast_exp(float x) {
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE float fast_exp(float x) {
 #if defined(FLOWSAMPLER_ON_DEVICE)
   return __expf(x);
 #else
@@ -55,7 +55,7 @@ FLOWSAMPLER_HD inline float fast_exp(float x) {
 #endif
 }
 
-FLOWSAMPLER_HD inline double fast_exp(double x) {
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE double fast_exp(double x) {
 #if defined(FLOWSAMPLER_ON_DEVICE)
   return exp(x);
 #else

@@ -12,15 +12,15 @@ namespace flowsampler::kernels {
 template <class T, int N>
 struct Lane {
   T v[N];
-  FLOWSAMPLER_HD T& operator()(int k) { return v[k]; }
-  FLOWSAMPLER_HD const T& operator()(int k) const { return v[k]; }
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE T& operator()(int k) { return v[k]; }
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE const T& operator()(int k) const { return v[k]; }
 };
 
 template <class T>
 struct Strided {
   T* p;
   std::size_t stride;
-  FLOWSAMPLER_HD T& operator()(int k) const { return p[static_cast<std::size_t>(k) * stride]; }
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE T& operator()(int k) const { return p[static_cast<std::size_t>(k) * stride]; }
 };
 
 /// The dimension a loop runs to: the compile-time D when it is set, else d.
@@ -31,7 +31,7 @@ FLOWSAMPLER_HD constexpr int dim(int d) {
 
 /// |x - y|^2 with x an accessor and y a plain row.
 template <int D, class Real, class X>
-FLOWSAMPLER_HD inline Real sqdist(const X& x, const Real* y, int d) {
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real sqdist(const X& x, const Real* y, int d) {
   Real s = 0;
   FLOWSAMPLER_UNROLL for (int k = 0; k < dim<D>(d); ++k) {
     const Real t = x(k) - y[k];

@@ -25,13 +25,13 @@ template <KernelKind K, class Real>
 struct Radial {
   Real inv_h, inv_h2;  // 1/h, 1/h^2
 
-  FLOWSAMPLER_HD Real value(Real r2) const {
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real value(Real r2) const {
     if constexpr (K == KernelKind::gaussian) return fast_exp(Real(-0.5) * inv_h2 * r2);
     if constexpr (K == KernelKind::laplace) return fast_exp(-std::sqrt(r2) * inv_h);
     if constexpr (K == KernelKind::imq) return Real(1) / std::sqrt(Real(1) + r2 * inv_h2);
     if constexpr (K == KernelKind::energy) return -std::sqrt(r2) * inv_h;
   }
-  FLOWSAMPLER_HD Real grad_factor(Real r2) const {
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real grad_factor(Real r2) const {
     if constexpr (K == KernelKind::gaussian) return -inv_h2 * fast_exp(Real(-0.5) * inv_h2 * r2);
     if constexpr (K == KernelKind::laplace) {
       const Real r = std::sqrt(r2);
@@ -55,7 +55,7 @@ struct KernelSumOp {
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }
   template <int D, class X, class A>
-  FLOWSAMPLER_HD void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
     const Real v = kernel.value(sqdist<D>(x, y, d));
     acc(0) += Weighted ? py[0] * v : v;
   }
@@ -68,7 +68,7 @@ struct KernelGradSumOp {
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
   template <int D, class X, class A>
-  FLOWSAMPLER_HD void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
     Real g = kernel.grad_factor(sqdist<D>(x, y, d));
     if (Weighted) g *= py[0];
     FLOWSAMPLER_UNROLL for (int k = 0; k < dim<D>(d); ++k) acc(k) += g * (x(k) - y[k]);
@@ -83,12 +83,12 @@ struct MeanShiftOp {
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
   template <int D, class X>
-  FLOWSAMPLER_HD Real logit(const X& x, const Real* y, const Real* py, int d) const {
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real logit(const X& x, const Real* y, const Real* py, int d) const {
     const Real l = neg_half_inv_eps2 * sqdist<D>(x, y, d);
     return Weighted ? l + py[0] : l;
   }
   template <int D, class X, class A>
-  FLOWSAMPLER_HD void add(const X& x, const Real* y, const Real*, int d, Real e, A& acc) const {
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real*, int d, Real e, A& acc) const {
     FLOWSAMPLER_UNROLL for (int k = 0; k < dim<D>(d); ++k) acc(k) += e * (y[k] - x(k));
   }
 };
@@ -99,7 +99,7 @@ struct SqDistOp {
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }  // unused by k-min
   template <int D, class X>
-  FLOWSAMPLER_HD Real distance(const X& x, const Real* y, const Real*, int d) const {
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real distance(const X& x, const Real* y, const Real*, int d) const {
     return sqdist<D>(x, y, d);
   }
 };

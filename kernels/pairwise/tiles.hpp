@@ -17,7 +17,7 @@ namespace flowsampler::kernels {
 
 /// Adds sum_j value(x, y_j) over the tile into `tacc` (value_dim entries).
 template <int D, class Op, class Real, class X, class TA>
-FLOWSAMPLER_HD inline void sum_tile(const Op& op, const X& x, const Real* yt, const Real* pt, int len, int d,
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE void sum_tile(const Op& op, const X& x, const Real* yt, const Real* pt, int len, int d,
                                     TA& tacc) {
   const int ds = dim<D>(d);
   for (int j = 0; j < len; ++j) op.template add<D>(x, yt + j * ds, pt + j * Op::payload_dim(ds), d, tacc);
@@ -33,7 +33,7 @@ FLOWSAMPLER_HD inline void sum_tile(const Op& op, const X& x, const Real* yt, co
 /// logits are all -inf so far keep m = -inf, s = 0. +inf or NaN logits make
 /// the row's outputs NaN.
 template <int D, class Op, class Real, class X>
-FLOWSAMPLER_HD inline Real softmax_tile_max(const Op& op, const X& x, const Real* yt, const Real* pt, int len,
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real softmax_tile_max(const Op& op, const X& x, const Real* yt, const Real* pt, int len,
                                             int d) {
   const int ds = dim<D>(d);
   Real mt = -std::numeric_limits<Real>::infinity();
@@ -50,14 +50,14 @@ FLOWSAMPLER_HD inline Real softmax_tile_max(const Op& op, const X& x, const Real
 /// for l = -inf and exp(m - shift) is 0 for m = -inf, also when every logit so
 /// far is -inf (then shift = 0 and nothing is added).
 template <class Real>
-FLOWSAMPLER_HD inline Real softmax_shift(Real mt, Real m, Real& mnew) {
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real softmax_shift(Real mt, Real m, Real& mnew) {
   mnew = mt > m ? mt : m;
   return mnew == -std::numeric_limits<Real>::infinity() ? Real(0) : mnew;
 }
 
 /// One pair: adds e = exp(logit - shift) to the tile normalizer ts and e * value to tacc.
 template <int D, class Op, class Real, class X, class TA>
-FLOWSAMPLER_HD inline void softmax_pair(const Op& op, const X& x, const Real* y, const Real* py, int d, Real shift,
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_pair(const Op& op, const X& x, const Real* y, const Real* py, int d, Real shift,
                                         Real& ts, TA& tacc) {
   const Real e = fast_exp(op.template logit<D>(x, y, py, d) - shift);
   ts += e;
@@ -66,7 +66,7 @@ FLOWSAMPLER_HD inline void softmax_pair(const Op& op, const X& x, const Real* y,
 
 /// Rescales the carried state to the new max and adds the tile's sums.
 template <class Real, class CA, class TA>
-FLOWSAMPLER_HD inline void softmax_carry(int p, Real shift, Real mnew, Real ts, const TA& tacc, Real& m, double& s,
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_carry(int p, Real shift, Real mnew, Real ts, const TA& tacc, Real& m, double& s,
                                          CA& carry) {
   const double scale = static_cast<double>(fast_exp(m - shift));
   s = s * scale + static_cast<double>(ts);
@@ -75,7 +75,7 @@ FLOWSAMPLER_HD inline void softmax_carry(int p, Real shift, Real mnew, Real ts, 
 }
 
 template <int D, class Op, class Real, class X, class CA, class TA>
-FLOWSAMPLER_HD inline void softmax_tile_update(const Op& op, const X& x, const Real* yt, const Real* pt, int len,
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_tile_update(const Op& op, const X& x, const Real* yt, const Real* pt, int len,
                                                int d, Real mt, Real& m, double& s, CA& carry, TA& tacc) {
   const int ds = dim<D>(d);
   const int p = Op::value_dim(ds);
@@ -90,7 +90,7 @@ FLOWSAMPLER_HD inline void softmax_tile_update(const Op& op, const X& x, const R
 /// Softmax outputs of one lane: out(k) = carry(k) / s and lse = m + log s.
 /// A row with every logit -inf gives out = 0 and lse = -inf.
 template <class Real, class CA, class OA>
-FLOWSAMPLER_HD inline void softmax_finish(Real m, double s, const CA& carry, int p, OA& out, Real& lse) {
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_finish(Real m, double s, const CA& carry, int p, OA& out, Real& lse) {
   const double inv = s > 0 ? 1.0 / s : 0.0;
   for (int k = 0; k < p; ++k) out(k) = static_cast<Real>(carry(k) * inv);
   lse = static_cast<Real>(static_cast<double>(m) + std::log(s));
@@ -100,7 +100,7 @@ FLOWSAMPLER_HD inline void softmax_finish(Real m, double s, const CA& carry, int
 /// largest. Branch-free: k compare-exchanges. Ties keep the earlier entry
 /// first; NaN distances are never inserted.
 template <class Real, class BA, class IA>
-FLOWSAMPLER_HD inline void kmin_insert(Real v, unsigned id, int k, BA& best, IA& idx) {
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE void kmin_insert(Real v, unsigned id, int k, BA& best, IA& idx) {
   for (int t = 0; t < k; ++t) {
     const Real b = best(t);
     const unsigned bi = idx(t);
@@ -114,7 +114,7 @@ FLOWSAMPLER_HD inline void kmin_insert(Real v, unsigned id, int k, BA& best, IA&
 
 /// Merges the k smallest distances of the tile (rows j0, j0 + 1, ...) into best/idx.
 template <int D, class Op, class Real, class X, class BA, class IA>
-FLOWSAMPLER_HD inline void kmin_tile(const Op& op, const X& x, const Real* yt, const Real* pt, unsigned j0, int len,
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE void kmin_tile(const Op& op, const X& x, const Real* yt, const Real* pt, unsigned j0, int len,
                                      int d, int k, BA& best, IA& idx) {
   const int ds = dim<D>(d);
   for (int j = 0; j < len; ++j)

@@ -29,7 +29,7 @@ struct GmmOp {
   FLOWSAMPLER_HD static constexpr int payload_dim(int d) { return 3 * d + 3 + (Full ? d * d + d : 0); }
 
   template <int D, class X>
-  FLOWSAMPLER_HD Real logit(const X& x, const Real* y, const Real* py, int d) const {
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real logit(const X& x, const Real* y, const Real* py, int d) const {
     const int n = dim<D>(d);
     const Real* inv_c = py + 1 + n;
     Real quad = 0;
@@ -50,7 +50,7 @@ struct GmmOp {
   }
 
   template <int D, class X, class A>
-  FLOWSAMPLER_HD void add(const X& x, const Real* y, const Real* py, int d, Real e, A& acc) const {
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real* py, int d, Real e, A& acc) const {
     const int n = dim<D>(d);
     const Real* m = py + 1;
     const Real* inv_c = py + 1 + n;

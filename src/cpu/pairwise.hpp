@@ -14,6 +14,13 @@
 #include "pairwise/access.hpp"
 #include "pairwise/tiles.hpp"
 
+// glibc declares its vector log (libmvec) only under -ffast-math; declaring it
+// here lets the softmax finish loop call _ZGV*_log instead of a scalar log.
+extern "C" {
+#pragma omp declare simd notinbranch
+double log(double) noexcept;
+}
+
 namespace flowsampler::cpu {
 
 /// Inputs of one pairwise call. x: n x d column-major. y_rows: m x d row-major
@@ -57,7 +64,10 @@ struct LaneX {
 
 /// out (n x p column-major) = sum_j value(x_i, y_j).
 template <int D, class Op, class Real>
-void pairwise_sum(const Op& op, const PairwiseArgs<Real>& a, Real* out) {
+void pairwise_sum(const Op& op, const PairwiseArgs<Real>& args, Real* out) {
+  // Local copies: GCC cannot prove that stores through the lane arrays leave
+  // the argument struct alone, and would reload its fields in the lane loops.
+  const PairwiseArgs<Real> a = args;
   const int p = Op::value_dim(kernels::dim<D>(a.d));
   const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
   const long long nb = static_cast<long long>(nblocks);
@@ -123,7 +133,10 @@ void pairwise_sum(const Op& op, const PairwiseArgs<Real>& a, Real* out) {
 /// reduction, rows inside the lane loop, is not used here: GCC 12 does not
 /// vectorize a lane loop around this update.)
 template <int D, class Op, class Real>
-void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& a, Real* out, Real* lse) {
+void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& args, Real* out, Real* lse) {
+  // Local copies: GCC cannot prove that stores through the lane arrays leave
+  // the argument struct alone, and would reload its fields in the lane loops.
+  const PairwiseArgs<Real> a = args;
   constexpr int PD = D > 0 ? Op::value_dim(D) : 0;  // a constant the unroller sees early
   const int p = D > 0 ? PD : Op::value_dim(a.d);
   const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
@@ -182,6 +195,7 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& a, Real* out, Real
           FLOWSAMPLER_UNROLL for (int k = 0; k < p; ++k) t(k) = Real(0);
         }
       }
+#pragma omp simd
       for (std::size_t l = 0; l < len; ++l) {
         kernels::Strided<const double> c{cp + l, B};
         kernels::Strided<Real> o{out + i0 + l, a.n};
@@ -194,7 +208,10 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& a, Real* out, Real
 /// dist/idx (n x k column-major): the k smallest distances of each x_i, ascending.
 /// Slots beyond m (k > m) hold +inf and index UINT32_MAX.
 template <int D, class Op, class Real>
-void pairwise_kmin(const Op& op, const PairwiseArgs<Real>& a, int k, Real* dist, std::uint32_t* idx) {
+void pairwise_kmin(const Op& op, const PairwiseArgs<Real>& args, int k, Real* dist, std::uint32_t* idx) {
+  // Local copies: GCC cannot prove that stores through the lane arrays leave
+  // the argument struct alone, and would reload its fields in the lane loops.
+  const PairwiseArgs<Real> a = args;
   const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
   const long long nb = static_cast<long long>(nblocks);
 #pragma omp parallel num_threads(a.threads) if (nblocks > 1)

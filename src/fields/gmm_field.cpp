@@ -96,23 +96,33 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   const ParticleSet<Real> Y = ParticleSet<Real>::from_column_major(ctx, yv.data(), K, d);
   const ParticleSet<Real> PY = ParticleSet<Real>::from_column_major(ctx, pv.data(), K, pv.size() / K);
 
-  // Whitened particles w = W^-1 z.
-  std::vector<Real> zh = z.to_host(), wh;
-  if (identity_noise_) wh = zh;
-  else apply(Winv_, zh, wh, n, d);
-  const ParticleSet<Real> Wp = ParticleSet<Real>::from_column_major(ctx, wh.data(), n, d);
+  // Whitened particles w = W^-1 z (z itself for the identity noise).
+  const bool host = z.memory() == Memory::host;
+  std::vector<Real> zh, wh;
+  if (!host) zh = z.to_host();
+  const Real* zp = host ? z.data() : zh.data();
+  ParticleSet<Real> Wp;
+  if (!identity_noise_) {
+    apply(Winv_, std::vector<Real>(zp, zp + n * d), wh, n, d);
+    Wp = ParticleSet<Real>::from_column_major(ctx, wh.data(), n, d);
+  }
+  const ParticleSet<Real>& wz = identity_noise_ ? z : Wp;
+  const Real* wp = identity_noise_ ? zp : wh.data();
 
   const std::size_t pdim = 2 * d + 2;
   ParticleSet<Real> acc(ctx, n, pdim), lse(ctx, n, 1);
   if (n > 0) {
     auto run = [&](const auto& op) {
-      pairwise::detail::run<kernels::Reduction::softmax>(ctx, op, Wp, Y, PY.data(), acc.data(), lse.data());
+      pairwise::detail::run<kernels::Reduction::softmax>(ctx, op, wz, Y, PY.data(), acc.data(), lse.data());
     };
     if (full) run(kernels::GmmOp<Real, true>{});
     else run(kernels::GmmOp<Real, false>{});
     ctx.synchronize();
   }
-  const std::vector<Real> A = acc.to_host(), L = lse.to_host();
+  std::vector<Real> Ah, Lh;
+  if (!host) Ah = acc.to_host(), Lh = lse.to_host();
+  const Real* A = host ? acc.data() : Ah.data();
+  const Real* L = host ? lse.data() : Lh.data();
 
   // Per particle: the fields in whitened coordinates, from the softmax means.
   const double log2pi = 1.8378770664093453;
@@ -135,7 +145,7 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
       if (what.score) sw[j * n + i] = static_cast<Real>(G(j));
       if (what.denoiser) Dw[j * n + i] = static_cast<Real>(Dn(j));
       if (what.velocity) {
-        const double w = static_cast<double>(wh[j * n + i]);
+        const double w = static_cast<double>(wp[j * n + i]);
         const double v = denoiser_form ? p.da * Dn(j) + p.db * (w - p.a * Dn(j)) / p.b
                                        : (p.da / p.a) * w + ((p.da / p.a) * p.b * p.b - p.b_db) * G(j);
         vw[j * n + i] = static_cast<Real>(v);

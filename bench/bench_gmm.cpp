@@ -1,0 +1,108 @@
+// Exact GMM velocity evaluations per second (particles x one velocity each),
+// against the machine's exp limit measured here: each evaluation costs K exps,
+// so rate * K / exp_limit is the share of the exp throughput achieved.
+//   bench_gmm [--quick]   (--quick: the target case and a few others)
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench_util.hpp"
+#include "flowsampler/core/random.hpp"
+#include "flowsampler/fields/gmm_field.hpp"
+
+extern "C" {
+#pragma omp declare simd notinbranch
+float expf(float);
+}
+
+namespace fs = flowsampler;
+using fs::bench::median_seconds;
+
+namespace {
+
+double exp_limit(int threads) {  // libmvec expf on [-10, 0], as in bench_pairwise
+  const std::size_t len = 4096, rounds = 20000;
+  const double s = median_seconds(
+      [&] {
+#pragma omp parallel num_threads(threads)
+        {
+          std::vector<float> in(len), out(len);
+          for (std::size_t e = 0; e < len; ++e) in[e] = float(-10.0 * double(e) / double(len));
+          for (std::size_t r = 0; r < rounds; ++r) {
+#pragma omp simd
+            for (std::size_t e = 0; e < len; ++e) out[e] = expf(in[e]);
+            asm volatile("" : : "r"(out.data()) : "memory");
+          }
+        }
+      },
+      3);
+  return double(len) * double(rounds) * threads / s;
+}
+
+fs::targets::GaussianMixture mixture(std::size_t d, std::size_t K, bool full) {
+  std::mt19937 rng(1);
+  std::normal_distribution<double> g;
+  fs::targets::GaussianMixture m(d);
+  for (std::size_t k = 0; k < K; ++k) {
+    std::vector<double> mean(d);
+    for (auto& v : mean) v = 3 * g(rng);
+    if (!full) {
+      m.add(1.0 + double(k % 3), mean, {0.5 + 0.1 * double(k % 4)});
+      continue;
+    }
+    std::vector<double> A(d * d), S(d * d, 0.0);
+    for (auto& v : A) v = g(rng) / std::sqrt(double(d));
+    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t j = 0; j < d; ++j) {
+        for (std::size_t r = 0; r < d; ++r) S[i * d + j] += A[i * d + r] * A[j * d + r];
+        if (i == j) S[i * d + j] += 0.3;
+      }
+    m.add(1.0, mean, S);
+  }
+  return m;
+}
+
+template <class Real>
+void run(int threads, std::size_t d, std::size_t K, bool full, std::size_t n, double limit) {
+  fs::Context ctx = fs::Context::create(fs::Backend::cpu, 1, threads);
+  const fs::fields::GmmField field(mixture(d, K, full));
+  fs::ParticleSet<Real> z(ctx, n, d);
+  fs::fill_normal(ctx, z);
+  const auto p = fs::paths::make_path("linear").at(0.5);
+  const double s = median_seconds([&] { field.velocity(ctx, p, z); }, 3);
+  fs::bench::Line l;
+  l.bench = std::string("gmm.velocity_") + (full ? "full" : "isotropic");
+  l.precision = sizeof(Real) == 4 ? "float" : "double";
+  l.threads = threads;
+  l.n = (long long)n;
+  l.m = (long long)K;
+  l.d = (long long)d;
+  l.seconds = s;
+  l.rate = double(n) / s;
+  l.unit = "evaluations/s";
+  l.limit = limit / double(K);  // an evaluation needs K exps
+  l.print();
+}
+
+}  // namespace
+
+#include "flowsampler/core/random.hpp"
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  for (int threads : {1, 2}) {
+    const double limit = exp_limit(threads);
+    for (bool full : {false, true})
+      for (std::size_t d : {2u, 16u, 64u})
+        for (std::size_t K : {8u, 64u, 512u}) {
+          if (quick && (K == 512 || d == 64)) continue;
+          // N = 2^20 where it takes seconds; fewer particles for the heavy cases.
+          const double work = double(K) * double(full ? d * d : d);
+          const std::size_t n = work <= 64 ? (1u << 20) : std::max<std::size_t>(1u << 12, std::size_t((1u << 20) * 64 / work));
+          run<float>(threads, d, K, full, n, limit);
+          run<double>(threads, d, K, full, n, limit);
+        }
+  }
+}
