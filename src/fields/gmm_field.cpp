@@ -128,8 +128,13 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   const double log2pi = 1.8378770664093453;
   const bool denoiser_form = std::fabs(p.a) < p.b;
   const double dd = static_cast<double>(d);
-  std::vector<Real> logp(what.log_density ? n : 0), div(what.divergence ? n : 0);
-  std::vector<Real> sw(what.score ? n * d : 0), Dw(what.denoiser ? n * d : 0), vw(what.velocity ? n * d : 0);
+  // Host buffers written in place (uninitialized: every entry is set below).
+  auto host_set = [&](bool wanted, std::size_t cols) {
+    return wanted ? ParticleSet<Real>(n, cols, Memory::host) : ParticleSet<Real>(0, cols, Memory::host);
+  };
+  ParticleSet<Real> logp_s = host_set(what.log_density, 1), div_s = host_set(what.divergence, 1);
+  ParticleSet<Real> sw_s = host_set(what.score, d), Dw_s = host_set(what.denoiser, d), vw_s = host_set(what.velocity, d);
+  Real *logp = logp_s.data(), *div = div_s.data(), *sw = sw_s.data(), *Dw = Dw_s.data(), *vw = vw_s.data();
   const long long nn = static_cast<long long>(n);
 #pragma omp parallel for num_threads(ctx.threads()) schedule(static) if (nn > 4096)
   for (long long ii = 0; ii < nn; ++ii) {
@@ -158,19 +163,19 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
 
   // Back to z coordinates: s_z = W^-1 s_w, D_z = W D_w, v_z = W v_w.
   FieldValues<Real> out;
-  auto to_set = [&](const std::vector<Real>& h, const std::vector<double>* M, std::size_t cols) {
+  auto to_set = [&](ParticleSet<Real>& h, const std::vector<double>* M, std::size_t cols) {
     if (M && !identity_noise_) {
       std::vector<Real> t;
-      apply(*M, h, t, n, cols);
+      apply(*M, std::vector<Real>(h.data(), h.data() + n * cols), t, n, cols);
       return ParticleSet<Real>::from_column_major(ctx, t.data(), n, cols);
     }
-    return ParticleSet<Real>::from_column_major(ctx, h.data(), n, cols);
+    return host ? std::move(h) : h.copy(ctx);
   };
-  if (what.log_density) out.log_density = to_set(logp, nullptr, 1);
-  if (what.divergence) out.divergence = to_set(div, nullptr, 1);
-  if (what.score) out.score = to_set(sw, &Winv_, d);
-  if (what.denoiser) out.denoiser = to_set(Dw, &W_, d);
-  if (what.velocity) out.velocity = to_set(vw, &W_, d);
+  if (what.log_density) out.log_density = to_set(logp_s, nullptr, 1);
+  if (what.divergence) out.divergence = to_set(div_s, nullptr, 1);
+  if (what.score) out.score = to_set(sw_s, &Winv_, d);
+  if (what.denoiser) out.denoiser = to_set(Dw_s, &W_, d);
+  if (what.velocity) out.velocity = to_set(vw_s, &W_, d);
   return out;
 }
 
