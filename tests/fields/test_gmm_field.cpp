@@ -361,3 +361,23 @@ TEST(GaussianMixture, NoisedLawDensityEqualsTheFieldDensity) {
   EXPECT_NEAR(me / exact.n(), want, 0.02);
   EXPECT_NEAR(mp / plain.n(), 0.0, 0.02);
 }
+
+// A user path given by a functor behaves as the built-in one it copies; its
+// b b' is filled in from b and b'. Points outside the domain are errors.
+TEST(Paths, UserPathsAndDomainChecks) {
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  const fs::paths::Path mine("my-linear", [](double t) { return fs::paths::PathPoint{t, 1 - t, 1, -1}; });
+  const auto builtin = fs::paths::make_path("linear");
+  EXPECT_DOUBLE_EQ(mine.at(0.3).b_db, builtin.at(0.3).b_db);
+  Mixed mix(MatrixXd::Identity(3, 3));
+  const fs::fields::GmmField field(mix.g);
+  const auto z = points(ctx, 10, 3, 6, 1.0);
+  const auto v1 = field.velocity(ctx, mine.at(0.6), z).to_host(), v2 = field.velocity(ctx, builtin.at(0.6), z).to_host();
+  EXPECT_EQ(v1, v2);
+  EXPECT_THROW(builtin.at(1.5), fs::Error);
+  EXPECT_THROW(builtin.at(-0.1), fs::Error);
+  EXPECT_TRUE(builtin.reaches_data_end());
+  EXPECT_FALSE(fs::paths::make_path("ve").reaches_data_end());
+  EXPECT_THROW(fs::paths::make_path("vp", {-1.0}), fs::Error);
+  EXPECT_THROW(fs::paths::make_path("ve", {1.0, 5.0, 1.0}), fs::Error);
+}
