@@ -1,0 +1,65 @@
+// `flowsampler sample` end to end: the samples of a two-component mixture have
+// the mixture's mean and covariance (closed form), within Monte Carlo error.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "flowsampler/io/npy.hpp"
+
+namespace fs = flowsampler;
+
+namespace {
+int run(const std::string& args) {
+  const std::string cmd = std::string(FLOWSAMPLER_CLI) + " " + args + " 2>/dev/null";
+  const int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+}  // namespace
+
+TEST(CliSample, SamplesHaveTheMixtureMoments) {
+  const std::string dir = ::testing::TempDir();
+  const std::string out = dir + "/cli_samples.npy", report = dir + "/cli_report.json";
+  for (const std::string path : {"linear", "cosine"}) {
+    ASSERT_EQ(run("sample --target " FLOWSAMPLER_EXAMPLES "/targets/two_blobs.json --path " + path +
+                  " --n 100000 --steps 30 --seed 4 --precision double --out " + out + " --report " + report),
+              0);
+    const auto m = fs::io::load_npy(out);
+    ASSERT_EQ(m.n, 100000u);
+    ASSERT_EQ(m.d, 2u);
+    double mx = 0, my = 0;
+    for (std::size_t i = 0; i < m.n; ++i) mx += m.value(i, 0), my += m.value(i, 1);
+    mx /= m.n, my /= m.n;
+    double cxx = 0, cxy = 0, cyy = 0;
+    for (std::size_t i = 0; i < m.n; ++i) {
+      const double dx = m.value(i, 0) - mx, dy = m.value(i, 1) - my;
+      cxx += dx * dx, cxy += dx * dy, cyy += dy * dy;
+    }
+    cxx /= m.n, cxy /= m.n, cyy /= m.n;
+    // weights 0.3, 0.7; means (-2, 0), (2, 1); covariances 0.25 I and [[1, .3], [.3, .5]]
+    const double wx = 0.3 * -2 + 0.7 * 2, wy = 0.7 * 1;
+    const double exx = 0.3 * (0.25 + 4) + 0.7 * (1 + 4) - wx * wx;
+    const double exy = 0.3 * 0 + 0.7 * (0.3 + 2) - wx * wy;
+    const double eyy = 0.3 * 0.25 + 0.7 * (0.5 + 1) - wy * wy;
+    EXPECT_NEAR(mx, wx, 0.03) << path;
+    EXPECT_NEAR(my, wy, 0.02) << path;
+    EXPECT_NEAR(cxx, exx, 0.06) << path;
+    EXPECT_NEAR(cxy, exy, 0.03) << path;
+    EXPECT_NEAR(cyy, eyy, 0.02) << path;
+    std::ifstream r(report);
+    const std::string text((std::istreambuf_iterator<char>(r)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("\"nfe\": 120"), std::string::npos) << text;
+  }
+}
+
+TEST(CliSample, BadInputExitsTwo) {
+  const std::string t = FLOWSAMPLER_EXAMPLES "/targets/two_blobs.json";
+  const std::string out = ::testing::TempDir() + "/bad.npy";
+  EXPECT_EQ(run("sample --target /does/not/exist.json --out " + out), 2);
+  EXPECT_EQ(run("sample --target " + t + " --path brownian --out " + out), 2);
+  EXPECT_EQ(run("sample --target " + t + " --steps 0 --out " + out), 2);
+  EXPECT_EQ(run("sample --target " + t + " --integrator rk45 --out " + out), 2);
+  EXPECT_EQ(run("sample --target " + t + " --early-stop 1.5 --out " + out), 2);
+  EXPECT_EQ(run("sample --target " + t), 2);  // --out is required
+}

@@ -1,0 +1,89 @@
+// Fixed-step integrators: observed order of convergence against the exact
+// flow map of a Gaussian target (linear path: z -> m + S^1/2 z).
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "flowsampler/core/error.hpp"
+#include "flowsampler/integrate/integrate.hpp"
+
+namespace fs = flowsampler;
+namespace fi = flowsampler::integrate;
+
+namespace {
+
+struct GaussianCase {
+  fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  Eigen::Matrix2d S;
+  Eigen::Vector2d m{0.5, -1.0};
+  fs::targets::GaussianMixture g{2};
+  std::vector<double> z0;
+  GaussianCase() {
+    S << 1.5, 0.4, 0.4, 0.6;
+    g.add(1.0, {m(0), m(1)}, {S(0, 0), S(0, 1), S(1, 0), S(1, 1)});
+    std::mt19937 rng(3);
+    std::normal_distribution<double> n01;
+    for (int e = 0; e < 2 * 20; ++e) z0.push_back(n01(rng));  // column-major 20 x 2
+  }
+  // (On the linear path the ddim step equals the Euler step: both give
+  // z (1 - t1) / (1 - t0) + D (t1 - t0) / (1 - t0).)
+  // Max error of the integrated map from t0 to t1 against m t + C_t^1/2 z0 (linear path).
+  double error(fi::Method method, int steps, double t1) const {
+    const fs::fields::GmmField field(g);
+    const auto path = fs::paths::make_path("linear");
+    auto z = fs::ParticleSet<double>::from_column_major(ctx, z0.data(), 20, 2);
+    fi::integrate(ctx, field, path, z, fi::uniform_grid(0.0, t1, steps), method);
+    Eigen::SelfAdjointEigenSolver<Eigen::Matrix2d> e(t1 * t1 * S + (1 - t1) * (1 - t1) * Eigen::Matrix2d::Identity());
+    const Eigen::Matrix2d C = e.eigenvectors() * e.eigenvalues().cwiseSqrt().asDiagonal() * e.eigenvectors().transpose();
+    double worst = 0;
+    for (int i = 0; i < 20; ++i) {
+      const Eigen::Vector2d want = t1 * m + C * Eigen::Vector2d(z0[i], z0[20 + i]);
+      worst = std::max(worst, std::hypot(z.at(i, 0) - want(0), z.at(i, 1) - want(1)));
+    }
+    return worst;
+  }
+};
+
+}  // namespace
+
+TEST(Integrate, ObservedOrdersOfConvergence) {
+  const GaussianCase s;
+  struct Expect {
+    fi::Method m;
+    double order;
+  };
+  for (const Expect& x : {Expect{fi::Method::euler, 1}, Expect{fi::Method::heun, 2}, Expect{fi::Method::midpoint, 2},
+                          Expect{fi::Method::rk4, 4}, Expect{fi::Method::ddim, 1}}) {
+    const double e1 = s.error(x.m, 16, 0.9), e2 = s.error(x.m, 32, 0.9);
+    const double order = std::log2(e1 / e2);
+    EXPECT_GT(order, x.order - 0.3) << fi::to_string(x.m) << " errors " << e1 << " " << e2;
+    std::printf("%s: errors %.3g %.3g, order %.2f\n", fi::to_string(x.m).c_str(), e1, e2, order);
+    EXPECT_LT(e2, x.order >= 4 ? 1e-6 : (x.order >= 2 ? 1e-3 : 0.1)) << fi::to_string(x.m);
+  }
+}
+
+TEST(Integrate, CountsEvaluationsAndValidatesGrids) {
+  const GaussianCase s;
+  const fs::fields::GmmField field(s.g);
+  const auto path = fs::paths::make_path("linear");
+  auto z = fs::ParticleSet<double>::from_column_major(s.ctx, s.z0.data(), 20, 2);
+  int calls = 0;
+  const auto r = fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.5, 5), fi::Method::rk4,
+                                       [&](int, double, const fs::ParticleSet<double>&) { ++calls; });
+  EXPECT_EQ(r.nfe, 20);
+  EXPECT_EQ(r.steps, 5);
+  EXPECT_EQ(calls, 5);
+  EXPECT_THROW(fi::integrate(s.ctx, field, path, z, {0.0, 0.5, 0.4}, fi::Method::euler), fs::Error);
+  EXPECT_THROW(fi::integrate(s.ctx, field, path, z, {0.0, 1.2}, fi::Method::euler), fs::Error);
+  EXPECT_THROW(fi::integrate(s.ctx, field, path, z, {0.3}, fi::Method::euler), fs::Error);
+  EXPECT_THROW(fi::uniform_grid(0, 1, 0), fs::Error);
+  EXPECT_THROW(fi::parse_method("rk45"), fs::Error);
+  // Backwards (encoding) then forwards returns to the start with rk4.
+  auto w = fs::ParticleSet<double>::from_column_major(s.ctx, s.z0.data(), 20, 2);
+  fi::integrate(s.ctx, field, path, w, fi::uniform_grid(0.2, 0.8, 40), fi::Method::rk4);
+  fi::integrate(s.ctx, field, path, w, fi::uniform_grid(0.8, 0.2, 40), fi::Method::rk4);
+  for (int e = 0; e < 40; ++e) EXPECT_NEAR(w.data()[e], s.z0[e], 1e-7);
+}
