@@ -63,3 +63,14 @@ TEST(CliSample, BadInputExitsTwo) {
   EXPECT_EQ(run("sample --target " + t + " --early-stop 1.5 --out " + out), 2);
   EXPECT_EQ(run("sample --target " + t), 2);  // --out is required
 }
+
+TEST(CliSample, ProgressGoesToStderrOnRequest) {
+  const std::string dir = ::testing::TempDir();
+  const std::string err = dir + "/progress.txt";
+  const std::string cmd = std::string(FLOWSAMPLER_CLI) + " sample --target " FLOWSAMPLER_EXAMPLES
+                          "/targets/two_blobs.json --n 100 --steps 7 --progress --out " + dir + "/p.npy 2> " + err;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream f(err);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("step 7/7"), std::string::npos) << text;
+}

@@ -1,8 +1,12 @@
 // The flowsampler command-line tool (DESIGN.md section 6).
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,7 +33,17 @@ struct SampleOptions {
   int steps = 50;
   std::size_t n = 10000;
   std::uint64_t seed = 0;
+  bool progress = false;
 };
+
+// One line on stderr, redrawn in place: step k of K, time t, elapsed seconds.
+void draw_progress(int k, int steps, double t, double seconds) {
+  const int width = 30, done = steps ? width * k / steps : width;
+  std::fprintf(stderr, "\r[%.*s%*s] step %d/%d  t = %.4f  %.1f s", done, "##############################",
+               width - done, "", k, steps, t, seconds);
+  if (k == steps) std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
 
 template <class Real>
 int run_sample(const SampleOptions& o, const std::string& backend_name) {
@@ -55,7 +69,13 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
     // vp with a finite horizon starts from its exact q_T, other paths from the noise.
     z = fs::targets::sample_initial<Real>(ctx, target, fs::targets::Noise::isotropic(), p0.a, p0.b, o.n, o.path == "vp");
   }
-  const auto r = fs::integrate::integrate(ctx, field, path, z, fs::integrate::uniform_grid(t0, t1, o.steps), method);
+  std::function<void(int, double, const fs::ParticleSet<Real>&)> on_step;
+  if (o.progress || isatty(STDERR_FILENO))
+    on_step = [&](int k, double t, const fs::ParticleSet<Real>&) {
+      draw_progress(k + 1, o.steps, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
+    };
+  const auto r =
+      fs::integrate::integrate(ctx, field, path, z, fs::integrate::uniform_grid(t0, t1, o.steps), method, on_step);
   fs::io::write_particles(o.out, z);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (!o.report.empty()) {
@@ -92,6 +112,7 @@ int main(int argc, char** argv) {
   sample->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   sample->add_option("--precision", so.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
   sample->add_option("--out", so.out, "output particles (.npy, N x d)")->required();
+  sample->add_flag("--progress", so.progress, "progress bar on stderr (default: when stderr is a terminal)");
   sample->add_option("--report", so.report, "JSON report: backend, precision, n, dim, path, integrator, steps, nfe, wall_seconds");
   try {
     app.parse(argc, argv);
