@@ -37,7 +37,8 @@ Path make_path(const std::string& name, const PathOptions& o) {
     });
   if (name == "cosine")
     return Path(name, [](double t) {
-      const double s = std::sin(half_pi * t), c = std::cos(half_pi * t);
+      // cos(pi t / 2) written as sin(pi (1 - t) / 2) so that b(1) is exactly 0.
+      const double s = std::sin(half_pi * t), c = std::sin(half_pi * (1 - t));
       return PathPoint{s, c, half_pi * c, -half_pi * s, -half_pi * s * c};
     });
   if (name == "vp") {

@@ -21,7 +21,7 @@ int run(const std::string& args) {
 TEST(CliSample, SamplesHaveTheMixtureMoments) {
   const std::string dir = ::testing::TempDir();
   const std::string out = dir + "/cli_samples.npy", report = dir + "/cli_report.json";
-  for (const std::string path : {"linear", "cosine"}) {
+  for (const std::string path : {"linear", "cosine --schedule logsnr", "vp --horizon 6 --schedule karras"}) {
     ASSERT_EQ(run("sample --target " FLOWSAMPLER_EXAMPLES "/targets/two_blobs.json --path " + path +
                   " --n 100000 --steps 30 --seed 4 --precision double --out " + out + " --report " + report),
               0);
@@ -62,6 +62,8 @@ TEST(CliSample, BadInputExitsTwo) {
   EXPECT_EQ(run("sample --target " + t + " --integrator rk45 --out " + out), 2);
   EXPECT_EQ(run("sample --target " + t + " --early-stop 1.5 --out " + out), 2);
   EXPECT_EQ(run("sample --target " + t), 2);  // --out is required
+  EXPECT_EQ(run("sample --target " + t + " --schedule cosine --out " + out), 2);
+  EXPECT_EQ(run("sample --target " + t + " --path overshoot --schedule logsnr --out " + out), 2);
 }
 
 TEST(CliSample, ProgressGoesToStderrOnRequest) {

@@ -87,3 +87,39 @@ TEST(Integrate, CountsEvaluationsAndValidatesGrids) {
   fi::integrate(s.ctx, field, path, w, fi::uniform_grid(0.8, 0.2, 40), fi::Method::rk4);
   for (int e = 0; e < 40; ++e) EXPECT_NEAR(w.data()[e], s.z0[e], 1e-7);
 }
+
+// Schedules: interior points equally spaced in their variable, ends kept,
+// monotone, and non-monotone paths refused.
+TEST(Integrate, LogSnrAndKarrasGrids) {
+  const auto path = fs::paths::make_path("cosine");
+  const auto lam = [&](double t) {
+    const auto p = path.at(t);
+    return 2 * std::log(p.a / p.b);
+  };
+  const auto g = fi::logsnr_grid(path, 0.0, 1.0, 10);
+  ASSERT_EQ(g.size(), 11u);
+  EXPECT_EQ(g.front(), 0.0);
+  EXPECT_EQ(g.back(), 1.0);
+  for (std::size_t k = 2; k + 1 < g.size(); ++k)
+    EXPECT_NEAR(lam(g[k]) - lam(g[k - 1]), lam(g[2]) - lam(g[1]), 1e-9) << k;
+  const auto kg = fi::karras_grid(path, 0.05, 0.95, 8);
+  const auto sig = [&](double t) {
+    const auto p = path.at(t);
+    return std::pow(p.b / p.a, 1 / 7.0);
+  };
+  for (std::size_t k = 1; k < kg.size(); ++k) {
+    EXPECT_GT(kg[k], kg[k - 1]);
+    EXPECT_NEAR(sig(kg[k]) - sig(kg[k - 1]), (sig(0.95) - sig(0.05)) / 8, 1e-9);
+  }
+  EXPECT_THROW(fi::logsnr_grid(fs::paths::make_path("overshoot"), 0.0, 1.0, 10), fs::Error);
+  EXPECT_THROW(fi::make_grid("cosine", path, 0.0, 1.0, 4), fs::Error);
+  // An rk4 run on a karras grid still reaches the exact map.
+  const GaussianCase s;
+  const fs::fields::GmmField field(s.g);
+  auto z = fs::ParticleSet<double>::from_column_major(s.ctx, s.z0.data(), 20, 2);
+  fi::integrate(s.ctx, field, fs::paths::make_path("linear"), z, fi::karras_grid(fs::paths::make_path("linear"), 0.0, 0.9, 64),
+                fi::Method::rk4);
+  auto ref = fs::ParticleSet<double>::from_column_major(s.ctx, s.z0.data(), 20, 2);
+  fi::integrate(s.ctx, field, fs::paths::make_path("linear"), ref, fi::uniform_grid(0.0, 0.9, 200), fi::Method::rk4);
+  for (int e = 0; e < 40; ++e) EXPECT_NEAR(z.data()[e], ref.data()[e], 1e-4);
+}

@@ -28,7 +28,7 @@ int run_info(const std::string& backend_name) {
 }
 
 struct SampleOptions {
-  std::string target, path = "linear", integrator = "rk4", init, out, report, precision = "float";
+  std::string target, path = "linear", integrator = "rk4", schedule = "uniform", init, out, report, precision = "float";
   double horizon = 5.0, early_stop = 0.0;
   int steps = 50;
   std::size_t n = 10000;
@@ -75,12 +75,12 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
       draw_progress(k + 1, o.steps, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
     };
   const auto r =
-      fs::integrate::integrate(ctx, field, path, z, fs::integrate::uniform_grid(t0, t1, o.steps), method, on_step);
+      fs::integrate::integrate(ctx, field, path, z, fs::integrate::make_grid(o.schedule, path, t0, t1, o.steps), method, on_step);
   fs::io::write_particles(o.out, z);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (!o.report.empty()) {
     nlohmann::json j = {{"backend", fs::to_string(ctx.backend())}, {"precision", o.precision}, {"n", z.n()},
-                        {"dim", z.d()}, {"path", o.path}, {"integrator", o.integrator}, {"steps", r.steps},
+                        {"dim", z.d()}, {"path", o.path}, {"integrator", o.integrator}, {"schedule", o.schedule}, {"steps", r.steps},
                         {"nfe", r.nfe}, {"t0", t0}, {"t1", t1}, {"seed", o.seed}, {"wall_seconds", wall}};
     std::ofstream f(o.report);
     FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
   sample->add_option("--horizon", so.horizon, "T of the vp path")->capture_default_str();
   sample->add_option("--integrator", so.integrator, "euler, heun, midpoint, rk4, ddim")->capture_default_str();
   sample->add_option("--steps", so.steps, "uniform steps")->capture_default_str()->check(CLI::Range(1, 100000000));
+  sample->add_option("--schedule", so.schedule, "time grid: uniform, logsnr or karras (rho = 7)")
+      ->capture_default_str()->check(CLI::IsMember({"uniform", "logsnr", "karras"}));
   sample->add_option("--early-stop", so.early_stop, "stop at t = 1 - DELTA (required for empirical targets)")->capture_default_str();
   auto* n_opt = sample->add_option("--n", so.n, "number of particles")->capture_default_str()->check(CLI::Range(std::size_t(1), std::size_t(1) << 40));
   sample->add_option("--init", so.init, "initial particles (.npy, N x d) instead of --n fresh noise")->excludes(n_opt)->check(CLI::ExistingFile);

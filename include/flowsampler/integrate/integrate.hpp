@@ -26,6 +26,22 @@ std::string to_string(Method m);
 /// steps < 1 or a time is outside the path's domain.
 std::vector<double> uniform_grid(double t0, double t1, int steps);
 
+/// K steps from t0 to t1, uniform in the log signal-to-noise ratio
+/// lambda(t) = log(a^2 / b^2). Where an end has a = 0 or b = 0 (lambda
+/// infinite, or sigma = 0 for karras), that end stays in the grid and the
+/// uniform spacing runs from the point 1e-3 (t1 - t0) inside it. Error when lambda is not monotone
+/// between t0 and t1 (e.g. the overshoot path).
+std::vector<double> logsnr_grid(const paths::Path& path, double t0, double t1, int steps);
+
+/// Karras et al. (2022) steps: sigma = b / a from sigma(t0) to sigma(t1) with
+/// sigma_i^(1/rho) uniform (rho = 7 concentrates steps near the data end),
+/// mapped back to t by inverting b / a. Infinite ends are handled as in
+/// logsnr_grid.
+std::vector<double> karras_grid(const paths::Path& path, double t0, double t1, int steps, double rho = 7.0);
+
+/// "uniform", "logsnr" or "karras" grids from t0 to t1; Error otherwise.
+std::vector<double> make_grid(const std::string& schedule, const paths::Path& path, double t0, double t1, int steps);
+
 /// Checks a grid: at least 2 times, strictly monotone, finite.
 void validate_grid(const std::vector<double>& grid, const paths::Path& path);
 
