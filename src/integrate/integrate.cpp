@@ -142,30 +142,49 @@ ParticleSet<Real> axpy(const Context& ctx, const ParticleSet<Real>& base, const 
 template <class Real>
 Report integrate(const Context& ctx, const fields::GmmField& field, const paths::Path& path, ParticleSet<Real>& z,
                  const std::vector<double>& grid, Method method,
-                 const std::function<void(int, double, const ParticleSet<Real>&)>& on_step) {
+                 const std::function<void(int, double, const ParticleSet<Real>&)>& on_step,
+                 std::vector<double>* log_density) {
   validate_grid(grid, path);
   FLOWSAMPLER_EXPECTS(z.d() == field.dim(), "integrate: particles have d = " << z.d() << ", the field d = " << field.dim());
+  const bool track = log_density != nullptr;
+  FLOWSAMPLER_EXPECTS(!(track && method == Method::ddim),
+                      "integrate: the log-likelihood needs a velocity method (euler, heun, midpoint, rk4), not ddim");
   Report r;
-  auto v = [&](double t, const ParticleSet<Real>& x) {
+  std::vector<double> none;
+  std::vector<double>& ll = track ? *log_density : none;
+  if (track) {
+    fields::FieldRequest req;
+    req.log_density = true;
+    const std::vector<Real> l0 = field.evaluate(ctx, path.at(grid.front()), z, req).log_density.to_host();
+    ll.assign(l0.begin(), l0.end());
+  }
+  // One stage: the velocity, and with tracking, ll += c * (-div v) for weight c.
+  auto v = [&](double t, const ParticleSet<Real>& x, double c) {
     ++r.nfe;
-    return field.velocity(ctx, path.at(t), x);
+    if (!track) return field.velocity(ctx, path.at(t), x);
+    fields::FieldRequest req;
+    req.velocity = req.divergence = true;
+    auto f = field.evaluate(ctx, path.at(t), x, req);
+    const std::vector<Real> dv = f.divergence.to_host();
+    for (std::size_t i = 0; i < ll.size(); ++i) ll[i] -= c * static_cast<double>(dv[i]);
+    return std::move(f.velocity);
   };
   for (std::size_t k = 0; k + 1 < grid.size(); ++k) {
     const double t = grid[k], h = grid[k + 1] - grid[k];
     switch (method) {
-      case Method::euler: z = axpy(ctx, z, v(t, z), h); break;
-      case Method::midpoint: z = axpy(ctx, z, v(t + h / 2, axpy(ctx, z, v(t, z), h / 2)), h); break;
+      case Method::euler: z = axpy(ctx, z, v(t, z, h), h); break;
+      case Method::midpoint: z = axpy(ctx, z, v(t + h / 2, axpy(ctx, z, v(t, z, 0.0), h / 2), h), h); break;
       case Method::heun: {
-        const auto k1 = v(t, z);
-        const auto k2 = v(t + h, axpy(ctx, z, k1, h));
+        const auto k1 = v(t, z, h / 2);
+        const auto k2 = v(t + h, axpy(ctx, z, k1, h), h / 2);
         z = axpy(ctx, axpy(ctx, z, k1, h / 2), k2, h / 2);
         break;
       }
       case Method::rk4: {
-        const auto k1 = v(t, z);
-        const auto k2 = v(t + h / 2, axpy(ctx, z, k1, h / 2));
-        const auto k3 = v(t + h / 2, axpy(ctx, z, k2, h / 2));
-        const auto k4 = v(t + h, axpy(ctx, z, k3, h));
+        const auto k1 = v(t, z, h / 6);
+        const auto k2 = v(t + h / 2, axpy(ctx, z, k1, h / 2), h / 3);
+        const auto k3 = v(t + h / 2, axpy(ctx, z, k2, h / 2), h / 3);
+        const auto k4 = v(t + h, axpy(ctx, z, k3, h), h / 6);
         z = axpy(ctx, axpy(ctx, axpy(ctx, axpy(ctx, z, k1, h / 6), k2, h / 3), k3, h / 3), k4, h / 6);
         break;
       }
@@ -192,9 +211,11 @@ Report integrate(const Context& ctx, const fields::GmmField& field, const paths:
 
 template Report integrate<float>(const Context&, const fields::GmmField&, const paths::Path&, ParticleSet<float>&,
                                  const std::vector<double>&, Method,
-                                 const std::function<void(int, double, const ParticleSet<float>&)>&);
+                                 const std::function<void(int, double, const ParticleSet<float>&)>&,
+                                 std::vector<double>*);
 template Report integrate<double>(const Context&, const fields::GmmField&, const paths::Path&, ParticleSet<double>&,
                                   const std::vector<double>&, Method,
-                                  const std::function<void(int, double, const ParticleSet<double>&)>&);
+                                  const std::function<void(int, double, const ParticleSet<double>&)>&,
+                                  std::vector<double>*);
 
 }  // namespace flowsampler::integrate

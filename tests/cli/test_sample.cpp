@@ -2,6 +2,7 @@
 // the mixture's mean and covariance (closed form), within Monte Carlo error.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -75,4 +76,26 @@ TEST(CliSample, ProgressGoesToStderrOnRequest) {
   std::ifstream f(err);
   const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("step 7/7"), std::string::npos) << text;
+}
+
+// --log-likelihood: for a Gaussian target the values are the target's log-density
+// at the samples (the flow is exact), here N(0, 2 I) in d = 1.
+TEST(CliSample, LogLikelihoodOfAGaussianTarget) {
+  const std::string dir = ::testing::TempDir();
+  {
+    std::ofstream t(dir + "/g.json");
+    t << R"({"type": "gaussian_mixture", "dim": 1, "weights": [1], "means": [[0]], "covariances": [2.0]})";
+  }
+  ASSERT_EQ(run("sample --target " + dir + "/g.json --n 50 --steps 40 --precision double --out " + dir +
+                "/g.npy --log-likelihood " + dir + "/ll.npy"),
+            0);
+  const auto x = fs::io::load_npy(dir + "/g.npy"), ll = fs::io::load_npy(dir + "/ll.npy");
+  ASSERT_EQ(ll.n, 50u);
+  for (std::size_t i = 0; i < 50; ++i) {
+    const double v = x.value(i, 0);
+    EXPECT_NEAR(ll.value(i, 0), -v * v / 4 - 0.5 * std::log(2 * M_PI * 2), 1e-6);
+  }
+  EXPECT_EQ(run("sample --target " + dir + "/g.json --integrator ddim --out " + dir + "/g.npy --log-likelihood " + dir +
+                "/ll.npy"),
+            2);
 }

@@ -123,3 +123,30 @@ TEST(Integrate, LogSnrAndKarrasGrids) {
   fi::integrate(s.ctx, field, fs::paths::make_path("linear"), ref, fi::uniform_grid(0.0, 0.9, 200), fi::Method::rk4);
   for (int e = 0; e < 40; ++e) EXPECT_NEAR(z.data()[e], ref.data()[e], 1e-4);
 }
+
+// The integrated log-likelihood of a Gaussian target's exact flow equals the
+// closed-form log-density of N(t m, t^2 S + (1 - t)^2 I) at the end point.
+TEST(Integrate, LogLikelihoodByTheExactDivergence) {
+  const GaussianCase s;
+  const fs::fields::GmmField field(s.g);
+  const auto path = fs::paths::make_path("linear");
+  for (auto method : {fi::Method::rk4, fi::Method::heun}) {
+    auto z = fs::ParticleSet<double>::from_column_major(s.ctx, s.z0.data(), 20, 2);
+    std::vector<double> ll;
+    fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.9, 64), method, {}, &ll);
+    ASSERT_EQ(ll.size(), 20u);
+    const Eigen::Matrix2d C = 0.81 * s.S + 0.01 * Eigen::Matrix2d::Identity();
+    const Eigen::Matrix2d Ci = C.inverse();
+    double worst = 0;
+    for (int i = 0; i < 20; ++i) {
+      const Eigen::Vector2d x(z.at(i, 0) - 0.9 * s.m(0), z.at(i, 1) - 0.9 * s.m(1));
+      const double want = -0.5 * x.dot(Ci * x) - 0.5 * std::log(C.determinant()) - std::log(2 * M_PI);
+      worst = std::max(worst, std::fabs(ll[i] - want));
+    }
+    EXPECT_LT(worst, method == fi::Method::rk4 ? 1e-7 : 1e-3) << fi::to_string(method);
+  }
+  auto z = fs::ParticleSet<double>::from_column_major(s.ctx, s.z0.data(), 20, 2);
+  std::vector<double> ll;
+  EXPECT_THROW(fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.9, 4), fi::Method::ddim, {}, &ll),
+               fs::Error);
+}

@@ -28,7 +28,8 @@ int run_info(const std::string& backend_name) {
 }
 
 struct SampleOptions {
-  std::string target, path = "linear", integrator = "rk4", schedule = "uniform", init, out, report, precision = "float";
+  std::string target, path = "linear", integrator = "rk4", schedule = "uniform", init, out, report, loglik,
+      precision = "float";
   double horizon = 5.0, early_stop = 0.0;
   int steps = 50;
   std::size_t n = 10000;
@@ -74,8 +75,10 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
     on_step = [&](int k, double t, const fs::ParticleSet<Real>&) {
       draw_progress(k + 1, o.steps, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
     };
-  const auto r =
-      fs::integrate::integrate(ctx, field, path, z, fs::integrate::make_grid(o.schedule, path, t0, t1, o.steps), method, on_step);
+  std::vector<double> ll;
+  const auto r = fs::integrate::integrate(ctx, field, path, z, fs::integrate::make_grid(o.schedule, path, t0, t1, o.steps),
+                                          method, on_step, o.loglik.empty() ? nullptr : &ll);
+  if (!o.loglik.empty()) fs::io::write_npy(o.loglik, ll.data(), ll.size(), 1);
   fs::io::write_particles(o.out, z);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (!o.report.empty()) {
@@ -114,6 +117,8 @@ int main(int argc, char** argv) {
   sample->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   sample->add_option("--precision", so.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
   sample->add_option("--out", so.out, "output particles (.npy, N x d)")->required();
+  sample->add_option("--log-likelihood", so.loglik,
+                     "write log p at the end time of each particle (.npy, N x 1), by integrating -div v exactly");
   sample->add_flag("--progress", so.progress, "progress bar on stderr (default: when stderr is a terminal)");
   sample->add_option("--report", so.report, "JSON report: backend, precision, n, dim, path, integrator, steps, nfe, wall_seconds");
   try {

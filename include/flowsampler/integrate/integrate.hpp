@@ -53,9 +53,15 @@ struct Report {
 /// Moves z along dz/dt = v(t, z) over the grid with `method`. `on_step(k, t, z)`
 /// is called after each step (may be empty). Empirical targets need grids that
 /// stop before b(t) = 0 (the field raises otherwise).
+///
+/// With `log_density` non-null, also integrates d/dt log p_t(Z_t) = -div v
+/// with the same stages (exact divergence), starting from the exact log p at
+/// the first grid time: on return it holds log p at the last grid time along
+/// each particle's path (N values). Not available with ddim.
 template <class Real>
 Report integrate(const Context& ctx, const fields::GmmField& field, const paths::Path& path, ParticleSet<Real>& z,
                  const std::vector<double>& grid, Method method,
-                 const std::function<void(int, double, const ParticleSet<Real>&)>& on_step = {});
+                 const std::function<void(int, double, const ParticleSet<Real>&)>& on_step = {},
+                 std::vector<double>* log_density = nullptr);
 
 }  // namespace flowsampler::integrate
