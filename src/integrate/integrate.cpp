@@ -209,6 +209,45 @@ Report integrate(const Context& ctx, const fields::GmmField& field, const paths:
   return r;
 }
 
+template <class Real>
+Report integrate_sde(Context& ctx, const fields::GmmField& field, const paths::Path& path, ParticleSet<Real>& z,
+                     const std::vector<double>& grid, double eta,
+                     const std::function<void(int, double, const ParticleSet<Real>&)>& on_step) {
+  validate_grid(grid, path);
+  FLOWSAMPLER_EXPECTS(std::isfinite(eta) && eta >= 0, "sde: eta must be finite and >= 0, got " << eta);
+  FLOWSAMPLER_EXPECTS(z.d() == field.dim(), "sde: particles have d = " << z.d() << ", the field d = " << field.dim());
+  Report r;
+  ParticleSet<Real> noise(ctx, z.n(), z.d());
+  for (std::size_t k = 0; k + 1 < grid.size(); ++k) {
+    const double t = grid[k], h = grid[k + 1] - grid[k];
+    const auto p = path.at(t);
+    FLOWSAMPLER_EXPECTS(eta == 0 || p.a != 0, "sde: a(t) = 0 at t = " << t
+                                                  << ", where g^2 = 2 eta |b b' - b^2 a'/a| is infinite; start later "
+                                                     "or use the vp path with a finite horizon");
+    const double g2 = eta == 0 ? 0.0 : 2 * eta * std::fabs(p.b_db - p.b * p.b * p.da / p.a);
+    fields::FieldRequest req;
+    req.velocity = true;
+    req.score = g2 > 0;
+    ++r.nfe;
+    auto f = field.evaluate(ctx, p, z, req);
+    z = axpy(ctx, z, f.velocity, h);
+    if (g2 > 0) {
+      fill_normal(ctx, noise);
+      z = axpy(ctx, axpy(ctx, z, f.score, 0.5 * g2 * h), noise, std::sqrt(g2 * std::fabs(h)));
+    }
+    ++r.steps;
+    if (on_step) on_step(static_cast<int>(k), grid[k + 1], z);
+  }
+  return r;
+}
+
+template Report integrate_sde<float>(Context&, const fields::GmmField&, const paths::Path&, ParticleSet<float>&,
+                                     const std::vector<double>&, double,
+                                     const std::function<void(int, double, const ParticleSet<float>&)>&);
+template Report integrate_sde<double>(Context&, const fields::GmmField&, const paths::Path&, ParticleSet<double>&,
+                                      const std::vector<double>&, double,
+                                      const std::function<void(int, double, const ParticleSet<double>&)>&);
+
 template Report integrate<float>(const Context&, const fields::GmmField&, const paths::Path&, ParticleSet<float>&,
                                  const std::vector<double>&, Method,
                                  const std::function<void(int, double, const ParticleSet<float>&)>&,

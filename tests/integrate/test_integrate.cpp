@@ -150,3 +150,33 @@ TEST(Integrate, LogLikelihoodByTheExactDivergence) {
   EXPECT_THROW(fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.9, 4), fi::Method::ddim, {}, &ll),
                fs::Error);
 }
+
+// Euler–Maruyama on the reverse SDE: eta = 0 is the Euler ODE step exactly;
+// eta = 1 on the vp path lands on the target's moments (1-d N(1, 0.5)).
+TEST(Integrate, ReverseSdeKeepsTheMarginals) {
+  fs::Context ctx = fs::Context::create(fs::Backend::cpu, 11, 2);
+  fs::targets::GaussianMixture g(1);
+  g.add(1.0, {1.0}, {0.5});
+  const fs::fields::GmmField field(g);
+  const auto path = fs::paths::make_path("vp", {4.0});
+  const auto grid = fi::uniform_grid(0.0, 0.995, 400);
+  const std::size_t n = 40000;
+  const auto p0 = path.at(0.0);
+  auto z = fs::targets::sample_initial<double>(ctx, g, fs::targets::Noise::isotropic(), p0.a, p0.b, n, true);
+  auto ode = z.copy(ctx);
+  auto ode_em = z.copy(ctx);
+  fi::integrate(ctx, field, path, ode, grid, fi::Method::euler);
+  fi::integrate_sde(ctx, field, path, ode_em, grid, 0.0);
+  EXPECT_EQ(ode.to_host(), ode_em.to_host());
+  fi::integrate_sde(ctx, field, path, z, grid, 1.0);
+  double m = 0, v = 0;
+  for (std::size_t i = 0; i < n; ++i) m += z.at(i, 0);
+  m /= n;
+  for (std::size_t i = 0; i < n; ++i) v += (z.at(i, 0) - m) * (z.at(i, 0) - m);
+  v /= n;
+  const auto pe = path.at(0.995);  // the law at the last grid time: N(a m, a^2 S + b^2)
+  EXPECT_NEAR(m, pe.a * 1.0, 0.02);
+  EXPECT_NEAR(v, pe.a * pe.a * 0.5 + pe.b * pe.b, 0.03);
+  auto bad = z.copy(ctx);
+  EXPECT_THROW(fi::integrate_sde(ctx, field, fs::paths::make_path("linear"), bad, grid, 1.0), fs::Error);
+}

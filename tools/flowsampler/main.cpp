@@ -30,7 +30,7 @@ int run_info(const std::string& backend_name) {
 struct SampleOptions {
   std::string target, path = "linear", integrator = "rk4", schedule = "uniform", init, out, report, loglik,
       precision = "float";
-  double horizon = 5.0, early_stop = 0.0;
+  double horizon = 5.0, early_stop = 0.0, eta = 1.0;
   int steps = 50;
   std::size_t n = 10000;
   std::uint64_t seed = 0;
@@ -54,7 +54,10 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
   fs::paths::PathOptions po;
   po.horizon = o.horizon;
   const fs::paths::Path path = fs::paths::make_path(o.path, po);
-  const fs::integrate::Method method = fs::integrate::parse_method(o.integrator, "--integrator");
+  const bool sde = o.integrator == "sde";
+  const fs::integrate::Method method =
+      sde ? fs::integrate::Method::euler : fs::integrate::parse_method(o.integrator, "--integrator");
+  FLOWSAMPLER_EXPECTS(!(sde && !o.loglik.empty()), "--log-likelihood needs an ODE integrator, not sde");
   FLOWSAMPLER_EXPECTS(o.early_stop >= 0 && o.early_stop < 1, "--early-stop: expected 0 <= DELTA < 1, got " << o.early_stop);
   FLOWSAMPLER_EXPECTS(!(target.has_atoms() && o.early_stop == 0 && path.reaches_data_end()),
                       "--early-stop: the empirical target " << o.target
@@ -76,8 +79,10 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
       draw_progress(k + 1, o.steps, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
     };
   std::vector<double> ll;
-  const auto r = fs::integrate::integrate(ctx, field, path, z, fs::integrate::make_grid(o.schedule, path, t0, t1, o.steps),
-                                          method, on_step, o.loglik.empty() ? nullptr : &ll);
+  const auto grid = fs::integrate::make_grid(o.schedule, path, t0, t1, o.steps);
+  const auto r = sde ? fs::integrate::integrate_sde(ctx, field, path, z, grid, o.eta, on_step)
+                     : fs::integrate::integrate(ctx, field, path, z, grid, method, on_step,
+                                                o.loglik.empty() ? nullptr : &ll);
   if (!o.loglik.empty()) fs::io::write_npy(o.loglik, ll.data(), ll.size(), 1);
   fs::io::write_particles(o.out, z);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
@@ -106,7 +111,10 @@ int main(int argc, char** argv) {
   sample->add_option("--target", so.target, "target spec (JSON, DESIGN.md section 6)")->required()->check(CLI::ExistingFile);
   sample->add_option("--path", so.path, "linear, follmer, vp, cosine, ve, overshoot")->capture_default_str();
   sample->add_option("--horizon", so.horizon, "T of the vp path")->capture_default_str();
-  sample->add_option("--integrator", so.integrator, "euler, heun, midpoint, rk4, ddim")->capture_default_str();
+  sample->add_option("--integrator", so.integrator,
+                     "euler, heun, midpoint, rk4, ddim, or sde (Euler-Maruyama on the reverse SDE)")->capture_default_str();
+  sample->add_option("--eta", so.eta, "sde: g^2 = 2 eta |b b' - b^2 a'/a| (0: the ODE, 1: the classic reverse SDE)")
+      ->capture_default_str();
   sample->add_option("--steps", so.steps, "uniform steps")->capture_default_str()->check(CLI::Range(1, 100000000));
   sample->add_option("--schedule", so.schedule, "time grid: uniform, logsnr or karras (rho = 7)")
       ->capture_default_str()->check(CLI::IsMember({"uniform", "logsnr", "karras"}));

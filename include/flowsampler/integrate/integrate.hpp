@@ -11,6 +11,7 @@
 
 #include "flowsampler/core/context.hpp"
 #include "flowsampler/core/particle_set.hpp"
+#include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/paths/path.hpp"
 
@@ -63,5 +64,16 @@ Report integrate(const Context& ctx, const fields::GmmField& field, const paths:
                  const std::vector<double>& grid, Method method,
                  const std::function<void(int, double, const ParticleSet<Real>&)>& on_step = {},
                  std::vector<double>* log_density = nullptr);
+
+/// Euler–Maruyama for the reverse SDE dZ = [v + (g^2 / 2) s] dt + g dW with
+/// g^2 = 2 eta |b b' - b^2 a' / a|, which keeps the marginals of the path for
+/// any eta >= 0 (eta = 0: the Euler ODE step; eta = 1: the classic reverse
+/// SDE). Noise from ctx's counter-based stream (one draw per step). Needs
+/// a(t) != 0 at every step start (g is infinite where a = 0): the vp path with a
+/// finite horizon qualifies; others should start after t = 0.
+template <class Real>
+Report integrate_sde(Context& ctx, const fields::GmmField& field, const paths::Path& path, ParticleSet<Real>& z,
+                     const std::vector<double>& grid, double eta,
+                     const std::function<void(int, double, const ParticleSet<Real>&)>& on_step = {});
 
 }  // namespace flowsampler::integrate
