@@ -12,7 +12,8 @@ Method parse_method(const std::string& name, const std::string& what) {
   if (name == "midpoint") return Method::midpoint;
   if (name == "rk4") return Method::rk4;
   if (name == "ddim") return Method::ddim;
-  FLOWSAMPLER_EXPECTS(false, what << ": expected euler, heun, midpoint, rk4 or ddim, got '" << name << "'");
+  if (name == "dpmpp2m") return Method::dpmpp2m;
+  FLOWSAMPLER_EXPECTS(false, what << ": expected euler, heun, midpoint, rk4, ddim or dpmpp2m, got '" << name << "'");
 }
 
 std::string to_string(Method m) {
@@ -22,6 +23,7 @@ std::string to_string(Method m) {
     case Method::midpoint: return "midpoint";
     case Method::rk4: return "rk4";
     case Method::ddim: return "ddim";
+    case Method::dpmpp2m: return "dpmpp2m";
   }
   return "?";
 }
@@ -147,8 +149,11 @@ Report integrate(const Context& ctx, const fields::GmmField& field, const paths:
   validate_grid(grid, path);
   FLOWSAMPLER_EXPECTS(z.d() == field.dim(), "integrate: particles have d = " << z.d() << ", the field d = " << field.dim());
   const bool track = log_density != nullptr;
-  FLOWSAMPLER_EXPECTS(!(track && method == Method::ddim),
-                      "integrate: the log-likelihood needs a velocity method (euler, heun, midpoint, rk4), not ddim");
+  FLOWSAMPLER_EXPECTS(!(track && (method == Method::ddim || method == Method::dpmpp2m)),
+                      "integrate: the log-likelihood needs a velocity method (euler, heun, midpoint, rk4), not "
+                          << to_string(method));
+  ParticleSet<Real> D_prev;  // dpmpp2m: the previous step's denoiser
+  double h_prev = 0;         // and its step in lambda = log(a / b)
   Report r;
   std::vector<double> none;
   std::vector<double>& ll = track ? *log_density : none;
@@ -188,18 +193,29 @@ Report integrate(const Context& ctx, const fields::GmmField& field, const paths:
         z = axpy(ctx, axpy(ctx, axpy(ctx, axpy(ctx, z, k1, h / 6), k2, h / 3), k3, h / 3), k4, h / 6);
         break;
       }
-      case Method::ddim: {
-        // z' = a(t') D(z) + (b(t') / b(t)) (z - a(t) D(z)), D the denoiser at t.
+      case Method::ddim:
+      case Method::dpmpp2m: {
+        // z' = a(t') D + (b(t') / b(t)) (z - a(t) D), D the denoiser at t (ddim),
+        // or for dpmpp2m D + (D - D_prev) / (2 r), r = h_prev / h with h the step
+        // in lambda = log(a / b) (first order when there is no finite h_prev).
         const auto p = path.at(t), q = path.at(t + h);
-        FLOWSAMPLER_EXPECTS(p.b > 0, "ddim: b(t) = 0 at t = " << t << "; the step divides by b(t)");
+        FLOWSAMPLER_EXPECTS(p.b > 0, to_string(method) << ": b(t) = 0 at t = " << t << "; the step divides by b(t)");
         fields::FieldRequest req;
         req.denoiser = true;
         ++r.nfe;
-        const auto D = field.evaluate(ctx, p, z, req).denoiser;
+        auto D = field.evaluate(ctx, p, z, req).denoiser;
+        const double lam_h = std::log(std::fabs(q.a) / q.b) - std::log(std::fabs(p.a) / p.b);
+        ParticleSet<Real> Dt = D.copy(ctx);
+        if (method == Method::dpmpp2m && D_prev.n() == z.n() && std::isfinite(h_prev) && std::isfinite(lam_h) &&
+            h_prev != 0) {
+          const double r2 = h_prev / lam_h;
+          Dt = axpy(ctx, axpy(ctx, D, D, 1 / (2 * r2)), D_prev, -1 / (2 * r2));
+        }
         const double c = q.b / p.b;
-        // z' = c z + (a' - c a) D
-        ParticleSet<Real> scaled = axpy(ctx, z, z, c - 1.0);
-        z = axpy(ctx, scaled, D, q.a - c * p.a);
+        ParticleSet<Real> scaled = axpy(ctx, z, z, c - 1.0);  // c z
+        z = axpy(ctx, scaled, Dt, q.a - c * p.a);
+        D_prev = std::move(D);
+        h_prev = lam_h;
         break;
       }
     }

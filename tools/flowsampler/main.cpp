@@ -112,7 +112,8 @@ int main(int argc, char** argv) {
   sample->add_option("--path", so.path, "linear, follmer, vp, cosine, ve, overshoot")->capture_default_str();
   sample->add_option("--horizon", so.horizon, "T of the vp path")->capture_default_str();
   sample->add_option("--integrator", so.integrator,
-                     "euler, heun, midpoint, rk4, ddim, or sde (Euler-Maruyama on the reverse SDE)")->capture_default_str();
+                     "euler, heun, midpoint, rk4, ddim, dpmpp2m, or sde (Euler-Maruyama on the reverse SDE)")
+      ->capture_default_str();
   sample->add_option("--eta", so.eta, "sde: g^2 = 2 eta |b b' - b^2 a'/a| (0: the ODE, 1: the classic reverse SDE)")
       ->capture_default_str();
   sample->add_option("--steps", so.steps, "uniform steps")->capture_default_str()->check(CLI::Range(1, 100000000));

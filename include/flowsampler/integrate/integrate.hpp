@@ -17,9 +17,11 @@
 
 namespace flowsampler::integrate {
 
-enum class Method { euler, heun, midpoint, rk4, ddim };
+/// ddim: the frozen-denoiser exponential step; dpmpp2m: its second-order
+/// multistep variant (DPM-Solver++(2M)), one denoiser evaluation per step.
+enum class Method { euler, heun, midpoint, rk4, ddim, dpmpp2m };
 
-/// "euler", "heun", "midpoint", "rk4", "ddim"; Error naming `what` otherwise.
+/// "euler", "heun", "midpoint", "rk4", "ddim", "dpmpp2m"; Error naming `what` otherwise.
 Method parse_method(const std::string& name, const std::string& what = "integrator");
 std::string to_string(Method m);
 
