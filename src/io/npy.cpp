@@ -186,9 +186,16 @@ ParticleSet<Real> read_particles(const Context& ctx, const std::string& path, bo
 }
 
 template <class Real>
-void write_npy(const std::string& path, const Real* rows, std::size_t n, std::size_t d) {
+void write_npy_array(const std::string& path, const Real* data, const std::vector<std::size_t>& shape) {
+  FLOWSAMPLER_EXPECTS(!shape.empty(), path << ": an array needs at least one dimension");
   std::ostringstream h;
-  h << "{'descr': '<f" << sizeof(Real) << "', 'fortran_order': False, 'shape': (" << n << ", " << d << "), }";
+  h << "{'descr': '<f" << sizeof(Real) << "', 'fortran_order': False, 'shape': (";
+  std::size_t count = 1;
+  for (std::size_t k = 0; k < shape.size(); ++k) {
+    h << shape[k] << (shape.size() == 1 || k + 1 < shape.size() ? ", " : "");
+    count *= shape[k];
+  }
+  h << "), }";
   std::string header = h.str();
   // Pad so that the data starts on a 64-byte boundary, ending in '\n'.
   const std::size_t total = 10 + header.size() + 1;
@@ -202,8 +209,13 @@ void write_npy(const std::string& path, const Real* rows, std::size_t n, std::si
                                  static_cast<unsigned char>(header.size() >> 8)};
   out.write(reinterpret_cast<const char*>(pre), 10);
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(reinterpret_cast<const char*>(rows), static_cast<std::streamsize>(n * d * sizeof(Real)));
+  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(count * sizeof(Real)));
   FLOWSAMPLER_EXPECTS(out.good(), path << ": write failed");
+}
+
+template <class Real>
+void write_npy(const std::string& path, const Real* rows, std::size_t n, std::size_t d) {
+  write_npy_array(path, rows, {n, d});
 }
 
 template <class Real>
@@ -218,5 +230,7 @@ template void write_particles<float>(const std::string&, const ParticleSet<float
 template void write_particles<double>(const std::string&, const ParticleSet<double>&);
 template void write_npy<float>(const std::string&, const float*, std::size_t, std::size_t);
 template void write_npy<double>(const std::string&, const double*, std::size_t, std::size_t);
+template void write_npy_array<float>(const std::string&, const float*, const std::vector<std::size_t>&);
+template void write_npy_array<double>(const std::string&, const double*, const std::vector<std::size_t>&);
 
 }  // namespace flowsampler::io

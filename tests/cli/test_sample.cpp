@@ -103,3 +103,25 @@ TEST(CliSample, LogLikelihoodOfAGaussianTarget) {
                 "/ll.npy"),
             2);
 }
+
+// --trajectory: a (J, N, d) array whose first snapshot is the initial cloud and
+// whose last equals the output file.
+TEST(CliSample, TrajectorySnapshots) {
+  const std::string dir = ::testing::TempDir();
+  ASSERT_EQ(run("sample --target " FLOWSAMPLER_EXAMPLES "/targets/two_blobs.json --n 30 --steps 12 --precision double "
+                "--out " + dir + "/tr_out.npy --trajectory " + dir + "/tr.npy --snapshots 4"),
+            0);
+  std::ifstream f(dir + "/tr.npy", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::size_t header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+  const std::string header = bytes.substr(10, header_len);
+  EXPECT_NE(header.find("'shape': (4, 30, 2)"), std::string::npos) << header;
+  ASSERT_EQ(bytes.size(), 10 + header_len + 4 * 30 * 2 * sizeof(double));
+  const auto out = fs::io::load_npy(dir + "/tr_out.npy");
+  const char* last = bytes.data() + 10 + header_len + 3 * 30 * 2 * sizeof(double);
+  EXPECT_EQ(std::string(last, 30 * 2 * sizeof(double)),
+            std::string(reinterpret_cast<const char*>(out.data.data()), out.data.size()));
+  EXPECT_EQ(run("sample --target " FLOWSAMPLER_EXAMPLES "/targets/two_blobs.json --steps 3 --out " + dir +
+                "/x.npy --trajectory " + dir + "/t.npy --snapshots 9"),
+            2);
+}

@@ -29,7 +29,8 @@ int run_info(const std::string& backend_name) {
 
 struct SampleOptions {
   std::string target, path = "linear", integrator = "rk4", schedule = "uniform", init, out, report, loglik,
-      precision = "float";
+      trajectory, precision = "float";
+  int snapshots = 0;
   double horizon = 5.0, early_stop = 0.0, eta = 1.0;
   int steps = 50;
   std::size_t n = 10000;
@@ -73,17 +74,33 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
     // vp with a finite horizon starts from its exact q_T, other paths from the noise.
     z = fs::targets::sample_initial<Real>(ctx, target, fs::targets::Noise::isotropic(), p0.a, p0.b, o.n, o.path == "vp");
   }
-  std::function<void(int, double, const fs::ParticleSet<Real>&)> on_step;
-  if (o.progress || isatty(STDERR_FILENO))
-    on_step = [&](int k, double t, const fs::ParticleSet<Real>&) {
+  // Snapshots at J grid indices spread evenly over 0..steps (first and last included).
+  FLOWSAMPLER_EXPECTS(o.trajectory.empty() || (o.snapshots >= 2 && o.snapshots <= o.steps + 1),
+                      "--snapshots: expected 2 <= J <= steps + 1 with --trajectory, got " << o.snapshots);
+  std::vector<Real> traj;
+  int next_snap = 0;
+  auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * o.steps / (o.snapshots - 1))); };
+  auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {
+    if (o.trajectory.empty() || next_snap >= o.snapshots || snap_index(next_snap) != grid_index) return;
+    const std::vector<Real> rows = x.to_row_major();
+    traj.insert(traj.end(), rows.begin(), rows.end());
+    ++next_snap;
+  };
+  take(0, z);
+  const bool progress = o.progress || isatty(STDERR_FILENO);
+  std::function<void(int, double, const fs::ParticleSet<Real>&)> on_step = [&](int k, double t,
+                                                                                 const fs::ParticleSet<Real>& x) {
+    take(k + 1, x);
+    if (progress)
       draw_progress(k + 1, o.steps, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
-    };
+  };
   std::vector<double> ll;
   const auto grid = fs::integrate::make_grid(o.schedule, path, t0, t1, o.steps);
   const auto r = sde ? fs::integrate::integrate_sde(ctx, field, path, z, grid, o.eta, on_step)
                      : fs::integrate::integrate(ctx, field, path, z, grid, method, on_step,
                                                 o.loglik.empty() ? nullptr : &ll);
   if (!o.loglik.empty()) fs::io::write_npy(o.loglik, ll.data(), ll.size(), 1);
+  if (!o.trajectory.empty()) fs::io::write_npy_array(o.trajectory, traj.data(), {std::size_t(o.snapshots), z.n(), z.d()});
   fs::io::write_particles(o.out, z);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (!o.report.empty()) {
@@ -128,6 +145,9 @@ int main(int argc, char** argv) {
   sample->add_option("--out", so.out, "output particles (.npy, N x d)")->required();
   sample->add_option("--log-likelihood", so.loglik,
                      "write log p at the end time of each particle (.npy, N x 1), by integrating -div v exactly");
+  auto* traj_opt = sample->add_option("--trajectory", so.trajectory, "write J snapshots of the cloud (.npy, J x N x d)");
+  sample->add_option("--snapshots", so.snapshots, "J: snapshots at evenly spread grid times, first and last included")
+      ->needs(traj_opt);
   sample->add_flag("--progress", so.progress, "progress bar on stderr (default: when stderr is a terminal)");
   sample->add_option("--report", so.report, "JSON report: backend, precision, n, dim, path, integrator, steps, nfe, wall_seconds");
   try {

@@ -41,6 +41,10 @@ ParticleSet<Real> read_particles(const Context& ctx, const std::string& path, bo
 template <class Real>
 void write_particles(const std::string& path, const ParticleSet<Real>& x);
 
+/// Writes a C-order host array of any shape (e.g. a trajectory (J, N, d)).
+template <class Real>
+void write_npy_array(const std::string& path, const Real* data, const std::vector<std::size_t>& shape);
+
 /// Writes a row-major host array of n x d values.
 template <class Real>
 void write_npy(const std::string& path, const Real* rows, std::size_t n, std::size_t d);
