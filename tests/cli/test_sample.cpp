@@ -125,3 +125,15 @@ TEST(CliSample, TrajectorySnapshots) {
                 "/x.npy --trajectory " + dir + "/t.npy --snapshots 9"),
             2);
 }
+
+// --times: an explicit grid equal to the uniform one gives the same bits; a
+// non-monotone list exits 2.
+TEST(CliSample, ExplicitTimeList) {
+  const std::string dir = ::testing::TempDir();
+  const std::string t = FLOWSAMPLER_EXAMPLES "/targets/two_blobs.json";
+  ASSERT_EQ(run("sample --target " + t + " --times 0,0.25,0.5,0.75,1 --n 50 --precision double --out " + dir + "/a.npy"), 0);
+  ASSERT_EQ(run("sample --target " + t + " --steps 4 --n 50 --precision double --out " + dir + "/b.npy"), 0);
+  EXPECT_EQ(fs::io::load_npy(dir + "/a.npy").data, fs::io::load_npy(dir + "/b.npy").data);
+  EXPECT_EQ(run("sample --target " + t + " --times 0,0.5,0.4 --out " + dir + "/c.npy"), 2);
+  EXPECT_EQ(run("sample --target " + t + " --times 0,0.5 --steps 3 --out " + dir + "/c.npy"), 2);
+}

@@ -31,6 +31,7 @@ struct SampleOptions {
   std::string target, path = "linear", integrator = "rk4", schedule = "uniform", init, out, report, loglik,
       trajectory, precision = "float";
   int snapshots = 0;
+  std::vector<double> times;
   double horizon = 5.0, early_stop = 0.0, eta = 1.0;
   int steps = 50;
   std::size_t n = 10000;
@@ -60,10 +61,18 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
       sde ? fs::integrate::Method::euler : fs::integrate::parse_method(o.integrator, "--integrator");
   FLOWSAMPLER_EXPECTS(!(sde && !o.loglik.empty()), "--log-likelihood needs an ODE integrator, not sde");
   FLOWSAMPLER_EXPECTS(o.early_stop >= 0 && o.early_stop < 1, "--early-stop: expected 0 <= DELTA < 1, got " << o.early_stop);
-  FLOWSAMPLER_EXPECTS(!(target.has_atoms() && o.early_stop == 0 && path.reaches_data_end()),
+  FLOWSAMPLER_EXPECTS(!(o.times.empty() && target.has_atoms() && o.early_stop == 0 && path.reaches_data_end()),
                       "--early-stop: the empirical target " << o.target
                                                             << " has no density at t = 1; give --early-stop DELTA > 0");
-  const double t0 = path.t_min(), t1 = path.t_max() - o.early_stop;
+  const double t0 = o.times.empty() ? path.t_min() : o.times.front();
+  const double t1 = o.times.empty() ? path.t_max() - o.early_stop : o.times.back();
+  SampleOptions opt = o;  // steps follow an explicit time list
+  if (!o.times.empty()) {
+    FLOWSAMPLER_EXPECTS(o.times.size() >= 2, "--times: need at least 2 times, got " << o.times.size());
+    opt.steps = static_cast<int>(o.times.size()) - 1;
+    FLOWSAMPLER_EXPECTS(!(target.has_atoms() && path.at(t1).b == 0),
+                        "--times: the empirical target has no density where b(t) = 0; end the list before it");
+  }
   const fs::fields::GmmField field(target);
   fs::ParticleSet<Real> z;
   if (!o.init.empty()) {
@@ -75,11 +84,11 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
     z = fs::targets::sample_initial<Real>(ctx, target, fs::targets::Noise::isotropic(), p0.a, p0.b, o.n, o.path == "vp");
   }
   // Snapshots at J grid indices spread evenly over 0..steps (first and last included).
-  FLOWSAMPLER_EXPECTS(o.trajectory.empty() || (o.snapshots >= 2 && o.snapshots <= o.steps + 1),
+  FLOWSAMPLER_EXPECTS(o.trajectory.empty() || (o.snapshots >= 2 && o.snapshots <= opt.steps + 1),
                       "--snapshots: expected 2 <= J <= steps + 1 with --trajectory, got " << o.snapshots);
   std::vector<Real> traj;
   int next_snap = 0;
-  auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * o.steps / (o.snapshots - 1))); };
+  auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * opt.steps / (o.snapshots - 1))); };
   auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {
     if (o.trajectory.empty() || next_snap >= o.snapshots || snap_index(next_snap) != grid_index) return;
     const std::vector<Real> rows = x.to_row_major();
@@ -92,10 +101,10 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
                                                                                  const fs::ParticleSet<Real>& x) {
     take(k + 1, x);
     if (progress)
-      draw_progress(k + 1, o.steps, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
+      draw_progress(k + 1, opt.steps, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
   };
   std::vector<double> ll;
-  const auto grid = fs::integrate::make_grid(o.schedule, path, t0, t1, o.steps);
+  const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, opt.steps) : o.times;
   const auto r = sde ? fs::integrate::integrate_sde(ctx, field, path, z, grid, o.eta, on_step)
                      : fs::integrate::integrate(ctx, field, path, z, grid, method, on_step,
                                                 o.loglik.empty() ? nullptr : &ll);
@@ -133,9 +142,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sample->add_option("--eta", so.eta, "sde: g^2 = 2 eta |b b' - b^2 a'/a| (0: the ODE, 1: the classic reverse SDE)")
       ->capture_default_str();
-  sample->add_option("--steps", so.steps, "uniform steps")->capture_default_str()->check(CLI::Range(1, 100000000));
+  auto* steps_opt =
+      sample->add_option("--steps", so.steps, "uniform steps")->capture_default_str()->check(CLI::Range(1, 100000000));
   sample->add_option("--schedule", so.schedule, "time grid: uniform, logsnr or karras (rho = 7)")
       ->capture_default_str()->check(CLI::IsMember({"uniform", "logsnr", "karras"}));
+  sample->add_option("--times", so.times, "an explicit time grid, comma-separated and strictly monotone")
+      ->delimiter(',')
+      ->excludes(steps_opt);
   sample->add_option("--early-stop", so.early_stop, "stop at t = 1 - DELTA (required for empirical targets)")->capture_default_str();
   auto* n_opt = sample->add_option("--n", so.n, "number of particles")->capture_default_str()->check(CLI::Range(std::size_t(1), std::size_t(1) << 40));
   sample->add_option("--init", so.init, "initial particles (.npy, N x d) instead of --n fresh noise")->excludes(n_opt)->check(CLI::ExistingFile);
