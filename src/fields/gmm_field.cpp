@@ -28,11 +28,12 @@ template <class Real>
 void component_table(const targets::GaussianMixture& g, const paths::PathPoint& p, bool full, std::vector<Real>& y,
                      std::vector<Real>& payload) {
   const std::size_t K = g.size(), d = g.dim();
-  const std::size_t q = static_cast<std::size_t>(kernels::GmmOp<Real, true>::payload_dim(static_cast<int>(d)));
-  const std::size_t qq = full ? q : static_cast<std::size_t>(kernels::GmmOp<Real, false>::payload_dim(static_cast<int>(d)));
+  const int di = static_cast<int>(d);
+  const std::size_t q = static_cast<std::size_t>(full ? kernels::GmmOp<Real, true>::payload_dim(di)
+                                                      : kernels::GmmOp<Real, false>::payload_dim(di));
   const std::vector<double> w = g.weights();
   y.assign(K * d, Real(0));
-  payload.assign(K * qq, Real(0));
+  payload.assign(K * q, Real(0));
   auto P = [&](std::size_t k, std::size_t col) -> Real& { return payload[col * K + k]; };
   for (std::size_t k = 0; k < K; ++k) {
     const std::vector<double>& m = g.mean(k);

@@ -205,15 +205,16 @@ Report integrate(const Context& ctx, const fields::GmmField& field, const paths:
         ++r.nfe;
         auto D = field.evaluate(ctx, p, z, req).denoiser;
         const double lam_h = std::log(std::fabs(q.a) / q.b) - std::log(std::fabs(p.a) / p.b);
-        ParticleSet<Real> Dt = D.copy(ctx);
-        if (method == Method::dpmpp2m && D_prev.n() == z.n() && std::isfinite(h_prev) && std::isfinite(lam_h) &&
-            h_prev != 0) {
+        const bool second_order = method == Method::dpmpp2m && D_prev.n() == z.n() && std::isfinite(h_prev) &&
+                                  std::isfinite(lam_h) && h_prev != 0;
+        ParticleSet<Real> corrected;
+        if (second_order) {
           const double r2 = h_prev / lam_h;
-          Dt = axpy(ctx, axpy(ctx, D, D, 1 / (2 * r2)), D_prev, -1 / (2 * r2));
+          corrected = axpy(ctx, axpy(ctx, D, D, 1 / (2 * r2)), D_prev, -1 / (2 * r2));
         }
         const double c = q.b / p.b;
         ParticleSet<Real> scaled = axpy(ctx, z, z, c - 1.0);  // c z
-        z = axpy(ctx, scaled, Dt, q.a - c * p.a);
+        z = axpy(ctx, scaled, second_order ? corrected : D, q.a - c * p.a);
         D_prev = std::move(D);
         h_prev = lam_h;
         break;

@@ -66,10 +66,10 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
                                                             << " has no density at t = 1; give --early-stop DELTA > 0");
   const double t0 = o.times.empty() ? path.t_min() : o.times.front();
   const double t1 = o.times.empty() ? path.t_max() - o.early_stop : o.times.back();
-  SampleOptions opt = o;  // steps follow an explicit time list
+  int steps = o.steps;  // an explicit time list sets the steps
   if (!o.times.empty()) {
     FLOWSAMPLER_EXPECTS(o.times.size() >= 2, "--times: need at least 2 times, got " << o.times.size());
-    opt.steps = static_cast<int>(o.times.size()) - 1;
+    steps = static_cast<int>(o.times.size()) - 1;
     FLOWSAMPLER_EXPECTS(!(target.has_atoms() && path.at(t1).b == 0),
                         "--times: the empirical target has no density where b(t) = 0; end the list before it");
   }
@@ -84,11 +84,11 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
     z = fs::targets::sample_initial<Real>(ctx, target, fs::targets::Noise::isotropic(), p0.a, p0.b, o.n, o.path == "vp");
   }
   // Snapshots at J grid indices spread evenly over 0..steps (first and last included).
-  FLOWSAMPLER_EXPECTS(o.trajectory.empty() || (o.snapshots >= 2 && o.snapshots <= opt.steps + 1),
+  FLOWSAMPLER_EXPECTS(o.trajectory.empty() || (o.snapshots >= 2 && o.snapshots <= steps + 1),
                       "--snapshots: expected 2 <= J <= steps + 1 with --trajectory, got " << o.snapshots);
   std::vector<Real> traj;
   int next_snap = 0;
-  auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * opt.steps / (o.snapshots - 1))); };
+  auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * steps / (o.snapshots - 1))); };
   auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {
     if (o.trajectory.empty() || next_snap >= o.snapshots || snap_index(next_snap) != grid_index) return;
     const std::vector<Real> rows = x.to_row_major();
@@ -101,10 +101,10 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
                                                                                  const fs::ParticleSet<Real>& x) {
     take(k + 1, x);
     if (progress)
-      draw_progress(k + 1, opt.steps, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
+      draw_progress(k + 1, steps, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
   };
   std::vector<double> ll;
-  const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, opt.steps) : o.times;
+  const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, steps) : o.times;
   const auto r = sde ? fs::integrate::integrate_sde(ctx, field, path, z, grid, o.eta, on_step)
                      : fs::integrate::integrate(ctx, field, path, z, grid, method, on_step,
                                                 o.loglik.empty() ? nullptr : &ll);
