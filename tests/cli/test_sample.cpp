@@ -137,3 +137,45 @@ TEST(CliSample, ExplicitTimeList) {
   EXPECT_EQ(run("sample --target " + t + " --times 0,0.5,0.4 --out " + dir + "/c.npy"), 2);
   EXPECT_EQ(run("sample --target " + t + " --times 0,0.5 --steps 3 --out " + dir + "/c.npy"), 2);
 }
+
+// dopri5 from the CLI: the report counts accepted and rejected steps, and the
+// samples have the mixture's mean; --init and --noise-cov are checked.
+TEST(CliSample, AdaptiveInitAndNoiseCovariance) {
+  const std::string t = FLOWSAMPLER_EXAMPLES "/targets/two_blobs.json";
+  const std::string dir = ::testing::TempDir();
+  ASSERT_EQ(run("sample --target " + t + " --integrator dopri5 --rtol 1e-6 --atol 1e-6 --n 20000 --precision double --out " +
+                dir + "/d.npy --report " + dir + "/d.json"),
+            0);
+  std::ifstream r(dir + "/d.json");
+  const std::string text((std::istreambuf_iterator<char>(r)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"rejected_steps\""), std::string::npos) << text;
+  const auto m = fs::io::load_npy(dir + "/d.npy");
+  double mx = 0;
+  for (std::size_t i = 0; i < m.n; ++i) mx += m.value(i, 0) / double(m.n);
+  EXPECT_NEAR(mx, 0.3 * -2 + 0.7 * 2, 0.05);
+  // The same initial particles through --init give the same samples.
+  const auto noise = fs::io::load_npy(dir + "/d.npy");
+  ASSERT_EQ(run("sample --target " + t + " --init " + dir + "/d.npy --steps 10 --precision double --out " + dir +
+                "/e.npy"),
+            0);
+  EXPECT_EQ(fs::io::load_npy(dir + "/e.npy").n, noise.n);
+  // A noise covariance: a number, a diagonal, a matrix; bad ones exit 2.
+  for (const std::string cov : {"2.0", "[1, 0.5]", "[[1, 0.2], [0.2, 0.5]]"})
+    EXPECT_EQ(run("sample --target " + t + " --n 1000 --noise-cov '" + cov + "' --out " + dir + "/f.npy"), 0) << cov;
+  for (const std::string cov : {"-1", "[1, 2, 3]", "[[1, 2], [3, 4]]", "oops", "[[1, 0], [0]]"})
+    EXPECT_EQ(run("sample --target " + t + " --n 1000 --noise-cov '" + cov + "' --out " + dir + "/f.npy"), 2) << cov;
+  // --init with the wrong dimension or a NaN; t = 1 with an empirical target.
+  const std::vector<double> three = {0, 1, 2, 3, 4, 5};
+  fs::io::write_npy(dir + "/three.npy", three.data(), 2, 3);
+  EXPECT_EQ(run("sample --target " + t + " --init " + dir + "/three.npy --out " + dir + "/g.npy"), 2);
+  const std::vector<double> with_nan = {0, 1, NAN, 3};
+  fs::io::write_npy(dir + "/nan.npy", with_nan.data(), 2, 2);
+  EXPECT_EQ(run("sample --target " + t + " --init " + dir + "/nan.npy --out " + dir + "/g.npy"), 2);
+  std::ofstream(dir + "/emp.json") << "{\"type\": \"empirical\", \"points\": \"" << dir << "/three.npy\"}";
+  EXPECT_EQ(run("sample --target " + dir + "/emp.json --n 10 --out " + dir + "/g.npy"), 2);
+  EXPECT_EQ(run("sample --target " + dir + "/emp.json --n 10 --early-stop 0.01 --out " + dir + "/g.npy"), 0);
+  EXPECT_EQ(run("sample --target " + t + " --integrator sde --langevin-steps 2 --path vp --steps 20 --n 100 --out " + dir +
+                "/h.npy"),
+            0);
+  EXPECT_EQ(run("sample --target " + t + " --langevin-steps 2 --n 100 --out " + dir + "/h.npy"), 2);
+}

@@ -73,8 +73,9 @@ TEST(Integrate, CountsEvaluationsAndValidatesGrids) {
   const auto path = fs::paths::make_path("linear");
   auto z = fs::ParticleSet<double>::from_column_major(s.ctx, s.z0.data(), 20, 2);
   int calls = 0;
-  const auto r = fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.5, 5), fi::Method::rk4,
-                                       [&](int, double, const fs::ParticleSet<double>&) { ++calls; });
+  fi::Options<double> opts;
+  opts.on_step = [&](int, double, const fs::ParticleSet<double>&) { ++calls; };
+  const auto r = fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.5, 5), fi::Method::rk4, opts);
   EXPECT_EQ(r.nfe, 20);
   EXPECT_EQ(r.steps, 5);
   EXPECT_EQ(calls, 5);
@@ -135,7 +136,9 @@ TEST(Integrate, LogLikelihoodByTheExactDivergence) {
   for (auto method : {fi::Method::rk4, fi::Method::heun}) {
     auto z = fs::ParticleSet<double>::from_column_major(s.ctx, s.z0.data(), 20, 2);
     std::vector<double> ll;
-    fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.9, 64), method, {}, &ll);
+    fi::Options<double> opts;
+    opts.log_density = &ll;
+    fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.9, 64), method, opts);
     ASSERT_EQ(ll.size(), 20u);
     const Eigen::Matrix2d C = 0.81 * s.S + 0.01 * Eigen::Matrix2d::Identity();
     const Eigen::Matrix2d Ci = C.inverse();
@@ -149,7 +152,9 @@ TEST(Integrate, LogLikelihoodByTheExactDivergence) {
   }
   auto z = fs::ParticleSet<double>::from_column_major(s.ctx, s.z0.data(), 20, 2);
   std::vector<double> ll;
-  EXPECT_THROW(fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.9, 4), fi::Method::ddim, {}, &ll),
+  fi::Options<double> opts;
+  opts.log_density = &ll;
+  EXPECT_THROW(fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.9, 4), fi::Method::ddim, opts),
                fs::Error);
 }
 
@@ -159,18 +164,18 @@ TEST(Integrate, ReverseSdeKeepsTheMarginals) {
   fs::Context ctx = fs::Context::create(fs::Backend::cpu, 11, 2);
   fs::targets::GaussianMixture g(1);
   g.add(1.0, {1.0}, {0.5});
-  const fs::fields::GmmField field(g);
-  const auto path = fs::paths::make_path("vp", {4.0});
+  const fs::fields::GmmFlow<double> flow(fs::fields::GmmField(g), fs::paths::make_path("vp", {4.0}));
+  const auto& path = *flow.path();
   const auto grid = fi::uniform_grid(0.0, 0.995, 400);
   const std::size_t n = 40000;
   const auto p0 = path.at(0.0);
   auto z = fs::targets::sample_initial<double>(ctx, g, fs::targets::Noise::isotropic(), p0.a, p0.b, n, true);
   auto ode = z.copy(ctx);
   auto ode_em = z.copy(ctx);
-  fi::integrate(ctx, field, path, ode, grid, fi::Method::euler);
-  fi::integrate_sde(ctx, field, path, ode_em, grid, 0.0);
+  fi::integrate(ctx, flow, ode, grid, fi::Method::euler);
+  fi::integrate_sde(ctx, flow, ode_em, grid, {0.0});
   EXPECT_EQ(ode.to_host(), ode_em.to_host());
-  fi::integrate_sde(ctx, field, path, z, grid, 1.0);
+  fi::integrate_sde(ctx, flow, z, grid, {1.0});
   double m = 0, v = 0;
   for (std::size_t i = 0; i < n; ++i) m += z.at(i, 0);
   m /= n;
@@ -180,5 +185,6 @@ TEST(Integrate, ReverseSdeKeepsTheMarginals) {
   EXPECT_NEAR(m, pe.a * 1.0, 0.02);
   EXPECT_NEAR(v, pe.a * pe.a * 0.5 + pe.b * pe.b, 0.03);
   auto bad = z.copy(ctx);
-  EXPECT_THROW(fi::integrate_sde(ctx, field, fs::paths::make_path("linear"), bad, grid, 1.0), fs::Error);
+  const fs::fields::GmmFlow<double> linear(fs::fields::GmmField(g), fs::paths::make_path("linear"));
+  EXPECT_THROW(fi::integrate_sde(ctx, linear, bad, grid, {1.0}), fs::Error);
 }

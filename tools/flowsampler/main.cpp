@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -29,23 +30,56 @@ int run_info(const std::string& backend_name) {
 
 struct SampleOptions {
   std::string target, path = "linear", integrator = "rk4", schedule = "uniform", init, out, report, loglik,
-      trajectory, precision = "float";
+      trajectory, precision = "float", noise_cov;
   int snapshots = 0;
   std::vector<double> times;
-  double horizon = 5.0, early_stop = 0.0, eta = 1.0;
+  double horizon = 5.0, early_stop = 0.0, eta = 1.0, rtol = 1e-5, atol = 1e-5, langevin_snr = 0.16;
+  int langevin_steps = 0;
   int steps = 50;
   std::size_t n = 10000;
   std::uint64_t seed = 0;
   bool progress = false;
 };
 
-// One line on stderr, redrawn in place: step k of K, time t, elapsed seconds.
-void draw_progress(int k, int steps, double t, double seconds) {
-  const int width = 30, done = steps ? width * k / steps : width;
-  std::fprintf(stderr, "\r[%.*s%*s] step %d/%d  t = %.4f  %.1f s", done, "##############################",
-               width - done, "", k, steps, t, seconds);
-  if (k == steps) std::fprintf(stderr, "\n");
+// One line on stderr, redrawn in place: the fraction done, step k (of K when
+// known), time t, elapsed seconds.
+void draw_progress(double fraction, int k, int steps, double t, double seconds) {
+  const int width = 30, done = static_cast<int>(width * std::clamp(fraction, 0.0, 1.0));
+  std::fprintf(stderr, "\r[%.*s%*s] step %d", done, "##############################", width - done, "", k);
+  if (steps > 0) std::fprintf(stderr, "/%d", steps);
+  std::fprintf(stderr, "  t = %.4f  %.1f s", t, seconds);
+  if (fraction >= 1) std::fprintf(stderr, "\n");
   std::fflush(stderr);
+}
+
+// --noise-cov: a JSON number (sigma^2), list of d variances or d x d matrix.
+fs::targets::Noise parse_noise(const std::string& text, std::size_t d) {
+  if (text.empty()) return fs::targets::Noise::isotropic();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    FLOWSAMPLER_EXPECTS(false, "--noise-cov: expected a JSON number, list of " << d << " numbers or " << d << " x " << d
+                                                                               << " matrix, got '" << text << "'");
+  }
+  std::vector<double> values;
+  auto number = [&](const nlohmann::json& x) {
+    FLOWSAMPLER_EXPECTS(x.is_number(), "--noise-cov: expected numbers, got " << x.dump());
+    values.push_back(x.get<double>());
+  };
+  if (j.is_array()) {
+    for (const auto& row : j) {
+      if (row.is_array()) {
+        FLOWSAMPLER_EXPECTS(row.size() == d, "--noise-cov: matrix rows need " << d << " entries, got " << row.size());
+        for (const auto& x : row) number(x);
+      } else {
+        number(row);
+      }
+    }
+  } else {
+    number(j);
+  }
+  return fs::targets::Noise::parse(values, d);
 }
 
 template <class Real>
@@ -56,9 +90,10 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
   fs::paths::PathOptions po;
   po.horizon = o.horizon;
   const fs::paths::Path path = fs::paths::make_path(o.path, po);
-  const bool sde = o.integrator == "sde";
-  const fs::integrate::Method method =
-      sde ? fs::integrate::Method::euler : fs::integrate::parse_method(o.integrator, "--integrator");
+  const bool sde = o.integrator == "sde", adaptive = o.integrator == "dopri5";
+  const fs::integrate::Method method = sde || adaptive ? fs::integrate::Method::euler
+                                                       : fs::integrate::parse_method(o.integrator, "--integrator");
+  FLOWSAMPLER_EXPECTS(o.langevin_steps == 0 || sde, "--langevin-steps: the corrector runs with --integrator sde");
   FLOWSAMPLER_EXPECTS(!(sde && !o.loglik.empty()), "--log-likelihood needs an ODE integrator, not sde");
   FLOWSAMPLER_EXPECTS(o.early_stop >= 0 && o.early_stop < 1, "--early-stop: expected 0 <= DELTA < 1, got " << o.early_stop);
   FLOWSAMPLER_EXPECTS(!(o.times.empty() && target.has_atoms() && o.early_stop == 0 && path.reaches_data_end()),
@@ -73,7 +108,8 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
     FLOWSAMPLER_EXPECTS(!(target.has_atoms() && path.at(t1).b == 0),
                         "--times: the empirical target has no density where b(t) = 0; end the list before it");
   }
-  const fs::fields::GmmField field(target);
+  const fs::targets::Noise noise = parse_noise(o.noise_cov, target.dim());
+  const fs::fields::GmmFlow<Real> flow(fs::fields::GmmField(target, noise), path);
   fs::ParticleSet<Real> z;
   if (!o.init.empty()) {
     z = fs::io::read_particles<Real>(ctx, o.init);
@@ -81,9 +117,11 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
   } else {
     const fs::paths::PathPoint p0 = path.at(t0);
     // vp with a finite horizon starts from its exact q_T, other paths from the noise.
-    z = fs::targets::sample_initial<Real>(ctx, target, fs::targets::Noise::isotropic(), p0.a, p0.b, o.n, o.path == "vp");
+    z = fs::targets::sample_initial<Real>(ctx, target, noise, p0.a, p0.b, o.n, o.path == "vp");
   }
-  // Snapshots at J grid indices spread evenly over 0..steps (first and last included).
+  // Snapshots at J grid indices spread evenly over 0..steps (first and last
+  // included); dopri5 runs from one snapshot time to the next, each evenly spaced.
+  if (adaptive && o.times.empty()) steps = std::max(o.snapshots - 1, 1);
   FLOWSAMPLER_EXPECTS(o.trajectory.empty() || (o.snapshots >= 2 && o.snapshots <= steps + 1),
                       "--snapshots: expected 2 <= J <= steps + 1 with --trajectory, got " << o.snapshots);
   std::vector<Real> traj;
@@ -97,17 +135,35 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
   };
   take(0, z);
   const bool progress = o.progress || isatty(STDERR_FILENO);
-  std::function<void(int, double, const fs::ParticleSet<Real>&)> on_step = [&](int k, double t,
-                                                                                 const fs::ParticleSet<Real>& x) {
-    take(k + 1, x);
-    if (progress)
-      draw_progress(k + 1, steps, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
-  };
-  std::vector<double> ll;
   const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, steps) : o.times;
-  const auto r = sde ? fs::integrate::integrate_sde(ctx, field, path, z, grid, o.eta, on_step)
-                     : fs::integrate::integrate(ctx, field, path, z, grid, method, on_step,
-                                                o.loglik.empty() ? nullptr : &ll);
+  std::vector<double> ll;
+  fs::integrate::Options<Real> opts;
+  opts.log_density = o.loglik.empty() ? nullptr : &ll;
+  int done_steps = 0;
+  opts.on_step = [&](int, double t, const fs::ParticleSet<Real>& x) {
+    ++done_steps;
+    if (!adaptive) take(done_steps, x);
+    if (progress)
+      draw_progress((t - t0) / (t1 - t0), done_steps, adaptive ? 0 : steps, t,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
+  };
+  fs::integrate::Report r;
+  if (sde) {
+    r = fs::integrate::integrate_sde(ctx, flow, z, grid, {o.eta, o.langevin_steps, o.langevin_snr}, opts);
+  } else if (adaptive) {
+    fs::integrate::AdaptiveOptions ao;
+    ao.rtol = o.rtol;
+    ao.atol = o.atol;
+    for (std::size_t s = 0; s + 1 < grid.size(); ++s) {
+      const auto part = fs::integrate::integrate_adaptive(ctx, flow, z, grid[s], grid[s + 1], ao, opts);
+      r.nfe += part.nfe;
+      r.steps += part.steps;
+      r.rejected += part.rejected;
+      take(static_cast<int>(s) + 1, z);
+    }
+  } else {
+    r = fs::integrate::integrate(ctx, flow, z, grid, method, opts);
+  }
   if (!o.loglik.empty()) fs::io::write_npy(o.loglik, ll.data(), ll.size(), 1);
   if (!o.trajectory.empty()) fs::io::write_npy_array(o.trajectory, traj.data(), {std::size_t(o.snapshots), z.n(), z.d()});
   fs::io::write_particles(o.out, z);
@@ -115,7 +171,7 @@ int run_sample(const SampleOptions& o, const std::string& backend_name) {
   if (!o.report.empty()) {
     nlohmann::json j = {{"backend", fs::to_string(ctx.backend())}, {"precision", o.precision}, {"n", z.n()},
                         {"dim", z.d()}, {"path", o.path}, {"integrator", o.integrator}, {"schedule", o.schedule}, {"steps", r.steps},
-                        {"nfe", r.nfe}, {"t0", t0}, {"t1", t1}, {"seed", o.seed}, {"wall_seconds", wall}};
+                        {"nfe", r.nfe}, {"rejected_steps", r.rejected}, {"noise_cov", o.noise_cov.empty() ? "1" : o.noise_cov}, {"t0", t0}, {"t1", t1}, {"seed", o.seed}, {"wall_seconds", wall}};
     std::ofstream f(o.report);
     FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
     f << j.dump(2) << "\n";
@@ -138,12 +194,22 @@ int main(int argc, char** argv) {
   sample->add_option("--path", so.path, "linear, follmer, vp, cosine, ve, overshoot")->capture_default_str();
   sample->add_option("--horizon", so.horizon, "T of the vp path")->capture_default_str();
   sample->add_option("--integrator", so.integrator,
-                     "euler, heun, midpoint, rk4, ddim, dpmpp2m, or sde (Euler-Maruyama on the reverse SDE)")
+                     "euler, heun, midpoint, rk4, ddim, dpmpp2m, dopri5 (adaptive), or sde (Euler-Maruyama on "
+                     "the reverse SDE)")
       ->capture_default_str();
+  sample->add_option("--rtol", so.rtol, "dopri5: relative tolerance")->capture_default_str()->check(CLI::PositiveNumber);
+  sample->add_option("--atol", so.atol, "dopri5: absolute tolerance")->capture_default_str()->check(CLI::PositiveNumber);
+  sample->add_option("--langevin-steps", so.langevin_steps, "sde: Langevin corrector steps after each step")
+      ->capture_default_str()->check(CLI::Range(0, 1000));
+  sample->add_option("--langevin-snr", so.langevin_snr, "sde: the corrector's signal-to-noise ratio r, step 2 (r |xi| / |s|)^2")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  sample->add_option("--noise-cov", so.noise_cov,
+                     "covariance of the noise Y as JSON: a number (sigma^2), a list of d variances or a d x d matrix "
+                     "(default 1)");
   sample->add_option("--eta", so.eta, "sde: g^2 = 2 eta |b b' - b^2 a'/a| (0: the ODE, 1: the classic reverse SDE)")
       ->capture_default_str();
   auto* steps_opt =
-      sample->add_option("--steps", so.steps, "uniform steps")->capture_default_str()->check(CLI::Range(1, 100000000));
+      sample->add_option("--steps", so.steps, "steps of the time grid (dopri5: ignored, adaptive)")->capture_default_str()->check(CLI::Range(1, 100000000));
   sample->add_option("--schedule", so.schedule, "time grid: uniform, logsnr or karras (rho = 7)")
       ->capture_default_str()->check(CLI::IsMember({"uniform", "logsnr", "karras"}));
   sample->add_option("--times", so.times, "an explicit time grid, comma-separated and strictly monotone")

@@ -8,25 +8,12 @@
 /// (DESIGN.md section 5). The velocity uses the form that is regular where it
 /// is evaluated: the denoiser form while |a| < b, the score form otherwise.
 #include "flowsampler/core/context.hpp"
+#include "flowsampler/fields/field.hpp"
 #include "flowsampler/core/particle_set.hpp"
 #include "flowsampler/paths/path.hpp"
 #include "flowsampler/targets/gaussian_mixture.hpp"
 
 namespace flowsampler::fields {
-
-/// Which fields evaluate() computes (the others come back empty).
-struct FieldRequest {
-  bool log_density = false;  ///< N x 1
-  bool score = false;        ///< N x d
-  bool denoiser = false;     ///< N x d
-  bool velocity = false;     ///< N x d
-  bool divergence = false;   ///< N x 1: div of the velocity
-};
-
-template <class Real>
-struct FieldValues {
-  ParticleSet<Real> log_density, score, denoiser, velocity, divergence;
-};
 
 class GmmField {
  public:
@@ -59,6 +46,26 @@ class GmmField {
   std::vector<double> W_, Winv_;  // noise square root and inverse, d x d column-major
   double log_det_W_ = 0;
   bool identity_noise_ = true;
+};
+
+/// The exact flow of a target along a path, as a Field for the integrators:
+/// velocity, divergence, score, denoiser and log-density at generation time t.
+template <class Real>
+class GmmFlow final : public Field<Real> {
+ public:
+  GmmFlow(GmmField field, paths::Path path) : field_(std::move(field)), path_(std::move(path)) {}
+  std::size_t dim() const override { return field_.dim(); }
+  FieldRequest capabilities() const override { return FieldRequest{true, true, true, true, true}; }
+  FieldValues<Real> evaluate(const Context& ctx, double t, const ParticleSet<Real>& z,
+                             const FieldRequest& what) const override {
+    return field_.evaluate(ctx, path_.at(t), z, what);
+  }
+  const paths::Path* path() const override { return &path_; }
+  const GmmField& field() const { return field_; }
+
+ private:
+  GmmField field_;
+  paths::Path path_;
 };
 
 }  // namespace flowsampler::fields

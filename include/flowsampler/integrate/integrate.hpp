@@ -1,10 +1,12 @@
 #pragma once
-/// \file Fixed-step integrators for the reverse flow of an exact GMM field.
+/// \file Integrators that move a whole particle cloud along a Field.
 ///
-/// First part of the integrators issue: euler, heun (trapezoidal RK2),
-/// midpoint, rk4 and the frozen-denoiser exponential step ddim, over a
-/// user or uniform time grid (either direction), with the count of velocity
-/// evaluations. Adaptive, SDE and likelihood integration come later.
+/// Fixed-step methods (euler, heun, midpoint, rk4; the frozen-denoiser steps
+/// ddim and dpmpp2m) over a time grid, adaptive dopri5 with a cloud-wide error
+/// norm, Euler-Maruyama on the reverse SDE with an optional Langevin
+/// corrector, and exact log-likelihoods by integrating -div v. Time runs
+/// either way (t: 0 -> 1 samples, 1 -> 0 encodes). Any fields::Field plugs in:
+/// the exact GMM flow (GmmFlow), kernel drifts, a user functor (pointwise.hpp).
 #include <functional>
 #include <string>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "flowsampler/core/context.hpp"
 #include "flowsampler/core/particle_set.hpp"
 #include "flowsampler/core/random.hpp"
+#include "flowsampler/fields/field.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/paths/path.hpp"
 
@@ -45,37 +48,88 @@ std::vector<double> karras_grid(const paths::Path& path, double t0, double t1, i
 /// "uniform", "logsnr" or "karras" grids from t0 to t1; Error otherwise.
 std::vector<double> make_grid(const std::string& schedule, const paths::Path& path, double t0, double t1, int steps);
 
-/// Checks a grid: at least 2 times, strictly monotone, finite.
+/// Checks a grid: at least 2 times, strictly monotone, finite, and inside
+/// the path's domain (the path overload).
+void validate_grid(const std::vector<double>& grid);
 void validate_grid(const std::vector<double>& grid, const paths::Path& path);
 
 struct Report {
-  long long nfe = 0;  ///< velocity (or denoiser) evaluations, each over the whole cloud
-  int steps = 0;
+  long long nfe = 0;  ///< field evaluations, each over the whole cloud
+  int steps = 0;      ///< steps taken (accepted ones for dopri5)
+  int rejected = 0;   ///< dopri5: steps rejected by the error test
 };
 
-/// Moves z along dz/dt = v(t, z) over the grid with `method`. `on_step(k, t, z)`
-/// is called after each step (may be empty). Empirical targets need grids that
-/// stop before b(t) = 0 (the field raises otherwise).
-///
-/// With `log_density` non-null, also integrates d/dt log p_t(Z_t) = -div v
-/// with the same stages (exact divergence), starting from the exact log p at
-/// the first grid time: on return it holds log p at the last grid time along
-/// each particle's path (N values). Not available with ddim.
+/// What every integrator accepts besides the grid.
+template <class Real>
+struct Options {
+  /// Called after each (accepted) step with its index, the new time and the cloud.
+  std::function<void(int step, double t, const ParticleSet<Real>& z)> on_step;
+  /// When set, also integrates d/dt log p_t(Z_t) = -div v with the same
+  /// stages (the field's exact divergence): on entry, N starting values (e.g.
+  /// log p of your initial law) or empty to start from the field's own
+  /// log-density at the first time; on return log p at the last time along
+  /// each particle's path. Velocity methods only (not ddim/dpmpp2m/sde).
+  std::vector<double>* log_density = nullptr;
+};
+
+/// Moves z along dz/dt = v(t, z) over the grid with a fixed-step `method`.
+/// ddim/dpmpp2m need a field with a denoiser and a path. Empirical targets
+/// need grids that stop before b(t) = 0 (the field raises otherwise).
+template <class Real>
+Report integrate(const Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z,
+                 const std::vector<double>& grid, Method method, const Options<Real>& options = {});
+
+/// The exact GMM flow along a path: integrate(ctx, GmmFlow(field, path), ...).
 template <class Real>
 Report integrate(const Context& ctx, const fields::GmmField& field, const paths::Path& path, ParticleSet<Real>& z,
-                 const std::vector<double>& grid, Method method,
-                 const std::function<void(int, double, const ParticleSet<Real>&)>& on_step = {},
-                 std::vector<double>* log_density = nullptr);
+                 const std::vector<double>& grid, Method method, const Options<Real>& options = {}) {
+  return integrate(ctx, fields::GmmFlow<Real>(field, path), z, grid, method, options);
+}
+
+/// How dopri5 measures a step's local error e against sc = atol + rtol max(|z|, |z'|),
+/// over all N x d coordinates of the cloud: root mean square of e / sc, or its max.
+enum class ErrorNorm { rms, max };
+
+struct AdaptiveOptions {
+  double rtol = 1e-6, atol = 1e-6;
+  ErrorNorm norm = ErrorNorm::rms;
+  int max_steps = 100000;  ///< accepted + rejected; Error when exceeded
+  double first_step = 0;   ///< 0: chosen from the field (Hairer's rule, one extra evaluation)
+  double max_step = 0;     ///< 0: no bound besides |t1 - t0|
+};
+
+/// Dormand-Prince 5(4) from t0 to t1 (either direction) with FSAL and the
+/// PI step-size controller of Hairer & Wanner's DOPRI5, one step size for the
+/// whole cloud. Report.steps and .rejected count accepted and rejected steps.
+/// Error when max_steps is exceeded or the step size underflows.
+template <class Real>
+Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z, double t0,
+                          double t1, const AdaptiveOptions& adaptive = {}, const Options<Real>& options = {});
+
+struct SdeOptions {
+  double eta = 1.0;         ///< g^2 = 2 eta |b b' - b^2 a'/a|: 0 the ODE, 1 the classic reverse SDE
+  int langevin_steps = 0;   ///< corrector steps after each predictor step
+  double langevin_snr = 0.16;
+};
 
 /// Euler–Maruyama for the reverse SDE dZ = [v + (g^2 / 2) s] dt + g dW with
 /// g^2 = 2 eta |b b' - b^2 a' / a|, which keeps the marginals of the path for
-/// any eta >= 0 (eta = 0: the Euler ODE step; eta = 1: the classic reverse
-/// SDE). Noise from ctx's counter-based stream (one draw per step). Needs
-/// a(t) != 0 at every step start (g is infinite where a = 0): the vp path with a
-/// finite horizon qualifies; others should start after t = 0.
+/// any eta >= 0 (eta = 0: the Euler ODE step). Noise from ctx's
+/// counter-based stream. After each step, `langevin_steps` corrector steps
+/// (langevin_correct) at the new time. Needs a field with velocity, score and
+/// a path, and a(t) != 0 at every step start when eta > 0 (g is infinite
+/// where a = 0: the vp path with a finite horizon qualifies; others should
+/// start after t = 0).
 template <class Real>
-Report integrate_sde(Context& ctx, const fields::GmmField& field, const paths::Path& path, ParticleSet<Real>& z,
-                     const std::vector<double>& grid, double eta,
-                     const std::function<void(int, double, const ParticleSet<Real>&)>& on_step = {});
+Report integrate_sde(Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z,
+                     const std::vector<double>& grid, const SdeOptions& sde = {}, const Options<Real>& options = {});
+
+/// Unadjusted Langevin steps z += e s_t(z) + sqrt(2 e) xi that leave p_t
+/// invariant (up to O(e)), with e = 2 (snr |xi| / |s|)^2 from the mean norms
+/// over the cloud (the predictor-corrector rule of Song et al. 2021). Returns
+/// the number of field evaluations.
+template <class Real>
+long long langevin_correct(Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z, double t, int steps,
+                           double snr);
 
 }  // namespace flowsampler::integrate

@@ -1,0 +1,114 @@
+// Fixed-step integrators over a time grid: explicit Runge-Kutta methods on
+// the velocity, and the frozen-denoiser exponential steps (ddim, dpmpp2m).
+#include <cmath>
+
+#include "flowsampler/core/error.hpp"
+#include "flowsampler/integrate/integrate.hpp"
+#include "integrate/cloud_ops.hpp"
+
+namespace flowsampler::integrate {
+
+namespace {
+
+// Butcher tableaux of the explicit methods (at most 4 stages).
+struct Tableau {
+  int stages;
+  double c[4];
+  double a[4][4];
+  double b[4];
+};
+
+const Tableau& tableau(Method m) {
+  static const Tableau euler{1, {0}, {{0}}, {1}};
+  static const Tableau midpoint{2, {0, 0.5}, {{0}, {0.5}}, {0, 1}};
+  static const Tableau heun{2, {0, 1}, {{0}, {1}}, {0.5, 0.5}};
+  static const Tableau rk4{4, {0, 0.5, 0.5, 1}, {{0}, {0.5}, {0, 0.5}, {0, 0, 1}}, {1 / 6., 1 / 3., 1 / 3., 1 / 6.}};
+  switch (m) {
+    case Method::euler: return euler;
+    case Method::midpoint: return midpoint;
+    case Method::heun: return heun;
+    case Method::rk4: return rk4;
+    default: FLOWSAMPLER_FAIL("no tableau for " << to_string(m));
+  }
+}
+
+template <class Real>
+void rk_step(const Context& ctx, const fields::Field<Real>& field, const Tableau& T, double t, double h,
+             ParticleSet<Real>& z, std::vector<double>* ll, long long& nfe) {
+  detail::Stage<Real> k[4];
+  for (int s = 0; s < T.stages; ++s) {
+    const auto& a = T.a[s];
+    const ParticleSet<Real> zs =
+        s == 0 ? ParticleSet<Real>()
+               : detail::lincomb(ctx, z, {{h * a[0], &k[0].v}, {h * a[1], &k[1].v}, {h * a[2], &k[2].v}});
+    k[s] = detail::eval_stage(ctx, field, t + T.c[s] * h, s == 0 ? z : zs, ll != nullptr, nfe);
+  }
+  const ParticleSet<Real> none;
+  auto term = [&](int s) { return detail::Term<Real>{s < T.stages ? h * T.b[s] : 0.0, s < T.stages ? &k[s].v : &none}; };
+  z = detail::lincomb(ctx, z, {term(0), term(1), term(2), term(3)});
+  if (ll)
+    for (int s = 0; s < T.stages; ++s)
+      for (std::size_t i = 0; i < ll->size(); ++i) (*ll)[i] += h * T.b[s] * k[s].neg_div[i];
+}
+
+}  // namespace
+
+template <class Real>
+Report integrate(const Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z,
+                 const std::vector<double>& grid, Method method, const Options<Real>& options) {
+  if (field.path()) validate_grid(grid, *field.path());
+  else validate_grid(grid);
+  FLOWSAMPLER_EXPECTS(z.d() == field.dim(), "integrate: particles have d = " << z.d() << ", the field d = " << field.dim());
+  const bool exponential = method == Method::ddim || method == Method::dpmpp2m;
+  std::vector<double>* ll = options.log_density;
+  FLOWSAMPLER_EXPECTS(!(ll && exponential), "integrate: the log-likelihood needs a velocity method (euler, heun, "
+                                            "midpoint, rk4), not " << to_string(method));
+  fields::FieldRequest needs;
+  needs.velocity = !exponential;
+  needs.denoiser = exponential;
+  needs.divergence = ll != nullptr;
+  field.require(needs, to_string(method).c_str());
+  if (ll) detail::start_log_density(ctx, field, grid.front(), z, *ll);
+  ParticleSet<Real> D_prev;  // dpmpp2m: the previous step's denoiser
+  double h_prev = 0;         // and its step in lambda = log(a / b)
+  Report r;
+  for (std::size_t k = 0; k + 1 < grid.size(); ++k) {
+    const double t = grid[k], h = grid[k + 1] - grid[k];
+    if (!exponential) {
+      rk_step(ctx, field, tableau(method), t, h, z, ll, r.nfe);
+    } else {
+      // z' = a(t') D + (b(t') / b(t)) (z - a(t) D), D the denoiser at t (ddim),
+      // or for dpmpp2m D + (D - D_prev) / (2 r), r = h_prev / h with h the step
+      // in lambda = log(a / b) (first order when there is no finite h_prev).
+      const auto p = field.path()->at(t), q = field.path()->at(t + h);
+      FLOWSAMPLER_EXPECTS(p.b > 0, to_string(method) << ": b(t) = 0 at t = " << t << "; the step divides by b(t)");
+      fields::FieldRequest req;
+      req.denoiser = true;
+      ++r.nfe;
+      auto D = field.evaluate(ctx, t, z, req).denoiser;
+      const double lam_h = std::log(std::fabs(q.a) / q.b) - std::log(std::fabs(p.a) / p.b);
+      const bool second_order = method == Method::dpmpp2m && D_prev.n() == z.n() && std::isfinite(h_prev) &&
+                                std::isfinite(lam_h) && h_prev != 0;
+      const double c = q.b / p.b, w = q.a - c * p.a;
+      const double r2 = second_order ? h_prev / lam_h : 1.0;
+      // c z + w (D (1 + 1 / (2 r)) - D_prev / (2 r)), in one pass.
+      z = detail::lincomb(ctx, z, {{c - 1.0, &z},
+                                   {second_order ? w * (1 + 1 / (2 * r2)) : w, &D},
+                                   {second_order ? -w / (2 * r2) : 0.0, &D_prev}});
+      D_prev = std::move(D);
+      h_prev = lam_h;
+    }
+    ++r.steps;
+    if (options.on_step) options.on_step(static_cast<int>(k), grid[k + 1], z);
+  }
+  return r;
+}
+
+#define FLOWSAMPLER_INSTANTIATE(Real)                                                                           \
+  template Report integrate<Real>(const Context&, const fields::Field<Real>&, ParticleSet<Real>&,                 \
+                                  const std::vector<double>&, Method, const Options<Real>&);
+FLOWSAMPLER_INSTANTIATE(float)
+FLOWSAMPLER_INSTANTIATE(double)
+#undef FLOWSAMPLER_INSTANTIATE
+
+}  // namespace flowsampler::integrate

@@ -1,0 +1,93 @@
+// The reverse SDE (Euler-Maruyama) and the Langevin corrector.
+#include <cmath>
+
+#include "flowsampler/core/error.hpp"
+#include "flowsampler/core/random.hpp"
+#include "flowsampler/integrate/integrate.hpp"
+#include "integrate/cloud_ops.hpp"
+
+namespace flowsampler::integrate {
+
+namespace {
+
+// Mean over particles of the Euclidean norm of each row.
+template <class Real>
+double mean_row_norm(const ParticleSet<Real>& x) {
+  const std::vector<Real> h = x.to_host();
+  const std::size_t n = x.n(), d = x.d();
+  double total = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (std::size_t k = 0; k < d; ++k) s += double(h[k * n + i]) * double(h[k * n + i]);
+    total += std::sqrt(s);
+  }
+  return total / static_cast<double>(n);
+}
+
+}  // namespace
+
+template <class Real>
+long long langevin_correct(Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z, double t, int steps,
+                           double snr) {
+  FLOWSAMPLER_EXPECTS(steps >= 0, "langevin: steps must be >= 0, got " << steps);
+  FLOWSAMPLER_EXPECTS(std::isfinite(snr) && snr > 0, "langevin: snr must be > 0, got " << snr);
+  fields::FieldRequest req;
+  req.score = true;
+  field.require(req, "the Langevin corrector");
+  ParticleSet<Real> xi(ctx, z.n(), z.d());
+  for (int s = 0; s < steps; ++s) {
+    const auto score = field.evaluate(ctx, t, z, req).score;
+    fill_normal(ctx, xi);
+    const double g = mean_row_norm(score), nn = mean_row_norm(xi);
+    if (!(g > 0)) break;  // at a critical point of log p for every particle: nothing to correct
+    const double eps = 2 * (snr * nn / g) * (snr * nn / g);
+    z = detail::lincomb(ctx, z, {{eps, &score}, {std::sqrt(2 * eps), &xi}});
+  }
+  return steps;
+}
+
+template <class Real>
+Report integrate_sde(Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z,
+                     const std::vector<double>& grid, const SdeOptions& o, const Options<Real>& options) {
+  FLOWSAMPLER_EXPECTS(std::isfinite(o.eta) && o.eta >= 0, "sde: eta must be finite and >= 0, got " << o.eta);
+  FLOWSAMPLER_EXPECTS(options.log_density == nullptr, "sde: no log-likelihood along a stochastic path; use an ODE method");
+  fields::FieldRequest needs;
+  needs.velocity = true;
+  needs.score = true;
+  field.require(needs, "the reverse SDE");
+  const paths::Path& path = *field.path();
+  validate_grid(grid, path);
+  FLOWSAMPLER_EXPECTS(z.d() == field.dim(), "sde: particles have d = " << z.d() << ", the field d = " << field.dim());
+  Report r;
+  ParticleSet<Real> noise(ctx, z.n(), z.d());
+  for (std::size_t k = 0; k + 1 < grid.size(); ++k) {
+    const double t = grid[k], h = grid[k + 1] - grid[k];
+    const auto p = path.at(t);
+    FLOWSAMPLER_EXPECTS(o.eta == 0 || p.a != 0, "sde: a(t) = 0 at t = " << t
+                                                    << ", where g^2 = 2 eta |b b' - b^2 a'/a| is infinite; start later "
+                                                       "or use the vp path with a finite horizon");
+    const double g2 = o.eta == 0 ? 0.0 : 2 * o.eta * std::fabs(p.b_db - p.b * p.b * p.da / p.a);
+    fields::FieldRequest req;
+    req.velocity = true;
+    req.score = g2 > 0;
+    ++r.nfe;
+    auto f = field.evaluate(ctx, t, z, req);
+    if (g2 > 0) fill_normal(ctx, noise);
+    z = detail::lincomb(ctx, z, {{h, &f.velocity}, {0.5 * g2 * h, &f.score}, {std::sqrt(g2 * std::fabs(h)), &noise}});
+    r.nfe += langevin_correct(ctx, field, z, grid[k + 1], o.langevin_steps, o.langevin_snr);
+    ++r.steps;
+    if (options.on_step) options.on_step(static_cast<int>(k), grid[k + 1], z);
+  }
+  return r;
+}
+
+#define FLOWSAMPLER_INSTANTIATE(Real)                                                                            \
+  template Report integrate_sde<Real>(Context&, const fields::Field<Real>&, ParticleSet<Real>&,                   \
+                                      const std::vector<double>&, const SdeOptions&, const Options<Real>&);       \
+  template long long langevin_correct<Real>(Context&, const fields::Field<Real>&, ParticleSet<Real>&, double, int, \
+                                            double);
+FLOWSAMPLER_INSTANTIATE(float)
+FLOWSAMPLER_INSTANTIATE(double)
+#undef FLOWSAMPLER_INSTANTIATE
+
+}  // namespace flowsampler::integrate
