@@ -1,10 +1,9 @@
 #include "flowsampler/metrics/exact_w2.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <limits>
-#include <numeric>
 #include <vector>
 
 #include "flowsampler/core/error.hpp"
@@ -12,24 +11,24 @@
 namespace flowsampler::metrics {
 namespace {
 
-using Index = std::uint32_t;  // n <= 20000: halves the traffic of pred/match arrays
+using Index = std::uint32_t;  // n <= 20000: halves the traffic of the pred array
 constexpr Index kNone = std::numeric_limits<Index>::max();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Above this n the dense matrix (8 n^2 bytes) stops fitting comfortably in memory and
-// its rows stream from DRAM anyway, so recomputing a row costs little more than reading it.
-constexpr std::size_t kDenseMaxN = 4096;
-
-// The two hot loops (relaxation in the shortest-path phase, best-two search in the
-// row reduction) each track a running minimum *and its index*. Compilers do not
-// auto-vectorize an argmin, so they are written with GCC/Clang generic vectors: 4
+// The hot loops track a running minimum *and its index*; compilers do not vectorize
+// an argmin on their own, so they are written with GCC/Clang generic vectors: 4
 // doubles per vector, lowered to AVX2/AVX-512 or to pairs of SSE2 registers
-// depending on the target, with no intrinsics and no ISA dispatch.
+// depending on the target, with no intrinsics and no run-time ISA dispatch.
+#if defined(__GNUC__) && !defined(__clang__)
+// Without AVX, GCC warns that passing 32-byte vectors by value changes the ABI; these
+// helpers all have internal linkage (and are inlined), so no ABI is ever exposed.
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 typedef double V4d __attribute__((vector_size(32)));
-typedef std::int64_t V4l __attribute__((vector_size(32)));  // lane masks and indices
+typedef std::int64_t V4l __attribute__((vector_size(32)));  // compare masks, column indices
 typedef std::int32_t V4i __attribute__((vector_size(16)));  // pred lanes (Index)
 
-// Unaligned loads/stores; memcpy compiles to a single vmovupd/movdqu.
+// memcpy is the portable unaligned load/store; it compiles to one vmovupd/vmovdqu.
 inline V4d load(const double* p) {
   V4d v;
   std::memcpy(&v, p, sizeof v);
@@ -43,9 +42,83 @@ inline V4i load(const Index* p) {
 }
 inline void store(Index* p, const V4i& v) { std::memcpy(p, &v, sizeof v); }
 inline V4d splat(double a) { return V4d{a, a, a, a}; }
+inline V4i splat(Index a) {
+  const auto s = static_cast<std::int32_t>(a);
+  return V4i{s, s, s, s};
+}
+
+// Columns are padded to a multiple of kBlock so every loop runs over whole blocks with
+// no scalar tail. A padding column carries v = -inf, so its reduced cost c - v is +inf:
+// it never improves a distance, is never a minimum, and is never assigned.
+constexpr std::size_t kBlock = 8;
+inline std::size_t padded(std::size_t n) { return (n + kBlock - 1) / kBlock * kBlock; }
+
+// Squared distances computed from the coordinates whenever needed: O(n d) memory, and
+// for small d cheaper than streaming a row of a dense matrix from memory. D > 0 fixes
+// the dimension at compile time so the coordinates of x_i stay in registers across a
+// row; D = 0 reads it at run time. Differences are squared directly rather than via
+// |x|^2 + |y|^2 - 2 x.y, whose cancellation would blur the small distances that decide
+// the matching.
+template <int D>
+class PointCost {
+ public:
+  using Row = const double*;  // the d coordinates of x_i
+
+  PointCost(const double* x, const double* y, std::size_t n, std::size_t d)
+      : n_(n), np_(padded(n)), d_(D > 0 ? D : d), xt_(n * d), y_(np_ * d, 0.0) {
+    for (std::size_t k = 0; k < d; ++k)
+      for (std::size_t i = 0; i < n; ++i) {
+        xt_[i * d + k] = x[k * n + i];  // one point's coordinates together
+        y_[k * np_ + i] = y[k * n + i];
+      }
+  }
+  std::size_t n() const { return n_; }
+  std::size_t padded_n() const { return np_; }
+  Row row(std::size_t i) const { return xt_.data() + i * d_; }
+  // c(i, j .. j+3), j a multiple of 4.
+  V4d at4(Row xi, std::size_t j) const {
+    const std::size_t d = D > 0 ? std::size_t(D) : d_;
+    const double* y = y_.data() + j;
+    V4d t = splat(xi[0]) - load(y);
+    V4d s = t * t;
+    for (std::size_t k = 1; k < d; ++k) {
+      t = splat(xi[k]) - load(y + k * np_);
+      s += t * t;
+    }
+    return s;
+  }
+
+ private:
+  std::size_t n_, np_, d_;
+  std::vector<double> xt_, y_;
+};
+
+// The dense n x n matrix (padded), computed once; for larger d a row read is cheaper
+// than recomputing it.
+class MatrixCost {
+ public:
+  using Row = const double*;  // row i of the matrix
+
+  template <class Source>
+  explicit MatrixCost(const Source& src) : n_(src.n()), np_(src.padded_n()), c_(n_ * np_) {
+    for (std::size_t i = 0; i < n_; ++i) {
+      const auto xi = src.row(i);
+      double* ci = c_.data() + i * np_;
+      for (std::size_t j = 0; j < np_; j += 4) store(ci + j, src.at4(xi, j));
+    }
+  }
+  std::size_t n() const { return n_; }
+  std::size_t padded_n() const { return np_; }
+  Row row(std::size_t i) const { return c_.data() + i * np_; }
+  V4d at4(Row r, std::size_t j) const { return load(r + j); }
+
+ private:
+  std::size_t n_, np_;
+  std::vector<double> c_;
+};
 
 // (value, index) candidates reduced to the smallest value, ties to the smallest index,
-// so the result does not depend on the lane layout.
+// so results do not depend on which lane held what.
 struct Best {
   double value = kInf;
   std::size_t index = 0;
@@ -57,123 +130,69 @@ struct Best {
   }
 };
 
-// The coordinates of one cloud converted to double, still column-major, so that every
-// distance loop runs over contiguous doubles whatever the caller's precision.
-template <class Real>
-std::vector<double> to_double(const Real* p, std::size_t n, std::size_t d, const char* name) {
-  std::vector<double> out(n * d);
-  for (std::size_t t = 0; t < n * d; ++t) {
-    const double value = static_cast<double>(p[t]);
-    FLOWSAMPLER_EXPECTS(std::isfinite(value), "exact_assignment: " << name << " must be finite, but coordinate "
-                                                                   << t / n << " of point " << t % n << " is "
-                                                                   << value);
-    out[t] = value;
-  }
-  return out;
-}
-
-// row[j] = |x_i - y_j|^2 for all j. One pass over n per coordinate: y is column-major,
-// so each pass is a unit-stride stream the compiler vectorizes, and the row (8n bytes)
-// stays in L1/L2 between passes. Differences are squared directly rather than through
-// |x|^2 + |y|^2 - 2 x.y, which would lose the small distances that decide the matching.
-inline void distance_row(const double* x, const double* y, std::size_t n, std::size_t d, std::size_t i,
-                         double* __restrict row) {
-  {
-    const double xi = x[i];
-    const double* __restrict yk = y;
-    for (std::size_t j = 0; j < n; ++j) {
-      const double t = xi - yk[j];
-      row[j] = t * t;
-    }
-  }
-  for (std::size_t k = 1; k < d; ++k) {
-    const double xi = x[k * n + i];
-    const double* __restrict yk = y + k * n;
-    for (std::size_t j = 0; j < n; ++j) {
-      const double t = xi - yk[j];
-      row[j] += t * t;
-    }
-  }
-}
-
-// Cost rows read from a matrix computed once.
-class DenseRows {
- public:
-  DenseRows(const double* x, const double* y, std::size_t n, std::size_t d) : n_(n), c_(n * n) {
-    for (std::size_t i = 0; i < n; ++i) distance_row(x, y, n, d, i, c_.data() + i * n);
-  }
-  const double* row(std::size_t i) { return c_.data() + i * n_; }
-
- private:
-  std::size_t n_;
-  std::vector<double> c_;
-};
-
-// Cost rows recomputed on demand; the solver only ever holds one row at a time.
-class LazyRows {
- public:
-  LazyRows(const double* x, const double* y, std::size_t n, std::size_t d) : x_(x), y_(y), n_(n), d_(d), buf_(n) {}
-  const double* row(std::size_t i) {
-    distance_row(x_, y_, n_, d_, i, buf_.data());
-    return buf_.data();
-  }
-
- private:
-  const double *x_, *y_;
-  std::size_t n_, d_;
-  std::vector<double> buf_;
-};
-
-// Jonker–Volgenant on an n x n cost given row by row. The dual is kept as column
-// potentials v only: for an assigned row i the row potential is implicitly
-// c(i, rowsol[i]) - v[rowsol[i]], and the invariant every phase keeps is that the
-// assigned column of each assigned row minimizes c(i, .) - v(.) — that is exactly
-// non-negativity of all reduced costs, which the shortest-path phase needs.
-template <class Rows>
+// Jonker–Volgenant. The dual is kept as column potentials v only: for an assigned row i
+// the row potential is implicitly c(i, rowsol[i]) - v[rowsol[i]], and the invariant
+// every phase keeps is that the assigned column of each assigned row minimizes
+// c(i, .) - v(.) — exactly non-negativity of all reduced costs, which the
+// shortest-path phase needs.
+template <class Cost>
 class Solver {
  public:
-  Solver(Rows& rows, std::size_t n)
-      : rows_(rows), n_(n), v_(n), rowsol_(n, kNone), colsol_(n, kNone), d_(n), pred_(n) {}
+  explicit Solver(const Cost& cost)
+      : cost_(cost),
+        n_(cost.n()),
+        np_(cost.padded_n()),
+        v_(np_, -kInf),
+        rowsol_(n_, kNone),
+        colsol_(np_, kNone),
+        d_(np_),
+        pred_(np_, 0) {}
 
   void solve() {
     if (n_ == 1) {
       rowsol_[0] = colsol_[0] = 0;
-      v_[0] = rows_.row(0)[0];
+      v_[0] = at(cost_.row(0), 0);
       return;
     }
     column_reduction();
     reduction_transfer();
-    // Two passes, as Jonker and Volgenant found best: each pass is cheap (one row scan
-    // per step) and leaves few rows for the expensive shortest-path phase.
+    // Two passes as Jonker and Volgenant recommend; each step costs one row scan and
+    // the step budget inside keeps a pass from costing more than it saves.
     for (int pass = 0; pass < 2 && !free_.empty(); ++pass) augmenting_row_reduction();
     for (const Index f : free_) augment(f);
     free_.clear();
   }
 
   const std::vector<Index>& rowsol() const { return rowsol_; }
-  const std::vector<double>& v() const { return v_; }
+  double v(std::size_t j) const { return v_[j]; }
 
  private:
-  // v_j = min_i c_ij; each column's argmin row takes it if still free. Rows are read in
-  // order (one stream through the matrix); the per-column update is a blend, so the
-  // inner loop vectorizes.
+  using Row = typename Cost::Row;
+
+  // c(i, j) exactly as the vector loops see it (same lane arithmetic), so tightness
+  // tests against values from those loops are bitwise consistent.
+  double at(Row r, std::size_t j) const { return cost_.at4(r, j & ~std::size_t(3))[j & 3]; }
+
+  // v_j = min_i c_ij, and each column's argmin row takes it if that row is still free.
   void column_reduction() {
-    std::vector<Index> argmin(n_, 0);
+    std::vector<Index> argmin(np_, 0);
+    double* __restrict v = v_.data();
+    Index* __restrict a = argmin.data();
     {
-      const double* r = rows_.row(0);
-      for (std::size_t j = 0; j < n_; ++j) v_[j] = r[j];
+      const Row r = cost_.row(0);
+      for (std::size_t j = 0; j < np_; j += 4) store(v + j, cost_.at4(r, j));
     }
     for (std::size_t i = 1; i < n_; ++i) {
-      const double* __restrict r = rows_.row(i);
-      double* __restrict v = v_.data();
-      Index* __restrict a = argmin.data();
-      const Index ii = static_cast<Index>(i);
-      for (std::size_t j = 0; j < n_; ++j) {
-        const bool better = r[j] < v[j];
-        v[j] = better ? r[j] : v[j];
-        a[j] = better ? ii : a[j];
+      const Row r = cost_.row(i);
+      const V4i ii = splat(static_cast<Index>(i));
+      for (std::size_t j = 0; j < np_; j += 4) {
+        const V4d c = cost_.at4(r, j), old = load(v + j);
+        const V4l better = c < old;
+        store(v + j, better ? c : old);
+        store(a + j, __builtin_convertvector(better, V4i) ? ii : load(a + j));
       }
     }
+    for (std::size_t j = n_; j < np_; ++j) v[j] = -kInf;
     matches_.assign(n_, 0);
     // Reverse column order as in the original: with ties, later columns give way.
     for (std::size_t j = n_; j-- > 0;) {
@@ -185,9 +204,9 @@ class Solver {
     }
   }
 
-  // A row that won exactly one column can hand the slack to its second-best column:
-  // lowering v of its own column by the gap keeps it a row minimum and makes the other
-  // rows less eager to take it, which shortens later augmentations.
+  // A row that won exactly one column can lower that column's v by its gap to its
+  // second-best column: the column stays a row minimum, and the other rows find it
+  // less attractive, which shortens later augmentations.
   void reduction_transfer() {
     free_.clear();
     for (std::size_t i = 0; i < n_; ++i) {
@@ -195,14 +214,10 @@ class Solver {
         free_.push_back(static_cast<Index>(i));
       } else if (matches_[i] == 1) {
         const std::size_t j1 = rowsol_[i];
-        const double* __restrict r = rows_.row(i);
-        const double* __restrict v = v_.data();
-        double mu = kInf;
-        for (std::size_t j = 0; j < n_; ++j) {
-          const double h = j == j1 ? kInf : r[j] - v[j];
-          mu = h < mu ? h : mu;
-        }
-        v_[j1] -= mu;
+        const double keep = v_[j1];
+        v_[j1] = -kInf;  // excludes j1 from the minimum, like a padding column
+        const double mu = min_reduced(cost_.row(i), 0.0).value;
+        v_[j1] = keep - mu;
       }
     }
     matches_.clear();
@@ -211,22 +226,24 @@ class Solver {
 
   // Each free row takes its best column (by reduced cost); if that column was taken,
   // its row becomes free. When the best is strictly better than the second best, the
-  // column's v drops by the gap (the row potential rises) and the evicted row is
-  // retried at once; on a tie the row takes the second-best column and the evicted row
-  // waits for the next pass. In exact arithmetic this terminates; in floating point a
-  // gap below one ulp of v would not change v and could cycle forever, so such a gap
-  // counts as a tie, and a step budget bounds the pass regardless (any row left free
-  // is handled by the shortest-path phase, so stopping early is always safe).
+  // column's v drops by the gap and the evicted row is retried at once; on a tie the
+  // row takes the second-best column and the evicted row waits for the next pass.
+  // In floating point a gap below one ulp of v would leave v unchanged and could cycle
+  // forever, so such a gap counts as a tie. On random clouds with real costs the
+  // eviction chains get long and make little progress per row scan (measured: a pass
+  // allowed 8 n steps uses them all and is slower overall than one capped at n), so
+  // each pass is capped at n steps; stopping early is always safe, the shortest-path
+  // phase takes whatever is left free.
   void augmenting_row_reduction() {
     const std::size_t prev_free = free_.size();
     std::size_t k = 0, num_free = 0;
-    std::size_t budget = 8 * n_ + 16;
-    while (k < prev_free && budget-- > 0) {
+    std::size_t budget = n_;
+    while (k < prev_free && budget > 0) {
+      --budget;
       const Index i = free_[k++];
-      const double* __restrict r = rows_.row(i);
       std::size_t j1 = 0, j2 = 0;
       double u1 = 0, u2 = 0;
-      best_two(r, u1, j1, u2, j2);
+      best_two(cost_.row(i), u1, j1, u2, j2);
       Index i0 = colsol_[j1];
       const double lowered = v_[j1] - (u2 - u1);
       const bool strict = lowered < v_[j1];
@@ -253,35 +270,26 @@ class Solver {
 
   // Dijkstra from free row f over columns, distances in reduced costs (all >= 0 by the
   // invariant), until the nearest unsettled column is free; then flip the path and
-  // shift the settled columns' potentials so the path is tight and the invariant holds.
+  // shift the settled columns' potentials so that the path is tight and the invariant
+  // holds again.
   //
-  // Settled columns are taken out of the scan by setting their distance to +inf and
-  // their v to -inf (saved aside): the reduced cost then evaluates to +inf, never
-  // improves the distance and is never the minimum. That keeps the hot loop a
-  // branch-free pass over contiguous arrays, which the compiler vectorizes, instead of
-  // walking an index list of unsettled columns.
+  // A settled column leaves the scan by getting distance +inf and v = -inf (its v is
+  // saved aside): its reduced cost is then +inf, which never improves the distance and
+  // is never the minimum. The hot loop thus stays a branch-free pass over contiguous
+  // arrays instead of a walk over an index list of unsettled columns.
   void augment(const Index f) {
     double* __restrict d = d_.data();
     double* __restrict v = v_.data();
-    Index* __restrict pred = pred_.data();
     settled_.clear();
-
-    double mn = kInf;
+    for (std::size_t j = 0; j < np_; ++j) d[j] = kInf;
     std::size_t jm = 0;
-    {
-      const double* __restrict r = rows_.row(f);
-      for (std::size_t j = 0; j < n_; ++j) {
-        d[j] = r[j] - v[j];
-        pred[j] = f;
-      }
-      mn = argmin(d, jm);
-    }
+    double mn = relax(cost_.row(f), 0.0, f, jm);  // d = c(f, .) - v, pred = f
     while (colsol_[jm] != kNone) {
       const Index i = colsol_[jm];
       settled_.push_back({static_cast<Index>(jm), mn, v[jm]});
-      const double* __restrict r = rows_.row(i);
-      // Reduced cost of row i shifted so its own (tight) column sits at distance mn.
-      const double u1 = r[jm] - v[jm] - mn;
+      const Row r = cost_.row(i);
+      // Offset that puts row i's own (tight) column at distance mn.
+      const double u1 = at(r, jm) - v[jm] - mn;
       v[jm] = -kInf;
       d[jm] = kInf;
       mn = relax(r, u1, i, jm);
@@ -289,7 +297,7 @@ class Solver {
     for (const Settled& s : settled_) v[s.j] = s.v + (s.d - mn);
 
     for (std::size_t j = jm;;) {
-      const Index i = pred[j];
+      const Index i = pred_[j];
       colsol_[j] = i;
       const Index next = rowsol_[i];
       rowsol_[i] = static_cast<Index>(j);
@@ -298,23 +306,22 @@ class Solver {
     }
   }
 
-  // d_j <- min(d_j, c_ij - v_j - u1), pred_j <- i where improved; returns min_j d_j and
-  // its index. One pass: the update, the running minimum and its index are packed
-  // compares and blends, two independent vectors deep to hide the blend latency.
-  double relax(const double* __restrict r, const double u1, const Index i, std::size_t& jm) {
+  // d_j <- min(d_j, c_ij - v_j - u1), pred_j <- i where improved; returns the new
+  // min_j d_j, its column in jm. The update, the running minimum and its index are
+  // all packed compares and blends, two vectors deep to overlap their latencies.
+  double relax(const Row r, const double u1, const Index i, std::size_t& jm) {
     double* __restrict d = d_.data();
     const double* __restrict v = v_.data();
     Index* __restrict pred = pred_.data();
     const V4d u = splat(u1);
-    const std::int32_t si = static_cast<std::int32_t>(i);
-    const V4i ii = {si, si, si, si};
+    const V4i ii = splat(i);
     V4d best0 = splat(kInf), best1 = best0;
     V4l where0 = {0, 0, 0, 0}, where1 = where0;
     V4l idx0 = {0, 1, 2, 3}, idx1 = {4, 5, 6, 7};
     const V4l step = {8, 8, 8, 8};
-    const std::size_t nb = n_ - n_ % 8;
-    for (std::size_t j = 0; j < nb; j += 8) {
-      const V4d h0 = load(r + j) - load(v + j) - u, h1 = load(r + j + 4) - load(v + j + 4) - u;
+    for (std::size_t j = 0; j < np_; j += 8) {
+      const V4d h0 = cost_.at4(r, j) - load(v + j) - u;
+      const V4d h1 = cost_.at4(r, j + 4) - load(v + j + 4) - u;
       V4d d0 = load(d + j), d1 = load(d + j + 4);
       const V4l b0 = h0 < d0, b1 = h1 < d1;
       d0 = b0 ? h0 : d0;
@@ -336,28 +343,38 @@ class Solver {
       b.offer(best0[l], static_cast<std::size_t>(where0[l]));
       b.offer(best1[l], static_cast<std::size_t>(where1[l]));
     }
-    for (std::size_t j = nb; j < n_; ++j) {
-      const double h = r[j] - v[j] - u1;
-      if (h < d[j]) {
-        d[j] = h;
-        pred[j] = i;
-      }
-      b.offer(d[j], j);
-    }
     jm = b.index;
     return b.value;
   }
 
-  // Smallest and second smallest of c_ij - v_j over j (n >= 2), with their columns.
-  // Each lane keeps its own best two; the global best two are among the lanes'.
-  void best_two(const double* __restrict r, double& u1, std::size_t& j1, double& u2, std::size_t& j2) const {
+  // min_j c_ij - v_j - u1 and its column.
+  Best min_reduced(const Row r, const double u1) const {
+    const double* __restrict v = v_.data();
+    const V4d u = splat(u1);
+    V4d best = splat(kInf);
+    V4l where = {0, 0, 0, 0}, idx = {0, 1, 2, 3};
+    const V4l step = {4, 4, 4, 4};
+    for (std::size_t j = 0; j < np_; j += 4) {
+      const V4d h = cost_.at4(r, j) - load(v + j) - u;
+      const V4l lower = h < best;
+      best = lower ? h : best;
+      where = lower ? idx : where;
+      idx += step;
+    }
+    Best b;
+    for (int l = 0; l < 4; ++l) b.offer(best[l], static_cast<std::size_t>(where[l]));
+    return b;
+  }
+
+  // Smallest and second smallest of c_ij - v_j over j (n >= 2) with their columns.
+  // Each lane keeps its own best two; the overall best two are among those eight.
+  void best_two(const Row r, double& u1, std::size_t& j1, double& u2, std::size_t& j2) const {
     const double* __restrict v = v_.data();
     V4d a = splat(kInf), b = a;  // per lane: smallest, second smallest
     V4l ia = {0, 0, 0, 0}, ib = ia, idx = {0, 1, 2, 3};
     const V4l step = {4, 4, 4, 4};
-    const std::size_t nb = n_ - n_ % 4;
-    for (std::size_t j = 0; j < nb; j += 4) {
-      const V4d h = load(r + j) - load(v + j);
+    for (std::size_t j = 0; j < np_; j += 4) {
+      const V4d h = cost_.at4(r, j) - load(v + j);
       const V4l lt_a = h < a, lt_b = h < b;
       b = lt_a ? a : (lt_b ? h : b);
       ib = lt_a ? ia : (lt_b ? idx : ib);
@@ -365,42 +382,24 @@ class Solver {
       ia = lt_a ? idx : ia;
       idx += step;
     }
-    double cand[8 + 3];
-    std::size_t where[8 + 3];
-    std::size_t m = 0;
+    double cand[8];
+    std::size_t where[8];
     for (int l = 0; l < 4; ++l) {
-      cand[m] = a[l];
-      where[m++] = static_cast<std::size_t>(ia[l]);
-      cand[m] = b[l];
-      where[m++] = static_cast<std::size_t>(ib[l]);
-    }
-    for (std::size_t j = nb; j < n_; ++j) {
-      cand[m] = r[j] - v[j];
-      where[m++] = j;
+      cand[2 * l] = a[l];
+      where[2 * l] = static_cast<std::size_t>(ia[l]);
+      cand[2 * l + 1] = b[l];
+      where[2 * l + 1] = static_cast<std::size_t>(ib[l]);
     }
     std::size_t taken = 0;
-    for (std::size_t t = 1; t < m; ++t)
+    for (std::size_t t = 1; t < 8; ++t)
       if (cand[t] < cand[taken] || (cand[t] == cand[taken] && where[t] < where[taken])) taken = t;
-    Best first;
-    first.offer(cand[taken], where[taken]);
     Best second;
-    for (std::size_t t = 0; t < m; ++t)
+    for (std::size_t t = 0; t < 8; ++t)
       if (t != taken) second.offer(cand[t], where[t]);
-    u1 = first.value;
-    j1 = first.index;
+    u1 = cand[taken];
+    j1 = where[taken];
     u2 = second.value;
     j2 = second.index;
-  }
-
-  double argmin(const double* __restrict d, std::size_t& jm) const {
-    double mn = kInf;
-    jm = 0;
-    for (std::size_t j = 0; j < n_; ++j)
-      if (d[j] < mn) {
-        mn = d[j];
-        jm = j;
-      }
-    return mn;
   }
 
   struct Settled {
@@ -408,8 +407,8 @@ class Solver {
     double d, v;
   };
 
-  Rows& rows_;
-  std::size_t n_;
+  const Cost& cost_;
+  std::size_t n_, np_;
   std::vector<double> v_;
   std::vector<Index> rowsol_, colsol_;
   std::vector<Index> matches_, free_;
@@ -418,22 +417,25 @@ class Solver {
   std::vector<Settled> settled_;
 };
 
-template <class Rows>
-Assignment run(const double* x, const double* y, std::size_t n, std::size_t d) {
-  Rows rows(x, y, n, d);
-  Solver<Rows> solver(rows, n);
-  solver.solve();
+// Up to this n the dense matrix (8 n^2 bytes, 128 MB here) is an option at all.
+constexpr std::size_t kDenseMaxN = 4096;
+// Up to this d recomputing a distance (d subtractions and multiply-adds on data that
+// stays in cache) beats reading it from a matrix row that streams from memory.
+constexpr std::size_t kPointMaxD = 6;
 
+template <class Cost>
+Assignment solve_with(const Cost& cost, const double* x, const double* y, std::size_t n, std::size_t d) {
+  Solver<Cost> solver(cost);
+  solver.solve();
   Assignment out;
   out.match.resize(n);
   out.u.resize(n);
-  out.v = solver.v();
+  out.v.resize(n);
   long double total = 0;
+  for (std::size_t j = 0; j < n; ++j) out.v[j] = solver.v(j);
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t j = solver.rowsol()[i];
     out.match[i] = j;
-    // Recomputed from the coordinates so the reported cost does not depend on how the
-    // solver obtained its rows.
     double c = 0;
     for (std::size_t k = 0; k < d; ++k) {
       const double t = x[k * n + i] - y[k * n + j];
@@ -443,6 +445,25 @@ Assignment run(const double* x, const double* y, std::size_t n, std::size_t d) {
     total += c;
   }
   out.cost = static_cast<double>(total / static_cast<long double>(n));
+  return out;
+}
+
+template <int D>
+Assignment solve_points(const double* x, const double* y, std::size_t n, std::size_t d) {
+  const PointCost<D> cost(x, y, n, d);
+  return solve_with(cost, x, y, n, d);
+}
+
+template <class Real>
+std::vector<double> to_double(const Real* p, std::size_t n, std::size_t d, const char* name) {
+  std::vector<double> out(n * d);
+  for (std::size_t t = 0; t < n * d; ++t) {
+    const double value = static_cast<double>(p[t]);
+    FLOWSAMPLER_EXPECTS(std::isfinite(value), "exact_assignment: " << name << " must be finite, but coordinate "
+                                                                   << t / n << " of point " << t % n << " is "
+                                                                   << value);
+    out[t] = value;
+  }
   return out;
 }
 
@@ -460,8 +481,8 @@ Assignment exact_assignment(const Real* x, const Real* y, std::size_t n, std::si
   const std::vector<double> xd = to_double(x, n, d, "x");
   const std::vector<double> yd = to_double(y, n, d, "y");
 
-  // The largest squared distance is at most d * (max|x| + max|y|)^2; refuse clouds
-  // where that could overflow, rather than solve on infinities.
+  // A squared distance is at most d * (max|x| + max|y|)^2; refuse clouds where that
+  // could overflow rather than solve on infinities.
   double xmax = 0, ymax = 0;
   for (const double t : xd) xmax = std::fmax(xmax, std::fabs(t));
   for (const double t : yd) ymax = std::fmax(ymax, std::fabs(t));
@@ -471,8 +492,18 @@ Assignment exact_assignment(const Real* x, const Real* y, std::size_t n, std::si
                                                                        << " (squared distances would overflow), got "
                                                                        << (xmax > ymax ? xmax : ymax));
 
-  if (n <= kDenseMaxN) return run<DenseRows>(xd.data(), yd.data(), n, d);
-  return run<LazyRows>(xd.data(), yd.data(), n, d);
+  const double* xp = xd.data();
+  const double* yp = yd.data();
+  if (d > kPointMaxD && n <= kDenseMaxN) {
+    const MatrixCost cost(PointCost<0>(xp, yp, n, d));
+    return solve_with(cost, xp, yp, n, d);
+  }
+  switch (d) {
+    case 1: return solve_points<1>(xp, yp, n, d);
+    case 2: return solve_points<2>(xp, yp, n, d);
+    case 3: return solve_points<3>(xp, yp, n, d);
+    default: return solve_points<0>(xp, yp, n, d);
+  }
 }
 
 template Assignment exact_assignment<float>(const float*, const float*, std::size_t, std::size_t);

@@ -186,20 +186,30 @@ TEST(ExactW2, PermutedCopyCostsZeroAndRecoversThePermutation) {
   EXPECT_EQ(a.match, perm);
 }
 
-TEST(ExactW2, LazyRowsAboveTheDenseLimitAgreeWithCertificate) {
-  // n above the dense-matrix threshold takes the recompute-rows path.
+TEST(ExactW2, ManyDimensionsMatchBruteForce) {
+  // d > 6 takes the dense-matrix path (smaller d recomputes distances on the fly).
+  for (unsigned seed = 1; seed <= 10; ++seed) {
+    std::mt19937 rng(100 + seed);
+    const std::size_t n = 1 + rng() % 8, d = 7 + rng() % 6;
+    const auto x = normal_cloud<double>(rng, n, d);
+    const auto y = normal_cloud<double>(rng, n, d);
+    const auto a = exact_assignment(x.data(), y.data(), n, d);
+    ASSERT_TRUE(is_permutation(a.match));
+    const double want = brute_force(x, y, n, d);
+    EXPECT_NEAR(a.cost, want, 1e-12 * want) << "seed " << seed << " n " << n << " d " << d;
+    expect_dual_certificate(x, y, n, d, a, 1e-12 * (1 + want));
+  }
+}
+
+TEST(ExactW2, AboveTheDenseLimitManyDimensionsHasADualCertificate) {
+  // n above the dense-matrix limit with d > 6: distances recomputed, run-time d.
   std::mt19937 rng(5);
-  const std::size_t n = 4200, d = 1;
+  const std::size_t n = 4100, d = 7;
   const auto x = normal_cloud<double>(rng, n, d);
   const auto y = normal_cloud<double>(rng, n, d);
-  std::vector<double> xs = x, ys = y;
-  std::sort(xs.begin(), xs.end());
-  std::sort(ys.begin(), ys.end());
-  long double want = 0;
-  for (std::size_t i = 0; i < n; ++i) want += (xs[i] - ys[i]) * (xs[i] - ys[i]);
   const auto a = exact_assignment(x.data(), y.data(), n, d);
   ASSERT_TRUE(is_permutation(a.match));
-  EXPECT_NEAR(a.cost, double(want / n), 1e-12 * double(want / n));
+  expect_dual_certificate(x, y, n, d, a, 1e-10 * (1 + a.cost));
 }
 
 TEST(ExactW2, BadInputThrows) {
