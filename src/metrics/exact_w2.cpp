@@ -16,41 +16,59 @@ constexpr Index kNone = std::numeric_limits<Index>::max();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // The hot loops track a running minimum *and its index*; compilers do not vectorize
-// an argmin on their own, so they are written with GCC/Clang generic vectors: 4
-// doubles per vector, lowered to AVX2/AVX-512 or to pairs of SSE2 registers
-// depending on the target, with no intrinsics and no run-time ISA dispatch.
-#if defined(__GNUC__) && !defined(__clang__)
-// Without AVX, GCC warns that passing 32-byte vectors by value changes the ABI; these
-// helpers all have internal linkage (and are inlined), so no ABI is ever exposed.
-#pragma GCC diagnostic ignored "-Wpsabi"
+// an argmin on their own, so they are written with GCC/Clang generic vectors, with no
+// intrinsics and no run-time ISA dispatch. W doubles per vector: 4 with AVX (also
+// under AVX-512, where 8 lanes measured 2.5x slower with GCC 12: the 64-bit lane
+// masks and blends of this loop lower badly to mask registers), else 2 for SSE2,
+// since vectors wider than the target's get lowered piecewise through memory (10x).
+#if defined(__AVX__)
+constexpr std::size_t W = 4;
+#else
+constexpr std::size_t W = 2;
 #endif
-typedef double V4d __attribute__((vector_size(32)));
-typedef std::int64_t V4l __attribute__((vector_size(32)));  // compare masks, column indices
-typedef std::int32_t V4i __attribute__((vector_size(16)));  // pred lanes (Index)
+typedef double Vd __attribute__((vector_size(8 * W)));
+typedef std::int64_t Vl __attribute__((vector_size(8 * W)));  // compare masks, column indices
+typedef std::int32_t Vi __attribute__((vector_size(4 * W)));  // pred lanes (Index)
 
-// memcpy is the portable unaligned load/store; it compiles to one vmovupd/vmovdqu.
-inline V4d load(const double* p) {
-  V4d v;
+// memcpy is the portable unaligned load/store; it compiles to one vector move.
+inline Vd load(const double* p) {
+  Vd v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store(double* p, const V4d& v) { std::memcpy(p, &v, sizeof v); }
-inline V4i load(const Index* p) {
-  V4i v;
+inline void store(double* p, const Vd& v) { std::memcpy(p, &v, sizeof v); }
+inline Vi load(const Index* p) {
+  Vi v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store(Index* p, const V4i& v) { std::memcpy(p, &v, sizeof v); }
-inline V4d splat(double a) { return V4d{a, a, a, a}; }
-inline V4i splat(Index a) {
-  const auto s = static_cast<std::int32_t>(a);
-  return V4i{s, s, s, s};
+inline void store(Index* p, const Vi& v) { std::memcpy(p, &v, sizeof v); }
+inline Vd splat(double a) {
+  Vd v;
+  for (std::size_t l = 0; l < W; ++l) v[l] = a;
+  return v;
+}
+inline Vi splat(Index a) {
+  Vi v;
+  for (std::size_t l = 0; l < W; ++l) v[l] = static_cast<std::int32_t>(a);
+  return v;
+}
+inline Vl splat_index(std::size_t a) {
+  Vl v;
+  for (std::size_t l = 0; l < W; ++l) v[l] = static_cast<std::int64_t>(a);
+  return v;
+}
+// Lane l holds first + l.
+inline Vl lane_index(std::size_t first) {
+  Vl v;
+  for (std::size_t l = 0; l < W; ++l) v[l] = static_cast<std::int64_t>(first + l);
+  return v;
 }
 
 // Columns are padded to a multiple of kBlock so every loop runs over whole blocks with
 // no scalar tail. A padding column carries v = -inf, so its reduced cost c - v is +inf:
 // it never improves a distance, is never a minimum, and is never assigned.
-constexpr std::size_t kBlock = 8;
+constexpr std::size_t kBlock = 2 * W;
 inline std::size_t padded(std::size_t n) { return (n + kBlock - 1) / kBlock * kBlock; }
 
 // Squared distances computed from the coordinates whenever needed: O(n d) memory, and
@@ -75,12 +93,12 @@ class PointCost {
   std::size_t n() const { return n_; }
   std::size_t padded_n() const { return np_; }
   Row row(std::size_t i) const { return xt_.data() + i * d_; }
-  // c(i, j .. j+3), j a multiple of 4.
-  V4d at4(Row xi, std::size_t j) const {
+  // c(i, j .. j+W-1), j a multiple of W.
+  Vd atv(Row xi, std::size_t j) const {
     const std::size_t d = D > 0 ? std::size_t(D) : d_;
     const double* y = y_.data() + j;
-    V4d t = splat(xi[0]) - load(y);
-    V4d s = t * t;
+    Vd t = splat(xi[0]) - load(y);
+    Vd s = t * t;
     for (std::size_t k = 1; k < d; ++k) {
       t = splat(xi[k]) - load(y + k * np_);
       s += t * t;
@@ -104,13 +122,13 @@ class MatrixCost {
     for (std::size_t i = 0; i < n_; ++i) {
       const auto xi = src.row(i);
       double* ci = c_.data() + i * np_;
-      for (std::size_t j = 0; j < np_; j += 4) store(ci + j, src.at4(xi, j));
+      for (std::size_t j = 0; j < np_; j += W) store(ci + j, src.atv(xi, j));
     }
   }
   std::size_t n() const { return n_; }
   std::size_t padded_n() const { return np_; }
   Row row(std::size_t i) const { return c_.data() + i * np_; }
-  V4d at4(Row r, std::size_t j) const { return load(r + j); }
+  Vd atv(Row r, std::size_t j) const { return load(r + j); }
 
  private:
   std::size_t n_, np_;
@@ -171,7 +189,7 @@ class Solver {
 
   // c(i, j) exactly as the vector loops see it (same lane arithmetic), so tightness
   // tests against values from those loops are bitwise consistent.
-  double at(Row r, std::size_t j) const { return cost_.at4(r, j & ~std::size_t(3))[j & 3]; }
+  double at(Row r, std::size_t j) const { return cost_.atv(r, j & ~(W - 1))[j & (W - 1)]; }
 
   // v_j = min_i c_ij, and each column's argmin row takes it if that row is still free.
   void column_reduction() {
@@ -180,16 +198,16 @@ class Solver {
     Index* __restrict a = argmin.data();
     {
       const Row r = cost_.row(0);
-      for (std::size_t j = 0; j < np_; j += 4) store(v + j, cost_.at4(r, j));
+      for (std::size_t j = 0; j < np_; j += W) store(v + j, cost_.atv(r, j));
     }
     for (std::size_t i = 1; i < n_; ++i) {
       const Row r = cost_.row(i);
-      const V4i ii = splat(static_cast<Index>(i));
-      for (std::size_t j = 0; j < np_; j += 4) {
-        const V4d c = cost_.at4(r, j), old = load(v + j);
-        const V4l better = c < old;
+      const Vi ii = splat(static_cast<Index>(i));
+      for (std::size_t j = 0; j < np_; j += W) {
+        const Vd c = cost_.atv(r, j), old = load(v + j);
+        const Vl better = c < old;
         store(v + j, better ? c : old);
-        store(a + j, __builtin_convertvector(better, V4i) ? ii : load(a + j));
+        store(a + j, __builtin_convertvector(better, Vi) ? ii : load(a + j));
       }
     }
     for (std::size_t j = n_; j < np_; ++j) v[j] = -kInf;
@@ -313,24 +331,24 @@ class Solver {
     double* __restrict d = d_.data();
     const double* __restrict v = v_.data();
     Index* __restrict pred = pred_.data();
-    const V4d u = splat(u1);
-    const V4i ii = splat(i);
-    V4d best0 = splat(kInf), best1 = best0;
-    V4l where0 = {0, 0, 0, 0}, where1 = where0;
-    V4l idx0 = {0, 1, 2, 3}, idx1 = {4, 5, 6, 7};
-    const V4l step = {8, 8, 8, 8};
-    for (std::size_t j = 0; j < np_; j += 8) {
-      const V4d h0 = cost_.at4(r, j) - load(v + j) - u;
-      const V4d h1 = cost_.at4(r, j + 4) - load(v + j + 4) - u;
-      V4d d0 = load(d + j), d1 = load(d + j + 4);
-      const V4l b0 = h0 < d0, b1 = h1 < d1;
+    const Vd u = splat(u1);
+    const Vi ii = splat(i);
+    Vd best0 = splat(kInf), best1 = best0;
+    Vl where0 = splat_index(0), where1 = where0;
+    Vl idx0 = lane_index(0), idx1 = lane_index(W);
+    const Vl step = splat_index(2 * W);
+    for (std::size_t j = 0; j < np_; j += 2 * W) {
+      const Vd h0 = cost_.atv(r, j) - load(v + j) - u;
+      const Vd h1 = cost_.atv(r, j + W) - load(v + j + W) - u;
+      Vd d0 = load(d + j), d1 = load(d + j + W);
+      const Vl b0 = h0 < d0, b1 = h1 < d1;
       d0 = b0 ? h0 : d0;
       d1 = b1 ? h1 : d1;
       store(d + j, d0);
-      store(d + j + 4, d1);
-      store(pred + j, __builtin_convertvector(b0, V4i) ? ii : load(pred + j));
-      store(pred + j + 4, __builtin_convertvector(b1, V4i) ? ii : load(pred + j + 4));
-      const V4l l0 = d0 < best0, l1 = d1 < best1;
+      store(d + j + W, d1);
+      store(pred + j, __builtin_convertvector(b0, Vi) ? ii : load(pred + j));
+      store(pred + j + W, __builtin_convertvector(b1, Vi) ? ii : load(pred + j + W));
+      const Vl l0 = d0 < best0, l1 = d1 < best1;
       best0 = l0 ? d0 : best0;
       best1 = l1 ? d1 : best1;
       where0 = l0 ? idx0 : where0;
@@ -339,7 +357,7 @@ class Solver {
       idx1 += step;
     }
     Best b;
-    for (int l = 0; l < 4; ++l) {
+    for (std::size_t l = 0; l < W; ++l) {
       b.offer(best0[l], static_cast<std::size_t>(where0[l]));
       b.offer(best1[l], static_cast<std::size_t>(where1[l]));
     }
@@ -350,51 +368,51 @@ class Solver {
   // min_j c_ij - v_j - u1 and its column.
   Best min_reduced(const Row r, const double u1) const {
     const double* __restrict v = v_.data();
-    const V4d u = splat(u1);
-    V4d best = splat(kInf);
-    V4l where = {0, 0, 0, 0}, idx = {0, 1, 2, 3};
-    const V4l step = {4, 4, 4, 4};
-    for (std::size_t j = 0; j < np_; j += 4) {
-      const V4d h = cost_.at4(r, j) - load(v + j) - u;
-      const V4l lower = h < best;
+    const Vd u = splat(u1);
+    Vd best = splat(kInf);
+    Vl where = splat_index(0), idx = lane_index(0);
+    const Vl step = splat_index(W);
+    for (std::size_t j = 0; j < np_; j += W) {
+      const Vd h = cost_.atv(r, j) - load(v + j) - u;
+      const Vl lower = h < best;
       best = lower ? h : best;
       where = lower ? idx : where;
       idx += step;
     }
     Best b;
-    for (int l = 0; l < 4; ++l) b.offer(best[l], static_cast<std::size_t>(where[l]));
+    for (std::size_t l = 0; l < W; ++l) b.offer(best[l], static_cast<std::size_t>(where[l]));
     return b;
   }
 
   // Smallest and second smallest of c_ij - v_j over j (n >= 2) with their columns.
-  // Each lane keeps its own best two; the overall best two are among those eight.
+  // Each lane keeps its own best two; the overall best two are among those 2 W.
   void best_two(const Row r, double& u1, std::size_t& j1, double& u2, std::size_t& j2) const {
     const double* __restrict v = v_.data();
-    V4d a = splat(kInf), b = a;  // per lane: smallest, second smallest
-    V4l ia = {0, 0, 0, 0}, ib = ia, idx = {0, 1, 2, 3};
-    const V4l step = {4, 4, 4, 4};
-    for (std::size_t j = 0; j < np_; j += 4) {
-      const V4d h = cost_.at4(r, j) - load(v + j);
-      const V4l lt_a = h < a, lt_b = h < b;
+    Vd a = splat(kInf), b = a;  // per lane: smallest, second smallest
+    Vl ia = splat_index(0), ib = ia, idx = lane_index(0);
+    const Vl step = splat_index(W);
+    for (std::size_t j = 0; j < np_; j += W) {
+      const Vd h = cost_.atv(r, j) - load(v + j);
+      const Vl lt_a = h < a, lt_b = h < b;
       b = lt_a ? a : (lt_b ? h : b);
       ib = lt_a ? ia : (lt_b ? idx : ib);
       a = lt_a ? h : a;
       ia = lt_a ? idx : ia;
       idx += step;
     }
-    double cand[8];
-    std::size_t where[8];
-    for (int l = 0; l < 4; ++l) {
+    double cand[2 * W];
+    std::size_t where[2 * W];
+    for (std::size_t l = 0; l < W; ++l) {
       cand[2 * l] = a[l];
       where[2 * l] = static_cast<std::size_t>(ia[l]);
       cand[2 * l + 1] = b[l];
       where[2 * l + 1] = static_cast<std::size_t>(ib[l]);
     }
     std::size_t taken = 0;
-    for (std::size_t t = 1; t < 8; ++t)
+    for (std::size_t t = 1; t < 2 * W; ++t)
       if (cand[t] < cand[taken] || (cand[t] == cand[taken] && where[t] < where[taken])) taken = t;
     Best second;
-    for (std::size_t t = 0; t < 8; ++t)
+    for (std::size_t t = 0; t < 2 * W; ++t)
       if (t != taken) second.offer(cand[t], where[t]);
     u1 = cand[taken];
     j1 = where[taken];

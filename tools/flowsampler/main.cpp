@@ -13,6 +13,7 @@
 #include <string>
 
 #include "flowsampler/flowsampler.hpp"
+#include "sample_command.hpp"
 
 namespace fs = flowsampler;
 
@@ -28,157 +29,6 @@ int run_info(const std::string& backend_name) {
   return 0;
 }
 
-struct SampleOptions {
-  std::string target, path = "linear", integrator = "rk4", schedule = "uniform", init, out, report, loglik,
-      trajectory, precision = "float", noise_cov;
-  int snapshots = 0;
-  std::vector<double> times;
-  double horizon = 5.0, early_stop = 0.0, eta = 1.0, rtol = 1e-5, atol = 1e-5, langevin_snr = 0.16;
-  int langevin_steps = 0;
-  int steps = 50;
-  std::size_t n = 10000;
-  std::uint64_t seed = 0;
-  bool progress = false;
-};
-
-// One line on stderr, redrawn in place: the fraction done, step k (of K when
-// known), time t, elapsed seconds.
-void draw_progress(double fraction, int k, int steps, double t, double seconds) {
-  const int width = 30, done = static_cast<int>(width * std::clamp(fraction, 0.0, 1.0));
-  std::fprintf(stderr, "\r[%.*s%*s] step %d", done, "##############################", width - done, "", k);
-  if (steps > 0) std::fprintf(stderr, "/%d", steps);
-  std::fprintf(stderr, "  t = %.4f  %.1f s", t, seconds);
-  if (fraction >= 1) std::fprintf(stderr, "\n");
-  std::fflush(stderr);
-}
-
-// --noise-cov: a JSON number (sigma^2), list of d variances or d x d matrix.
-fs::targets::Noise parse_noise(const std::string& text, std::size_t d) {
-  if (text.empty()) return fs::targets::Noise::isotropic();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception&) {
-    FLOWSAMPLER_EXPECTS(false, "--noise-cov: expected a JSON number, list of " << d << " numbers or " << d << " x " << d
-                                                                               << " matrix, got '" << text << "'");
-  }
-  std::vector<double> values;
-  auto number = [&](const nlohmann::json& x) {
-    FLOWSAMPLER_EXPECTS(x.is_number(), "--noise-cov: expected numbers, got " << x.dump());
-    values.push_back(x.get<double>());
-  };
-  if (j.is_array()) {
-    for (const auto& row : j) {
-      if (row.is_array()) {
-        FLOWSAMPLER_EXPECTS(row.size() == d, "--noise-cov: matrix rows need " << d << " entries, got " << row.size());
-        for (const auto& x : row) number(x);
-      } else {
-        number(row);
-      }
-    }
-  } else {
-    number(j);
-  }
-  return fs::targets::Noise::parse(values, d);
-}
-
-template <class Real>
-int run_sample(const SampleOptions& o, const std::string& backend_name) {
-  const auto wall0 = std::chrono::steady_clock::now();
-  fs::Context ctx = fs::Context::create(fs::parse_backend(backend_name, "--backend"), o.seed);
-  const fs::targets::GaussianMixture target = fs::targets::load_target(o.target);
-  fs::paths::PathOptions po;
-  po.horizon = o.horizon;
-  const fs::paths::Path path = fs::paths::make_path(o.path, po);
-  const bool sde = o.integrator == "sde", adaptive = o.integrator == "dopri5";
-  const fs::integrate::Method method = sde || adaptive ? fs::integrate::Method::euler
-                                                       : fs::integrate::parse_method(o.integrator, "--integrator");
-  FLOWSAMPLER_EXPECTS(o.langevin_steps == 0 || sde, "--langevin-steps: the corrector runs with --integrator sde");
-  FLOWSAMPLER_EXPECTS(!(sde && !o.loglik.empty()), "--log-likelihood needs an ODE integrator, not sde");
-  FLOWSAMPLER_EXPECTS(o.early_stop >= 0 && o.early_stop < 1, "--early-stop: expected 0 <= DELTA < 1, got " << o.early_stop);
-  FLOWSAMPLER_EXPECTS(!(o.times.empty() && target.has_atoms() && o.early_stop == 0 && path.reaches_data_end()),
-                      "--early-stop: the empirical target " << o.target
-                                                            << " has no density at t = 1; give --early-stop DELTA > 0");
-  const double t0 = o.times.empty() ? path.t_min() : o.times.front();
-  const double t1 = o.times.empty() ? path.t_max() - o.early_stop : o.times.back();
-  int steps = o.steps;  // an explicit time list sets the steps
-  if (!o.times.empty()) {
-    FLOWSAMPLER_EXPECTS(o.times.size() >= 2, "--times: need at least 2 times, got " << o.times.size());
-    steps = static_cast<int>(o.times.size()) - 1;
-    FLOWSAMPLER_EXPECTS(!(target.has_atoms() && path.at(t1).b == 0),
-                        "--times: the empirical target has no density where b(t) = 0; end the list before it");
-  }
-  const fs::targets::Noise noise = parse_noise(o.noise_cov, target.dim());
-  const fs::fields::GmmFlow<Real> flow(fs::fields::GmmField(target, noise), path);
-  fs::ParticleSet<Real> z;
-  if (!o.init.empty()) {
-    z = fs::io::read_particles<Real>(ctx, o.init);
-    FLOWSAMPLER_EXPECTS(z.d() == target.dim(), "--init: " << o.init << " has d = " << z.d() << ", the target d = " << target.dim());
-  } else {
-    const fs::paths::PathPoint p0 = path.at(t0);
-    // vp with a finite horizon starts from its exact q_T, other paths from the noise.
-    z = fs::targets::sample_initial<Real>(ctx, target, noise, p0.a, p0.b, o.n, o.path == "vp");
-  }
-  // Snapshots at J grid indices spread evenly over 0..steps (first and last
-  // included); dopri5 runs from one snapshot time to the next, each evenly spaced.
-  if (adaptive && o.times.empty()) steps = std::max(o.snapshots - 1, 1);
-  FLOWSAMPLER_EXPECTS(o.trajectory.empty() || (o.snapshots >= 2 && o.snapshots <= steps + 1),
-                      "--snapshots: expected 2 <= J <= steps + 1 with --trajectory, got " << o.snapshots);
-  std::vector<Real> traj;
-  int next_snap = 0;
-  auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * steps / (o.snapshots - 1))); };
-  auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {
-    if (o.trajectory.empty() || next_snap >= o.snapshots || snap_index(next_snap) != grid_index) return;
-    const std::vector<Real> rows = x.to_row_major();
-    traj.insert(traj.end(), rows.begin(), rows.end());
-    ++next_snap;
-  };
-  take(0, z);
-  const bool progress = o.progress || isatty(STDERR_FILENO);
-  const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, steps) : o.times;
-  std::vector<double> ll;
-  fs::integrate::Options<Real> opts;
-  opts.log_density = o.loglik.empty() ? nullptr : &ll;
-  int done_steps = 0;
-  opts.on_step = [&](int, double t, const fs::ParticleSet<Real>& x) {
-    ++done_steps;
-    if (!adaptive) take(done_steps, x);
-    if (progress)
-      draw_progress((t - t0) / (t1 - t0), done_steps, adaptive ? 0 : steps, t,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
-  };
-  fs::integrate::Report r;
-  if (sde) {
-    r = fs::integrate::integrate_sde(ctx, flow, z, grid, {o.eta, o.langevin_steps, o.langevin_snr}, opts);
-  } else if (adaptive) {
-    fs::integrate::AdaptiveOptions ao;
-    ao.rtol = o.rtol;
-    ao.atol = o.atol;
-    for (std::size_t s = 0; s + 1 < grid.size(); ++s) {
-      const auto part = fs::integrate::integrate_adaptive(ctx, flow, z, grid[s], grid[s + 1], ao, opts);
-      r.nfe += part.nfe;
-      r.steps += part.steps;
-      r.rejected += part.rejected;
-      take(static_cast<int>(s) + 1, z);
-    }
-  } else {
-    r = fs::integrate::integrate(ctx, flow, z, grid, method, opts);
-  }
-  if (!o.loglik.empty()) fs::io::write_npy(o.loglik, ll.data(), ll.size(), 1);
-  if (!o.trajectory.empty()) fs::io::write_npy_array(o.trajectory, traj.data(), {std::size_t(o.snapshots), z.n(), z.d()});
-  fs::io::write_particles(o.out, z);
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  if (!o.report.empty()) {
-    nlohmann::json j = {{"backend", fs::to_string(ctx.backend())}, {"precision", o.precision}, {"n", z.n()},
-                        {"dim", z.d()}, {"path", o.path}, {"integrator", o.integrator}, {"schedule", o.schedule}, {"steps", r.steps},
-                        {"nfe", r.nfe}, {"rejected_steps", r.rejected}, {"noise_cov", o.noise_cov.empty() ? "1" : o.noise_cov}, {"t0", t0}, {"t1", t1}, {"seed", o.seed}, {"wall_seconds", wall}};
-    std::ofstream f(o.report);
-    FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
-    f << j.dump(2) << "\n";
-  }
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,7 +38,7 @@ int main(int argc, char** argv) {
   app.add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   CLI::App* info = app.add_subcommand("info", "Backends found, device, version, precisions");
   info->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  SampleOptions so;
+  fs::cli::SampleOptions so;
   CLI::App* sample = app.add_subcommand("sample", "Sample a Gaussian-mixture target by integrating its exact flow");
   sample->add_option("--target", so.target, "target spec (JSON, DESIGN.md section 6)")->required()->check(CLI::ExistingFile);
   sample->add_option("--path", so.path, "linear, follmer, vp, cosine, ve, overshoot")->capture_default_str();
@@ -227,7 +77,15 @@ int main(int argc, char** argv) {
   auto* traj_opt = sample->add_option("--trajectory", so.trajectory, "write J snapshots of the cloud (.npy, J x N x d)");
   sample->add_option("--snapshots", so.snapshots, "J: snapshots at evenly spread grid times, first and last included")
       ->needs(traj_opt);
+  sample->add_option("--trajectory-particles", so.trajectory_particles,
+                     "K: keep only the first K particles in --trajectory (J x K x d; default all)")
+      ->needs(traj_opt);
   sample->add_flag("--progress", so.progress, "progress bar on stderr (default: when stderr is a terminal)");
+  sample->add_option("--quality-subsample", so.quality_subsample,
+                     "report: particles compared with fresh target draws by MMD and sliced W2 (0: skip)")
+      ->capture_default_str();
+  sample->add_option("--quality-projections", so.quality_projections, "report: directions of the sliced W2")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
   sample->add_option("--report", so.report, "JSON report: backend, precision, n, dim, path, integrator, steps, nfe, wall_seconds");
   try {
     app.parse(argc, argv);
@@ -241,7 +99,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*info) return run_info(backend);
-    if (*sample) return so.precision == "double" ? run_sample<double>(so, backend) : run_sample<float>(so, backend);
+    if (*sample) return fs::cli::run_sample(so, backend);
   } catch (const fs::Error& e) {
     std::cerr << "flowsampler: " << e.what() << "\n";
     return 2;
