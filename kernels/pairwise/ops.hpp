@@ -93,6 +93,24 @@ struct MeanShiftOp {
   }
 };
 
+/// Soft-min of the squared distance (entropic OT's c-transform): logit
+/// -|x - y|^2 / eps + log w_j (payload column 0), value |x - y|^2 (1 output:
+/// the softmax-weighted mean cost of each row).
+template <class Real>
+struct SoftminSqDistOp {
+  Real neg_inv_eps;  // -1 / eps
+  FLOWSAMPLER_HD static constexpr int payload_dim(int) { return 1; }
+  FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }
+  template <int D, class X>
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real logit(const X& x, const Real* y, const Real* py, int d) const {
+    return neg_inv_eps * sqdist<D>(x, y, d) + py[0];
+  }
+  template <int D, class X, class A>
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real*, int d, Real e, A& acc) const {
+    acc(0) += e * sqdist<D>(x, y, d);
+  }
+};
+
 /// k-min on squared Euclidean distance.
 template <class Real>
 struct SqDistOp {

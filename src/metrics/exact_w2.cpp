@@ -212,7 +212,8 @@ class Solver {
     }
     for (std::size_t j = n_; j < np_; ++j) v[j] = -kInf;
     matches_.assign(n_, 0);
-    // Reverse column order as in the original: with ties, later columns give way.
+    // Visited from the last column, as in the original; a row that is the minimum of
+    // several columns keeps the first one visited, and the others stay unassigned.
     for (std::size_t j = n_; j-- > 0;) {
       const Index i = argmin[j];
       if (matches_[i]++ == 0) {
@@ -296,8 +297,9 @@ class Solver {
   // is never the minimum. The hot loop thus stays a branch-free pass over contiguous
   // arrays instead of a walk over an index list of unsettled columns.
   void augment(const Index f) {
-    double* __restrict d = d_.data();
-    double* __restrict v = v_.data();
+    // No __restrict here: relax() writes the same arrays through its own pointers.
+    double* d = d_.data();
+    double* v = v_.data();
     settled_.clear();
     for (std::size_t j = 0; j < np_; ++j) d[j] = kInf;
     std::size_t jm = 0;
@@ -494,6 +496,8 @@ Assignment exact_assignment(const Real* x, const Real* y, std::size_t n, std::si
   FLOWSAMPLER_EXPECTS(n <= exact_assignment_max_n, "exact_assignment: n must be at most "
                                                        << exact_assignment_max_n
                                                        << " (the solver is O(n^3) in time), got " << n);
+  FLOWSAMPLER_EXPECTS(d <= std::numeric_limits<std::size_t>::max() / 64 / n,
+                      "exact_assignment: n*d coordinates do not fit in memory, got n = " << n << ", d = " << d);
   FLOWSAMPLER_EXPECTS(x != nullptr, "exact_assignment: x must point to n*d = " << n * d << " coordinates, got null");
   FLOWSAMPLER_EXPECTS(y != nullptr, "exact_assignment: y must point to n*d = " << n * d << " coordinates, got null");
   const std::vector<double> xd = to_double(x, n, d, "x");

@@ -94,6 +94,21 @@ SoftmaxResult<Real> mean_shift(const Context& ctx, double eps, const ParticleSet
 }
 
 template <class Real>
+SoftmaxResult<Real> softmin_sqdist(const Context& ctx, double eps, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
+                                   const ParticleSet<Real>& log_weights) {
+  detail::expect_pair(ctx, "softmin_sqdist", x, y);
+  FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "softmin_sqdist: eps must be finite and > 0, got " << eps);
+  FLOWSAMPLER_EXPECTS(y.n() > 0, "softmin_sqdist: y is empty (M = 0)");
+  expect_column(ctx, "softmin_sqdist", "log_weights", &log_weights, y.n());
+  SoftmaxResult<Real> r{ParticleSet<Real>(ctx, x.n(), 1), ParticleSet<Real>(ctx, x.n(), 1)};
+  if (x.n() == 0) return r;
+  detail::run<Reduction::softmax>(ctx, detail::softmin_op<Real>(eps), x, y, log_weights.data(), r.mean.data(),
+                                  r.lse.data());
+  ctx.synchronize();
+  return r;
+}
+
+template <class Real>
 KminResult<Real> kmin_sqdist(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y, int k) {
   detail::expect_pair(ctx, "kmin_sqdist", x, y);
   FLOWSAMPLER_EXPECTS(k >= 1 && k <= 32, "kmin_sqdist: k must be in [1, 32], got " << k);
@@ -120,6 +135,8 @@ KminResult<Real> kmin_sqdist(const Context& ctx, const ParticleSet<Real>& x, con
                                                    const ParticleSet<Real>&, const ParticleSet<Real>*);        \
   template SoftmaxResult<Real> mean_shift<Real>(const Context&, double, const ParticleSet<Real>&,              \
                                                 const ParticleSet<Real>&, const ParticleSet<Real>*);           \
+  template SoftmaxResult<Real> softmin_sqdist<Real>(const Context&, double, const ParticleSet<Real>&,          \
+                                                    const ParticleSet<Real>&, const ParticleSet<Real>&);       \
   template KminResult<Real> kmin_sqdist<Real>(const Context&, const ParticleSet<Real>&, const ParticleSet<Real>&, int);
 FLOWSAMPLER_INSTANTIATE(float)
 FLOWSAMPLER_INSTANTIATE(double)

@@ -40,4 +40,9 @@ void visit_mean_shift_op(double eps, bool weighted, F&& f) {
   else f(kernels::MeanShiftOp<Real, false>{c});
 }
 
+template <class Real>
+kernels::SoftminSqDistOp<Real> softmin_op(double eps) {
+  return {static_cast<Real>(-1 / eps)};
+}
+
 }  // namespace flowsampler::pairwise::detail

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "flowsampler/core/error.hpp"
+#include "flowsampler/metrics/exact_w2.hpp"
 #include "flowsampler/metrics/gaussian_w2.hpp"
 #include "flowsampler/metrics/mmd.hpp"
 #include "flowsampler/metrics/moments.hpp"
@@ -165,4 +166,16 @@ TYPED_TEST(DistanceTest, MmdAndEnergyMatchTheDoubleLoop) {
   EXPECT_THROW(fm::mmd_squared(ctx, {}, x, cloud<Real>(ctx, 10, 2, 1)), fs::Error);
   EXPECT_THROW(fm::mmd_squared(ctx, {}, x, fs::ParticleSet<Real>(ctx, 0, 3)), fs::Error);
   EXPECT_THROW(fm::mmd_squared(ctx, {}, x, cloud<Real>(ctx, 1, 3, 1), true), fs::Error);
+}
+
+// Gelbrich <= exact W2^2 <= ... and sliced W2^2 <= W2^2 on small clouds.
+TEST(Bures, GelbrichAndSlicedBoundTheExactW2) {
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    const auto x = cloud<double>(ctx, 200, 3, seed, 0.0, 1.0), y = cloud<double>(ctx, 200, 3, seed + 100, 0.3, 1.4);
+    const double exact = fm::exact_assignment(x, y).cost;
+    EXPECT_LE(fm::gelbrich_w2_squared(ctx, x, y), exact * (1 + 1e-12)) << seed;
+    EXPECT_LE(fm::sliced_w2(ctx, x, y, 50, seed).w2_squared, exact * (1 + 1e-12)) << seed;
+  }
+  EXPECT_THROW(fm::exact_assignment(cloud<double>(ctx, 5, 2, 1), cloud<double>(ctx, 6, 2, 1)), fs::Error);
 }

@@ -220,6 +220,7 @@ TEST(ExactW2, BadInputThrows) {
   EXPECT_THROW(exact_assignment(static_cast<const double*>(nullptr), x, 2, 3), fs::Error);
   EXPECT_THROW(exact_assignment(x, static_cast<const double*>(nullptr), 2, 3), fs::Error);
   EXPECT_THROW(exact_assignment(x, x, fs::metrics::exact_assignment_max_n + 1, 1), fs::Error);
+  EXPECT_THROW(exact_assignment(x, x, 2, std::numeric_limits<std::size_t>::max() / 4), fs::Error);
   for (const double bad : {std::nan(""), std::numeric_limits<double>::infinity(), 1e300}) {
     std::vector<double> q = p;
     q[4] = bad;

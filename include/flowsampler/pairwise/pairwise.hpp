@@ -56,6 +56,14 @@ template <class Real>
 SoftmaxResult<Real> mean_shift(const Context& ctx, double eps, const ParticleSet<Real>& x,
                                const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights = nullptr);
 
+/// Soft-min of the squared distance, the building block of log-domain
+/// Sinkhorn: lse_i = log sum_j exp(-|x_i - y_j|^2 / eps + lw_j) and mean_i =
+/// the softmax-weighted mean of |x_i - y_j|^2 over j (N x 1). `log_weights`
+/// (M x 1, entries may be -inf) is required. M = 0 is an error.
+template <class Real>
+SoftmaxResult<Real> softmin_sqdist(const Context& ctx, double eps, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
+                                   const ParticleSet<Real>& log_weights);
+
 /// The k smallest squared distances from each x_i to the y_j, ascending.
 template <class Real>
 struct KminResult {
