@@ -113,6 +113,7 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
   FLOWSAMPLER_EXPECTS(std::isfinite(o.eps) && o.eps > 0, "sinkhorn: eps must be finite and > 0, got " << o.eps);
   FLOWSAMPLER_EXPECTS(o.scaling > 0 && o.scaling < 1, "sinkhorn: scaling must be in (0, 1), got " << o.scaling);
   FLOWSAMPLER_EXPECTS(o.tol > 0 && o.max_iter >= 1, "sinkhorn: need tol > 0 and max_iter >= 1");
+  FLOWSAMPLER_EXPECTS(o.relaxation >= 1 && o.relaxation < 2, "sinkhorn: relaxation must be in [1, 2), got " << o.relaxation);
   const std::size_t n = x_in.n(), m = y_in.n(), d = x_in.d();
   const std::vector<Real> xh = x_in.to_host(), yh = y_in.to_host();
   for (Real v : xh) FLOWSAMPLER_EXPECTS(std::isfinite(double(v)), "sinkhorn: x has a non-finite coordinate");
@@ -131,13 +132,16 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
   std::vector<double> f(n, 0.0), g(m, 0.0);
   Transform<Real> tf;  // the latest transform of g onto x
   bool converged = false;
+  double w = o.relaxation, best_error = std::numeric_limits<double>::infinity();
   for (std::size_t k = 0; k < s.eps.size() && !converged; ++k) {
     const double eps = s.eps[k];
     const bool last = k + 1 == s.eps.size();
     tf = c_transform(ctx, x, y, g, eps);
     for (int it = 0; it < (last ? o.max_iter : 1); ++it) {
-      f = tf.potential;
-      g = c_transform(ctx, y, x, f, eps).potential;
+      const double wk = last ? w : 1.0;
+      for (std::size_t i = 0; i < n; ++i) f[i] = (1 - wk) * f[i] + wk * tf.potential[i];
+      const auto tg = c_transform(ctx, y, x, f, eps).potential;
+      for (std::size_t j = 0; j < m; ++j) g[j] = (1 - wk) * g[j] + wk * tg[j];
       tf = c_transform(ctx, x, y, g, eps);  // the next f, and the row marginals of (f, g)
       if (last) {
         ++r.iterations;
@@ -146,6 +150,10 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
           converged = true;
           break;
         }
+        // Over-relaxation is only locally convergent: should the error grow
+        // well past its best, fall back to plain (monotone) Sinkhorn updates.
+        best_error = std::min(best_error, r.marginal_error);
+        if (r.marginal_error > 4 * best_error) w = 1.0;
       }
     }
   }

@@ -300,4 +300,25 @@ GaussianMixture whiten(const GaussianMixture& target, const Noise& noise) {
   return out;
 }
 
+std::vector<double> mixture_mean(const GaussianMixture& g) {
+  const std::vector<double> w = g.weights();
+  std::vector<double> mean(g.dim(), 0.0);
+  for (std::size_t k = 0; k < g.size(); ++k)
+    for (std::size_t a = 0; a < g.dim(); ++a) mean[a] += w[k] * g.mean(k)[a];
+  return mean;
+}
+
+std::vector<double> mixture_covariance(const GaussianMixture& g) {
+  const std::size_t d = g.dim();
+  const std::vector<double> w = g.weights(), mean = mixture_mean(g);
+  std::vector<double> cov(d * d, 0.0);
+  for (std::size_t k = 0; k < g.size(); ++k) {
+    const std::vector<double> S = g.covariance(k);
+    const std::vector<double>& m = g.mean(k);
+    for (std::size_t a = 0; a < d; ++a)
+      for (std::size_t b = 0; b < d; ++b) cov[a * d + b] += w[k] * (S[a * d + b] + (m[a] - mean[a]) * (m[b] - mean[b]));
+  }
+  return cov;
+}
+
 }  // namespace flowsampler::targets

@@ -34,6 +34,16 @@ TEST(TargetSpec, ParsesTheDesignExample) {
   const auto d = fs::targets::parse_target(
       R"({"type": "gaussian_mixture", "dim": 2, "weights": [2], "means": [[0, 0]], "covariances": [[1, 2]]})");
   EXPECT_EQ(d.kind(0), fs::targets::Covariance::diagonal);
+  // The mixture's moments by hand: weights 0.3, 0.7; means (-2, 0), (2, 1).
+  const auto m = fs::targets::mixture_mean(g);
+  const auto C = fs::targets::mixture_covariance(g);
+  const double mx = 0.3 * -2 + 0.7 * 2, my = 0.7;
+  EXPECT_NEAR(m[0], mx, 1e-14);
+  EXPECT_NEAR(m[1], my, 1e-14);
+  EXPECT_NEAR(C[0], 0.3 * (0.25 + 4) + 0.7 * (1 + 4) - mx * mx, 1e-12);
+  EXPECT_NEAR(C[1], 0.7 * (0.3 + 2) - mx * my, 1e-12);
+  EXPECT_NEAR(C[2], C[1], 0);
+  EXPECT_NEAR(C[3], 0.3 * 0.25 + 0.7 * (0.5 + 1) - my * my, 1e-12);
 }
 
 TEST(TargetSpec, ErrorsNameTheOffendingEntry) {

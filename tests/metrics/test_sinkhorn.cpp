@@ -98,20 +98,23 @@ TEST(Sinkhorn, CostTendsToTheExactW2AsEpsVanishes) {
     for (std::size_t i = 0; i < n; ++i) s += C[i][perm[i]];
     best = std::min(best, s / n);
   } while (std::next_permutation(perm.begin(), perm.end()));
-  double previous_gap = INFINITY;
+  std::vector<double> gaps;
   for (double eps : {0.1, 0.01, 0.001}) {
     fm::SinkhornOptions o;
     o.eps = eps;
-    o.tol = 1e-4;  // Sinkhorn slows down as eps -> 0: about 1e5 iterations for 1e-5 at eps = 0.01 here
+    // The marginal error decays like 1 / iterations on this tiny problem at
+    // eps <= 0.01 (1e-5 takes about 1e5 iterations): tol bounds what the cost can show.
+    o.tol = 1e-4;
     o.max_iter = 200000;
     const auto r = fm::sinkhorn(ctx, x, y, o);
     const double gap = std::fabs(r.cost - double(best));
     std::printf("eps %.0e: cost %.6f exact W2^2 %.6f gap %.2e, %d iterations, %d stages\n", eps, r.cost, double(best),
                 gap, r.iterations, r.stages);
-    EXPECT_LT(gap, previous_gap + 1e-12);
-    previous_gap = gap;
+    gaps.push_back(gap);
   }
-  EXPECT_LT(previous_gap, 1e-3);
+  EXPECT_GT(gaps[0], 1e-2);  // the entropic bias at eps = 0.1 is visible
+  EXPECT_LT(gaps[1], 1e-3);
+  EXPECT_LT(gaps[2], 1e-3);
 }
 
 // Float at eps = 1e-3 diameter^2 on a spread-out cloud: converges, no

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "flowsampler/flowsampler.hpp"
+#include "metrics_command.hpp"
 #include "sample_command.hpp"
 
 namespace fs = flowsampler;
@@ -87,6 +88,34 @@ int main(int argc, char** argv) {
   sample->add_option("--quality-projections", so.quality_projections, "report: directions of the sliced W2")
       ->capture_default_str()->check(CLI::Range(1, 100000));
   sample->add_option("--report", so.report, "JSON report: backend, precision, n, dim, path, integrator, steps, nfe, wall_seconds");
+  fs::cli::MetricsOptions mo;
+  CLI::App* metrics = app.add_subcommand("metrics", "Distances between two clouds (--y) or a cloud and a target (--target); prints JSON");
+  metrics->add_option("--x", mo.x, "particles (.npy, N x d)")->required()->check(CLI::ExistingFile);
+  auto* y_opt = metrics->add_option("--y", mo.y, "particles (.npy, M x d)")->check(CLI::ExistingFile);
+  metrics->add_option("--target", mo.target, "target spec (JSON) instead of --y: its exact moments and scores, fresh draws for the rest")
+      ->check(CLI::ExistingFile)->excludes(y_opt);
+  metrics->add_option("--mmd", mo.mmd, "KERNEL:BANDWIDTH (gaussian, laplace, imq, energy), repeatable");
+  metrics->add_flag("--unbiased", mo.unbiased, "MMD as the U-statistic (default: the V-statistic)");
+  metrics->add_option("--sliced-w2", mo.sliced_w2, "P: sliced W2^2 with P random directions")->check(CLI::Range(1, 1000000));
+  metrics->add_option("--sinkhorn", mo.sinkhorn, "EPS: entropic OT and the Sinkhorn divergence (cost |x - y|^2)")
+      ->check(CLI::PositiveNumber);
+  metrics->add_option("--sinkhorn-tol", mo.sinkhorn_tol, "stop when the L1 marginal error is below this")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  metrics->add_option("--sinkhorn-max-iter", mo.sinkhorn_max_iter, "iterations at the final eps (exit 2 beyond)")
+      ->capture_default_str()->check(CLI::Range(1, 100000000));
+  metrics->add_flag("--exact-w2", mo.exact_w2, "exact W2^2 by optimal assignment (N = M <= 20000)");
+  metrics->add_flag("--bures", mo.bures, "Gaussian W2^2 between the moments (Gelbrich bound; exact moments with --target)");
+  metrics->add_flag("--energy", mo.energy, "energy distance");
+  metrics->add_flag("--map-distance", mo.map_distance, "||x - y||_L2 over paired rows (images of the same inputs)");
+  metrics->add_flag("--kl", mo.kl, "KL(x || y) by kNN, or KL(x || target) with the exact log-density");
+  metrics->add_flag("--entropy", mo.entropy, "kNN (Kozachenko-Leonenko) entropy of x");
+  metrics->add_option("--knn-k", mo.knn_k, "k of the kNN estimators")->capture_default_str()->check(CLI::Range(1, 31));
+  metrics->add_option("--fisher-against", mo.fisher_against, "R.json: FI(target || R) by Monte Carlo with exact scores");
+  metrics->add_option("--fisher-samples", mo.fisher_samples, "Monte Carlo draws for --fisher-against")->capture_default_str();
+  metrics->add_option("--target-samples", mo.target_samples, "draws of --target for the sample-based metrics (default N)");
+  metrics->add_option("--seed", mo.seed, "seed of the directions and draws")->capture_default_str();
+  metrics->add_option("--precision", mo.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
+  metrics->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -100,6 +129,7 @@ int main(int argc, char** argv) {
   try {
     if (*info) return run_info(backend);
     if (*sample) return fs::cli::run_sample(so, backend);
+    if (*metrics) return fs::cli::run_metrics(mo, backend);
   } catch (const fs::Error& e) {
     std::cerr << "flowsampler: " << e.what() << "\n";
     return 2;

@@ -12,24 +12,6 @@ namespace flowsampler::cli {
 
 namespace {
 
-// Mean and covariance (d x d) of a mixture: sum w (S + m m^T) - mean mean^T.
-void mixture_moments(const targets::GaussianMixture& g, std::vector<double>& mean, std::vector<double>& cov) {
-  const std::size_t d = g.dim();
-  const std::vector<double> w = g.weights();
-  mean.assign(d, 0.0);
-  cov.assign(d * d, 0.0);
-  for (std::size_t k = 0; k < g.size(); ++k) {
-    const std::vector<double>& m = g.mean(k);
-    const std::vector<double> S = g.covariance(k);
-    for (std::size_t a = 0; a < d; ++a) {
-      mean[a] += w[k] * m[a];
-      for (std::size_t b = 0; b < d; ++b) cov[a * d + b] += w[k] * (S[a * d + b] + m[a] * m[b]);
-    }
-  }
-  for (std::size_t a = 0; a < d; ++a)
-    for (std::size_t b = 0; b < d; ++b) cov[a * d + b] -= mean[a] * mean[b];
-}
-
 template <class Real>
 ParticleSet<Real> strided_rows(const Context& ctx, const ParticleSet<Real>& z, std::size_t k) {
   const std::vector<Real> all = z.to_host();
@@ -49,8 +31,7 @@ nlohmann::json sample_quality(const Context& ctx, const targets::GaussianMixture
                               std::size_t subsample, int projections, std::uint64_t seed) {
   const auto start = std::chrono::steady_clock::now();
   const std::size_t d = z.d();
-  std::vector<double> m, C;
-  mixture_moments(law, m, C);
+  const std::vector<double> m = targets::mixture_mean(law), C = targets::mixture_covariance(law);
   const std::vector<double> mh = metrics::mean(ctx, z);
   double mean_err = 0, cov_err = 0, cov_norm = 0, trace = 0;
   for (std::size_t a = 0; a < d; ++a) mean_err += (mh[a] - m[a]) * (mh[a] - m[a]);

@@ -61,6 +61,11 @@ class GaussianMixture {
   std::vector<Component> comps_;
 };
 
+/// The mixture's mean sum_k w_k m_k (d values) and covariance
+/// sum_k w_k (S_k + m_k m_k^T) - mean mean^T (d x d), exact.
+std::vector<double> mixture_mean(const GaussianMixture& g);
+std::vector<double> mixture_covariance(const GaussianMixture& g);
+
 /// Y ~ N(0, Sigma_n): isotropic sigma^2 I (the default, sigma = 1), diagonal
 /// or full SPD. Stored as W = Sigma_n^(1/2) (symmetric) and its inverse.
 class Noise {

@@ -1,0 +1,80 @@
+// `flowsampler metrics` end to end: a translated cloud has known distances.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "flowsampler/io/npy.hpp"
+
+namespace fs = flowsampler;
+
+namespace {
+
+// Runs the CLI; returns the exit code and stdout.
+std::pair<int, std::string> run(const std::string& args) {
+  const std::string cmd = std::string(FLOWSAMPLER_CLI) + " " + args + " 2>/dev/null";
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  char buf[4096];
+  std::size_t got;
+  while ((got = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, got);
+  const int rc = pclose(p.release());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+}
+
+}  // namespace
+
+TEST(CliMetrics, TranslatedCloud) {
+  const std::string dir = ::testing::TempDir();
+  const std::size_t n = 300;
+  std::mt19937 rng(1);
+  std::normal_distribution<double> n01;
+  std::vector<double> x(2 * n), y(2 * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    x[2 * i] = n01(rng), x[2 * i + 1] = 0.5 * n01(rng);
+    y[2 * i] = x[2 * i] + 3, y[2 * i + 1] = x[2 * i + 1] - 4;  // row-major, shifted by (3, -4)
+  }
+  fs::io::write_npy(dir + "/mx.npy", x.data(), n, 2);
+  fs::io::write_npy(dir + "/my.npy", y.data(), n, 2);
+  const auto [rc, text] = run("metrics --x " + dir + "/mx.npy --y " + dir +
+                              "/my.npy --map-distance --bures --exact-w2 --sliced-w2 400 --energy --sinkhorn 0.5");
+  ASSERT_EQ(rc, 0) << text;
+  const auto j = nlohmann::json::parse(text);
+  const auto& m = j["metrics"];
+  EXPECT_NEAR(m["map_distance_l2"].get<double>(), 5.0, 1e-12);
+  EXPECT_NEAR(m["bures_w2_squared"].get<double>(), 25.0, 1e-9);  // equal covariances: the mean shift
+  EXPECT_NEAR(m["exact_w2_squared"].get<double>(), 25.0, 1e-9);  // a translation is its own optimal map
+  // Each direction's 1-D W2^2 is (theta . s)^2 exactly; over the circle its mean is |s|^2 / 2.
+  EXPECT_NEAR(m["sliced_w2_squared"].get<double>(), 12.5, 4 * m["sliced_w2_std_error"].get<double>());
+  EXPECT_GT(m["energy_distance"].get<double>(), 0.0);
+  // Debiased Sinkhorn of a translation: between W2^2 - eps terms and W2^2.
+  EXPECT_NEAR(m["sinkhorn"]["divergence"].get<double>(), 25.0, 0.5);
+  EXPECT_EQ(j["n"].get<int>(), 300);
+}
+
+TEST(CliMetrics, AgainstATargetAndBadInput) {
+  const std::string dir = ::testing::TempDir();
+  const std::string t = FLOWSAMPLER_EXAMPLES "/targets/two_blobs.json";
+  ASSERT_EQ(run("sample --target " + t + " --n 4000 --steps 20 --precision double --out " + dir + "/s.npy").first, 0);
+  const auto [rc, text] = run("metrics --x " + dir + "/s.npy --target " + t + " --bures --kl --mmd gaussian:1");
+  ASSERT_EQ(rc, 0) << text;
+  const auto j = nlohmann::json::parse(text);
+  EXPECT_LT(j["metrics"]["bures_w2_squared"].get<double>(), 0.02);
+  EXPECT_LT(std::fabs(j["metrics"]["kl"].get<double>()), 0.1);
+  EXPECT_EQ(run("metrics --x " + dir + "/s.npy").first, 2);  // neither --y nor --target
+  EXPECT_EQ(run("metrics --x " + dir + "/s.npy --y " + dir + "/s.npy --target " + t).first, 2);
+  EXPECT_EQ(run("metrics --x " + dir + "/s.npy --y " + dir + "/s.npy --sinkhorn 0").first, 2);
+  EXPECT_EQ(run("metrics --x " + dir + "/s.npy --y " + dir + "/s.npy --mmd gaussian").first, 2);
+  EXPECT_EQ(run("metrics --x " + dir + "/s.npy --target " + t + " --map-distance").first, 2);
+  const std::vector<double> three = {0, 1, 2, 3, 4, 5};
+  fs::io::write_npy(dir + "/three.npy", three.data(), 2, 3);
+  EXPECT_EQ(run("metrics --x " + dir + "/s.npy --y " + dir + "/three.npy").first, 2);
+  const std::vector<double> with_nan = {0, 1, NAN, 3};
+  fs::io::write_npy(dir + "/nan.npy", with_nan.data(), 2, 2);
+  EXPECT_EQ(run("metrics --x " + dir + "/nan.npy --y " + dir + "/s.npy").first, 2);
+}

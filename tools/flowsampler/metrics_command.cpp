@@ -1,0 +1,167 @@
+// `flowsampler metrics --x A.npy (--y B.npy | --target T.json) [what]`.
+#include "metrics_command.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "flowsampler/flowsampler.hpp"
+#include "flowsampler/metrics/exact_w2.hpp"
+#include "flowsampler/metrics/fisher.hpp"
+#include "flowsampler/metrics/gaussian_w2.hpp"
+#include "flowsampler/metrics/knn.hpp"
+#include "flowsampler/metrics/map_distance.hpp"
+#include "flowsampler/metrics/mmd.hpp"
+#include "flowsampler/metrics/sinkhorn.hpp"
+#include "flowsampler/metrics/sliced_w2.hpp"
+
+namespace flowsampler::cli {
+
+namespace {
+
+namespace fm = flowsampler::metrics;
+
+// "gaussian:0.5" -> {gaussian, 0.5}.
+pairwise::KernelSpec parse_mmd(const std::string& spec) {
+  const auto colon = spec.find(':');
+  FLOWSAMPLER_EXPECTS(colon != std::string::npos, "--mmd: expected KERNEL:BANDWIDTH (e.g. gaussian:0.5), got '" << spec << "'");
+  pairwise::KernelSpec k;
+  k.kind = pairwise::parse_kernel(spec.substr(0, colon), "--mmd kernel");
+  try {
+    std::size_t used = 0;
+    k.bandwidth = std::stod(spec.substr(colon + 1), &used);
+    FLOWSAMPLER_EXPECTS(used == spec.size() - colon - 1, "");
+  } catch (const std::exception&) {
+    FLOWSAMPLER_EXPECTS(false, "--mmd: the bandwidth in '" << spec << "' is not a number");
+  }
+  FLOWSAMPLER_EXPECTS(std::isfinite(k.bandwidth) && k.bandwidth > 0, "--mmd: the bandwidth must be > 0, got " << k.bandwidth);
+  return k;
+}
+
+template <class Real>
+int run_typed(const MetricsOptions& o, const std::string& backend_name) {
+  Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
+  FLOWSAMPLER_EXPECTS(o.y.empty() != o.target.empty(), "metrics: give exactly one of --y and --target");
+  const ParticleSet<Real> x = io::read_particles<Real>(ctx, o.x);
+  FLOWSAMPLER_EXPECTS(x.n() > 0, "--x: " << o.x << " holds no particles");
+  nlohmann::json out = {{"x", o.x}, {"n", x.n()}, {"dim", x.d()}, {"precision", o.precision},
+                        {"backend", to_string(ctx.backend())}};
+  nlohmann::json& m = out["metrics"];
+  nlohmann::json& seconds = out["seconds"];
+  auto timed = [&](const char* name, auto&& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    seconds[name] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  ParticleSet<Real> y;
+  targets::GaussianMixture target(1);
+  const bool with_target = !o.target.empty();
+  if (with_target) {
+    target = targets::load_target(o.target);
+    FLOWSAMPLER_EXPECTS(target.dim() == x.d(), "--target: " << o.target << " has d = " << target.dim() << ", --x has d = " << x.d());
+    const std::size_t draws = o.target_samples ? o.target_samples : x.n();
+    y = target.sample<Real>(ctx, draws);
+    out["target"] = o.target;
+    out["target_samples"] = draws;
+  } else {
+    y = io::read_particles<Real>(ctx, o.y);
+    FLOWSAMPLER_EXPECTS(y.d() == x.d(), "--y: " << o.y << " has d = " << y.d() << ", --x has d = " << x.d());
+    FLOWSAMPLER_EXPECTS(y.n() > 0, "--y: " << o.y << " holds no particles");
+    out["y"] = o.y;
+    out["m"] = y.n();
+  }
+  const bool any = !o.mmd.empty() || o.sliced_w2 || o.sinkhorn || o.exact_w2 || o.bures || o.energy || o.map_distance ||
+                   o.kl || o.entropy || !o.fisher_against.empty();
+  // With nothing asked: the cheap, always-meaningful set.
+  const bool bures = o.bures || !any, energy = o.energy || !any;
+  const int sliced = o.sliced_w2 ? o.sliced_w2 : (any ? 0 : 128);
+  if (bures) {
+    timed("bures", [&] {
+      if (with_target) {
+        m["bures_w2_squared"] = fm::bures_w2_squared(fm::mean(ctx, x), fm::covariance(ctx, x, false),
+                                                     targets::mixture_mean(target), targets::mixture_covariance(target));
+        m["bures_against"] = "the target's exact mean and covariance";
+      } else {
+        m["bures_w2_squared"] = fm::gelbrich_w2_squared(ctx, x, y);
+        m["bures_against"] = "the mean and covariance of y (the Gelbrich lower bound on W2^2)";
+      }
+    });
+  }
+  if (energy) timed("energy", [&] { m["energy_distance"] = fm::energy_distance(ctx, x, y); });
+  for (const std::string& spec : o.mmd) {
+    const auto k = parse_mmd(spec);
+    timed(("mmd " + spec).c_str(), [&] {
+      m["mmd2 " + spec + (o.unbiased ? " unbiased" : " biased")] = fm::mmd_squared(ctx, k, x, y, o.unbiased);
+    });
+  }
+  if (sliced) {
+    timed("sliced_w2", [&] {
+      const auto r = fm::sliced_w2(ctx, x, y, sliced, o.seed);
+      m["sliced_w2_squared"] = r.w2_squared;
+      m["sliced_w2_std_error"] = r.std_error;
+      m["sliced_w2_projections"] = sliced;
+    });
+  }
+  if (o.sinkhorn > 0) {
+    timed("sinkhorn", [&] {
+      fm::SinkhornOptions so;
+      so.eps = o.sinkhorn;
+      so.tol = o.sinkhorn_tol;
+      so.max_iter = o.sinkhorn_max_iter;
+      const auto r = fm::sinkhorn(ctx, x, y, so);
+      m["sinkhorn"] = {{"eps", o.sinkhorn}, {"ot_eps", r.ot}, {"transport_cost", r.cost}, {"divergence", r.divergence},
+                       {"iterations", r.iterations}, {"eps_stages", r.stages}, {"marginal_error", r.marginal_error}};
+    });
+  }
+  if (o.exact_w2) {
+    timed("exact_w2", [&] {
+      const auto a = fm::exact_assignment(x, y);
+      m["exact_w2_squared"] = a.cost;
+    });
+  }
+  if (o.map_distance) {
+    FLOWSAMPLER_EXPECTS(!with_target, "--map-distance: needs --y, the images of the same inputs as --x");
+    timed("map_distance", [&] {
+      const auto r = fm::map_distance(ctx, x, y);
+      m["map_distance_l2"] = r.l2;
+      m["map_distance_max"] = r.max;
+    });
+  }
+  if (o.entropy) timed("entropy", [&] { m["knn_entropy"] = fm::knn_entropy(ctx, x, o.knn_k); });
+  if (o.kl) {
+    timed("kl", [&] {
+      if (with_target) {
+        // KL(x || T) = -H(x) - E_x log p_T: the kNN entropy and the exact log-density.
+        const fields::GmmField field(target);
+        fields::FieldRequest req;
+        req.log_density = true;
+        const std::vector<double> lp = metrics::column_sums(ctx, field.evaluate(ctx, {1, 0, 0, 0, 0}, x, req).log_density);
+        m["kl"] = -fm::knn_entropy(ctx, x, o.knn_k) - lp[0] / double(x.n());
+        m["kl_method"] = "-(kNN entropy of x) - mean log p_target(x)";
+      } else {
+        m["kl"] = fm::knn_kl_divergence(ctx, x, y, o.knn_k);
+        m["kl_method"] = "kNN (Wang, Kulkarni, Verdu 2009)";
+      }
+      m["knn_k"] = o.knn_k;
+    });
+  }
+  if (!o.fisher_against.empty()) {
+    FLOWSAMPLER_EXPECTS(with_target, "--fisher-against: needs --target (FI(target || other) of two mixtures)");
+    timed("fisher", [&] {
+      const auto r = fm::relative_fisher_information(ctx, target, targets::load_target(o.fisher_against), o.fisher_samples);
+      m["fisher"] = {{"against", o.fisher_against}, {"value", r.value}, {"std_error", r.std_error}, {"sup_over_sample", r.sup},
+                     {"samples", r.samples}};
+    });
+  }
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_metrics(const MetricsOptions& o, const std::string& backend) {
+  return o.precision == "float" ? run_typed<float>(o, backend) : run_typed<double>(o, backend);
+}
+
+}  // namespace flowsampler::cli
