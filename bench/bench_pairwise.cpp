@@ -15,55 +15,12 @@
 
 #include "flowsampler/pairwise/pairwise.hpp"
 #include "bench_util.hpp"
-
-// glibc declares expf/exp vectorizable only under -ffast-math; declare it here
-// so that `#pragma omp simd` loops call libmvec (_ZGV*_expf).
-extern "C" {
-#pragma omp declare simd notinbranch
-float expf(float);
-#pragma omp declare simd notinbranch
-double exp(double);
-}
+#include "exp_limit.hpp"
 
 namespace fs = flowsampler;
 using fs::bench::median_seconds;
 
 namespace {
-
-template <class Real>
-Real vec_exp(Real v) {
-  if constexpr (sizeof(Real) == 4) return expf(v);
-  else return exp(v);
-}
-
-// libmvec exp evaluations per second: an L1-resident buffer, exp'd over and
-// over, on [-10, 0], the range a kernel sum feeds exp. (libmvec's rate depends
-// on the inputs: on this machine about 5e9/s per thread on [-10, 0] but about
-// 1e9/s on [0, 10], where it takes a slow path.)
-template <class Real>
-double exp_limit(int threads, bool vectorized) {
-  const std::size_t len = 4096, rounds = vectorized ? 20000 : 2000;
-  const double s = median_seconds(
-      [&] {
-#pragma omp parallel num_threads(threads)
-        {
-          std::vector<Real> in(len), out(len);
-          for (std::size_t e = 0; e < len; ++e) in[e] = Real(-10.0 * double(e) / double(len));
-          Real (*volatile scalar)(Real) = [](Real v) { return std::exp(v); };
-          for (std::size_t r = 0; r < rounds; ++r) {
-            if (vectorized) {
-#pragma omp simd
-              for (std::size_t e = 0; e < len; ++e) out[e] = vec_exp(in[e]);
-            } else {
-              for (std::size_t e = 0; e < len; ++e) out[e] = scalar(in[e]);
-            }
-            asm volatile("" : : "r"(out.data()) : "memory");
-          }
-        }
-      },
-      3);
-  return double(len) * double(rounds) * threads / s;
-}
 
 template <class Real>
 fs::ParticleSet<Real> cloud(const fs::Context& ctx, std::size_t n, std::size_t d, unsigned seed) {
@@ -140,8 +97,8 @@ int main(int argc, char** argv) {
   peak_rss_case();
   const std::vector<std::size_t> sizes = quick ? std::vector<std::size_t>{1u << 14} : std::vector<std::size_t>{1u << 12, 1u << 14, 1u << 16};
   for (int threads : {1, 2}) {
-    const double lim_f = exp_limit<float>(threads, true), lim_d = exp_limit<double>(threads, true);
-    const double scalar_f = exp_limit<float>(threads, false);
+    const double lim_f = fs::bench::exp_limit<float>(threads, true), lim_d = fs::bench::exp_limit<double>(threads, true);
+    const double scalar_f = fs::bench::exp_limit<float>(threads, false);
     for (auto [prec, lim] : {std::pair<const char*, double>{"float", lim_f}, {"double", lim_d}}) {
       fs::bench::Line l;
       l.bench = "limit.libmvec_exp";
