@@ -13,6 +13,9 @@
 //   a1_k = a tr(S_k C_k^-1) + g_k.E_k,  a2_k = -tr(C_k^-1) + |g_k|^2,
 // the divergences div D = <a1> - G.D and div s = <a2> - |G|^2.
 //
+// A field that needs only the score (or only the denoiser) sums just g_k (or
+// E_k), d numbers: the velocity needs one of them in each of its two forms.
+//
 // Payload row of component k (time-dependent, built on the host per call):
 //   [pre, m (d), 1/c (d), a lambda / c (d), a tr(S C^-1), -tr(C^-1)]
 // and, for full covariances, U_k (d x d, column-major) and mu = U_k^T m_k (d).
@@ -23,9 +26,13 @@ namespace flowsampler::kernels {
 /// Largest d of the full-covariance op (its per-lane scratch is fixed-size).
 constexpr int gmm_full_max_dim = 64;
 
-template <class Real, bool Full>
+/// Which softmax means an op accumulates: all of [g, E, a1, a2], or g alone, or E alone.
+enum class GmmValues { all, score, denoiser };
+
+template <class Real, bool Full, GmmValues V = GmmValues::all>
 struct GmmOp {
-  FLOWSAMPLER_HD static constexpr int value_dim(int d) { return 2 * d + 2; }
+  static constexpr bool want_g = V != GmmValues::denoiser, want_e = V != GmmValues::score, want_div = V == GmmValues::all;
+  FLOWSAMPLER_HD static constexpr int value_dim(int d) { return want_div ? 2 * d + 2 : d; }
   FLOWSAMPLER_HD static constexpr int payload_dim(int d) { return 3 * d + 3 + (Full ? d * d + d : 0); }
 
   template <int D, class X>
@@ -73,22 +80,26 @@ struct GmmOp {
       for (int j = 0; j < n; ++j) {
         Real gj = 0, ej = 0;
         for (int r = 0; r < n; ++r) gj += U[r * n + j] * q[r], ej += U[r * n + j] * w[r];
-        acc(j) += e * (-gj);
-        acc(n + j) += e * (m[j] + ej);
+        if (want_g) acc(j) += e * (-gj);
+        if (want_e) acc((want_g ? n : 0) + j) += e * (m[j] + ej);
       }
     } else {
       FLOWSAMPLER_UNROLL for (int j = 0; j < n; ++j) {
         const Real u = x(j) - y[j];
         const Real q = u * inv_c[j], w = u * lam_c[j];
-        acc(j) += e * (-q);
-        acc(n + j) += e * (m[j] + w);
-        qm += q * m[j];
-        lq += w * q;
-        q2 += q * q;
+        if (want_g) acc(j) += e * (-q);
+        if (want_e) acc((want_g ? n : 0) + j) += e * (m[j] + w);
+        if (want_div) {
+          qm += q * m[j];
+          lq += w * q;
+          q2 += q * q;
+        }
       }
     }
-    acc(2 * n) += e * (py[3 * n + 1] - qm - lq);
-    acc(2 * n + 1) += e * (py[3 * n + 2] + q2);
+    if (want_div) {
+      acc(2 * n) += e * (py[3 * n + 1] - qm - lq);
+      acc(2 * n + 1) += e * (py[3 * n + 2] + q2);
+    }
   }
 };
 

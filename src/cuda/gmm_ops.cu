@@ -1,16 +1,23 @@
-// CUDA instantiations of the pairwise engine for the Gaussian-mixture ops.
+// CUDA instantiations of the pairwise engine for the Gaussian-mixture ops
+// (every covariance kind x every value set x float/double).
 #include "cuda/pairwise.cuh"
 #include "targets/gmm_ops.hpp"
 
 namespace flowsampler::cuda {
 using kernels::GmmOp;
+using kernels::GmmValues;
 using kernels::Reduction;
-template void pairwise<Reduction::softmax, GmmOp<float, false>, float>(Handles*, const GmmOp<float, false>&,
-                                                                       kernels::PairwiseDeviceArgs<float>);
-template void pairwise<Reduction::softmax, GmmOp<float, true>, float>(Handles*, const GmmOp<float, true>&,
-                                                                      kernels::PairwiseDeviceArgs<float>);
-template void pairwise<Reduction::softmax, GmmOp<double, false>, double>(Handles*, const GmmOp<double, false>&,
-                                                                         kernels::PairwiseDeviceArgs<double>);
-template void pairwise<Reduction::softmax, GmmOp<double, true>, double>(Handles*, const GmmOp<double, true>&,
-                                                                        kernels::PairwiseDeviceArgs<double>);
+#define FLOWSAMPLER_GMM(Real, Full, V)                                                              \
+  template void pairwise<Reduction::softmax, GmmOp<Real, Full, V>, Real>(Handles*, const GmmOp<Real, Full, V>&, \
+                                                                         kernels::PairwiseDeviceArgs<Real>);
+#define FLOWSAMPLER_GMM_ALL(Real, Full)              \
+  FLOWSAMPLER_GMM(Real, Full, GmmValues::all)        \
+  FLOWSAMPLER_GMM(Real, Full, GmmValues::score)      \
+  FLOWSAMPLER_GMM(Real, Full, GmmValues::denoiser)
+FLOWSAMPLER_GMM_ALL(float, false)
+FLOWSAMPLER_GMM_ALL(float, true)
+FLOWSAMPLER_GMM_ALL(double, false)
+FLOWSAMPLER_GMM_ALL(double, true)
+#undef FLOWSAMPLER_GMM_ALL
+#undef FLOWSAMPLER_GMM
 }  // namespace flowsampler::cuda

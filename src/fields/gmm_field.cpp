@@ -1,6 +1,8 @@
 #include "flowsampler/fields/gmm_field.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "flowsampler/core/error.hpp"
 #include "pairwise/engine.hpp"
@@ -110,14 +112,30 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   const ParticleSet<Real>& wz = identity_noise_ ? z : Wp;
   const Real* wp = identity_noise_ ? zp : wh.data();
 
-  const std::size_t pdim = 2 * d + 2;
+  // Sum only the means this request needs: G (score form of v, the score),
+  // D (denoiser form, the denoiser), all of them for divergences.
+  const bool denoiser_form = std::fabs(p.a) < p.b;
+  const bool need_g = what.score || (what.velocity && !denoiser_form);
+  const bool need_d = what.denoiser || (what.velocity && denoiser_form);
+  using kernels::GmmValues;
+  const GmmValues values = what.divergence || (need_g && need_d) ? GmmValues::all
+                           : need_g                              ? GmmValues::score
+                                                                 : GmmValues::denoiser;
+  const std::size_t pdim = values == GmmValues::all ? 2 * d + 2 : d;
   ParticleSet<Real> acc(ctx, n, pdim), lse(ctx, n, 1);
   if (n > 0) {
-    auto run = [&](const auto& op) {
+    auto run = [&](auto full_c, auto values_c) {
+      const kernels::GmmOp<Real, decltype(full_c)::value, decltype(values_c)::value> op{};
       pairwise::detail::run<kernels::Reduction::softmax>(ctx, op, wz, Y, PY.data(), acc.data(), lse.data());
     };
-    if (full) run(kernels::GmmOp<Real, true>{});
-    else run(kernels::GmmOp<Real, false>{});
+    auto with_values = [&](auto full_c) {
+      using V = GmmValues;
+      if (values == V::all) run(full_c, std::integral_constant<V, V::all>{});
+      else if (values == V::score) run(full_c, std::integral_constant<V, V::score>{});
+      else run(full_c, std::integral_constant<V, V::denoiser>{});
+    };
+    if (full) with_values(std::true_type{});
+    else with_values(std::false_type{});
     ctx.synchronize();
   }
   std::vector<Real> Ah, Lh;
@@ -127,7 +145,6 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
 
   // Per particle: the fields in whitened coordinates, from the softmax means.
   const double log2pi = 1.8378770664093453;
-  const bool denoiser_form = std::fabs(p.a) < p.b;
   const double dd = static_cast<double>(d);
   // Host buffers written in place (uninitialized: every entry is set below).
   auto host_set = [&](bool wanted, std::size_t cols) {
@@ -145,24 +162,31 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   const double cz = denoiser_form ? p.db / p.b : p.da / p.a;  // coefficient of w in v
   const double cd = denoiser_form ? p.da - p.db * p.a / p.b : 0.0;  // of D (denoiser form)
   const double cs = denoiser_form ? 0.0 : (p.da / p.a) * p.b * p.b - p.b_db;  // of G (score form)
+  // One simple loop per output and column, so that each vectorizes (a loop
+  // testing the request per element does not).
   for (std::size_t j = 0; j < d; ++j) {
+    // Columns of the means: [G, D, a1, a2], or G alone, or D alone.
     const Real* Gj = A + j * n;
-    const Real* Dj = A + (d + j) * n;
+    const Real* Dj = A + ((values == GmmValues::all ? d : 0) + j) * n;
     const Real* wj = wp + j * n;
-    Real* sj = sw + (what.score ? j * n : 0);
-    Real* Dwj = Dw + (what.denoiser ? j * n : 0);
-    Real* vj = vw + (what.velocity ? j * n : 0);
+    if (what.divergence) {
 #pragma omp parallel for simd num_threads(threads) schedule(static) if (par)
-    for (long long i = 0; i < nn; ++i) {
-      if (what.divergence) {
+      for (long long i = 0; i < nn; ++i) {
         gd[i] += static_cast<double>(Gj[i]) * static_cast<double>(Dj[i]);
         gg[i] += static_cast<double>(Gj[i]) * static_cast<double>(Gj[i]);
       }
-      if (what.score) sj[i] = Gj[i];
-      if (what.denoiser) Dwj[i] = Dj[i];
-      if (what.velocity)
-        vj[i] = static_cast<Real>(cz * static_cast<double>(wj[i]) + cd * static_cast<double>(Dj[i]) +
-                                  cs * static_cast<double>(Gj[i]));
+    }
+    if (what.score) std::copy(Gj, Gj + n, sw + j * n);
+    if (what.denoiser) std::copy(Dj, Dj + n, Dw + j * n);
+    if (what.velocity) {
+      // v = cz w + cd D (denoiser form) or cz w + cs G (score form), in double:
+      // near the ends the two terms nearly cancel.
+      const Real* Mj = denoiser_form ? Dj : Gj;
+      const double cm = denoiser_form ? cd : cs;
+      Real* vj = vw + j * n;
+#pragma omp parallel for simd num_threads(threads) schedule(static) if (par)
+      for (long long i = 0; i < nn; ++i)
+        vj[i] = static_cast<Real>(cz * static_cast<double>(wj[i]) + cm * static_cast<double>(Mj[i]));
     }
   }
   const double log_norm = 0.5 * dd * log2pi + log_det_W_;

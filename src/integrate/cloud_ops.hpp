@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
+#include <type_traits>
+#include <utility>
 #include <utility>
 #include <vector>
 
@@ -15,6 +17,16 @@ namespace flowsampler::integrate::detail {
 
 template <class Real>
 using Term = std::pair<double, const ParticleSet<Real>*>;
+
+// o = base + sum_j c[J] k[J], elementwise, J = 0..M-1.
+template <class Real, std::size_t... J>
+void sweep_terms(int threads, long long total, const Real* base, Real* o, const Real* const* k, const Real* c,
+                 std::index_sequence<J...>) {
+  [[maybe_unused]] const Real* const kk[sizeof...(J) + 1] = {k[J]..., nullptr};
+  [[maybe_unused]] const Real cc[sizeof...(J) + 1] = {c[J]..., Real(0)};
+#pragma omp parallel for simd num_threads(threads) if (total > 65536)
+  for (long long e = 0; e < total; ++e) o[e] = (base[e] + ... + (cc[J] * kk[J][e]));
+}
 
 // z + sum_j c_j k_j in one pass (terms with c_j = 0 are skipped). Device sets
 // round-trip through the host for now: the CUDA integrators are not written yet.
@@ -51,11 +63,22 @@ ParticleSet<Real> lincomb(const Context& ctx, const ParticleSet<Real>& z, std::i
     o = out_host.data();
   }
   const long long total = static_cast<long long>(z.size());
-#pragma omp parallel for num_threads(ctx.threads()) if (total > 65536)
-  for (long long e = 0; e < total; ++e) {
-    Real acc = base[e];
-    for (int j = 0; j < m; ++j) acc += c[j] * k[j][e];
-    o[e] = acc;
+  // The term count as a constant and the sum as a fold over named terms, so
+  // that the loop vectorizes with plain loads (a loop over the terms inside
+  // makes GCC vectorize the outer loop with gathers).
+  auto sweep = [&, base, o](auto terms) {
+    sweep_terms(ctx.threads(), total, base, o, k, c, terms);
+  };
+  switch (m) {
+    case 0: sweep(std::make_index_sequence<0>{}); break;
+    case 1: sweep(std::make_index_sequence<1>{}); break;
+    case 2: sweep(std::make_index_sequence<2>{}); break;
+    case 3: sweep(std::make_index_sequence<3>{}); break;
+    case 4: sweep(std::make_index_sequence<4>{}); break;
+    case 5: sweep(std::make_index_sequence<5>{}); break;
+    case 6: sweep(std::make_index_sequence<6>{}); break;
+    case 7: sweep(std::make_index_sequence<7>{}); break;
+    default: sweep(std::make_index_sequence<8>{}); break;
   }
   if (z.memory() != Memory::host) out = ParticleSet<Real>::from_column_major(ctx, out_host.data(), z.n(), z.d());
   return out;

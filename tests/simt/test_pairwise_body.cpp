@@ -109,6 +109,14 @@ TYPED_TEST(SimtPairwise, BodyEqualsCpuBackendForEveryReduction) {
   }
 }
 
+// A random payload table for an op; positive, so that the 1/c entries are.
+template <class Real, class Op, class C>
+std::vector<Real> payload(const C& c) {
+  std::vector<Real> py = random_vec<Real>(c.m * Op::payload_dim(c.d), 7);
+  for (auto& e : py) e = Real(0.2 + std::fabs(double(e)));
+  return py;
+}
+
 // The Gaussian-mixture ops (wide payload rows, value 2d + 2) on the emulated body.
 TYPED_TEST(SimtPairwise, GmmOpsEqualCpuBackend) {
   using Real = TypeParam;
@@ -120,8 +128,7 @@ TYPED_TEST(SimtPairwise, GmmOpsEqualCpuBackend) {
     const auto Y = fs::ParticleSet<Real>::from_column_major(ctx, y.data(), c.m, c.d);
     auto check = [&](const auto& op) {
       using Op = std::decay_t<decltype(op)>;
-      std::vector<Real> py = random_vec<Real>(c.m * Op::payload_dim(c.d), 7);
-      for (auto& e : py) e = Real(0.2 + std::fabs(double(e)));  // positive 1/c entries
+      const std::vector<Real> py = payload<Real, Op>(c);
       std::vector<Real> out, lse;
       std::vector<std::uint32_t> idx;
       emulate<fk::Reduction::softmax>(op, c, x, y, py, out, lse, idx, 0);
@@ -131,7 +138,27 @@ TYPED_TEST(SimtPairwise, GmmOpsEqualCpuBackend) {
         ASSERT_NEAR(out[e], ref.data()[e], tol * (1 + std::fabs(double(out[e])))) << "entry " << e;
       for (std::size_t i = 0; i < c.n; ++i) ASSERT_NEAR(lse[i], ref_lse.data()[i], tol * (1 + std::fabs(double(lse[i]))));
     };
+    // The lean ops (score alone, denoiser alone) give the same columns as the full one.
+    auto same_columns = [&](auto full_c) {
+      constexpr bool F = decltype(full_c)::value;
+      using All = fk::GmmOp<Real, F>;
+      const std::vector<Real> py = payload<Real, All>(c);
+      fs::ParticleSet<Real> all(ctx, c.n, All::value_dim(c.d)), g(ctx, c.n, c.d), e(ctx, c.n, c.d), lse(ctx, c.n, 1);
+      fs::pairwise::detail::run<fk::Reduction::softmax>(ctx, All{}, X, Y, py.data(), all.data(), lse.data());
+      fs::pairwise::detail::run<fk::Reduction::softmax>(ctx, fk::GmmOp<Real, F, fk::GmmValues::score>{}, X, Y, py.data(),
+                                                       g.data(), lse.data());
+      fs::pairwise::detail::run<fk::Reduction::softmax>(ctx, fk::GmmOp<Real, F, fk::GmmValues::denoiser>{}, X, Y,
+                                                       py.data(), e.data(), lse.data());
+      for (std::size_t k = 0; k < c.n * c.d; ++k) {
+        ASSERT_NEAR(g.data()[k], all.data()[k], tol * (1 + std::fabs(double(g.data()[k]))));
+        ASSERT_NEAR(e.data()[k], all.data()[c.n * c.d + k], tol * (1 + std::fabs(double(e.data()[k]))));
+      }
+    };
     check(fk::GmmOp<Real, false>{});
     check(fk::GmmOp<Real, true>{});
+    check(fk::GmmOp<Real, false, fk::GmmValues::score>{});
+    check(fk::GmmOp<Real, true, fk::GmmValues::denoiser>{});
+    same_columns(std::false_type{});
+    same_columns(std::true_type{});
   }
 }
