@@ -64,6 +64,16 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_pair(const Op& op, const X& x, co
   op.template add<D>(x, y, py, d, e, tacc);
 }
 
+/// The same with the logit already at hand (the CPU backend keeps each tile's
+/// logits from its max sweep instead of computing them twice).
+template <int D, class Op, class Real, class X, class TA>
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_pair_given(const Op& op, const X& x, const Real* y, const Real* py, int d,
+                                                          Real logit, Real shift, Real& ts, TA& tacc) {
+  const Real e = fast_exp(logit - shift);
+  ts += e;
+  op.template add<D>(x, y, py, d, e, tacc);
+}
+
 /// Rescales the carried state to the new max and adds the tile's sums.
 template <class Real, class CA, class TA>
 FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_carry(int p, Real shift, Real mnew, Real ts, const TA& tacc, Real& m, double& s,

@@ -128,8 +128,9 @@ void pairwise_sum(const Op& op, const PairwiseArgs<Real>& args, Real* out) {
 /// out (n x p column-major) = softmax-weighted mean of the values, lse (n) = log sum_j exp(logit_ij).
 ///
 /// Per tile and per tile row, lane-vectorized sweeps (lanes innermost) first
-/// find each lane's max logit, then add exp(logit - max) and the weighted
-/// value; the per-lane sums live in L1. (The register-resident form of the sum
+/// find each lane's max logit (keeping the logits, tile_rows x block_rows in
+/// L2), then add exp(logit - max) and the weighted value; the per-lane sums
+/// live in L1. (The register-resident form of the sum
 /// reduction, rows inside the lane loop, is not used here: GCC 12 does not
 /// vectorize a lane loop around this update.)
 template <int D, class Op, class Real>
@@ -147,6 +148,7 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& args, Real* out, R
     constexpr std::size_t B = detail::block_rows;
     std::vector<double> carry(static_cast<std::size_t>(p) * B), s(B);
     std::vector<Real> m(B), mt(B), mnew(B), shift(B), ts(B), tacc(static_cast<std::size_t>(p) * B);
+    std::vector<Real> logits(detail::tile_rows * B);
 #pragma omp for schedule(dynamic, 1)
     for (long long b = 0; b < nb; ++b) {
       const std::size_t i0 = static_cast<std::size_t>(b) * B;
@@ -159,6 +161,7 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& args, Real* out, R
       double* cp = carry.data();
       double* sp = s.data();
       Real *mp = m.data(), *mtp = mt.data(), *mn = mnew.data(), *sh = shift.data(), *tsp = ts.data(), *tp = tacc.data();
+      Real* lg = logits.data();
       for (std::size_t j0 = 0; j0 < a.m; j0 += detail::tile_rows) {
         const int tl = static_cast<int>(std::min(detail::tile_rows, a.m - j0));
         const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(ds);
@@ -167,10 +170,12 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& args, Real* out, R
         for (int j = 0; j < tl; ++j) {
           const Real* y = yt + static_cast<std::size_t>(j) * ds;
           const Real* py = pt + static_cast<std::size_t>(j) * Op::payload_dim(kernels::dim<D>(a.d));
+          Real* lgj = lg + static_cast<std::size_t>(j) * B;
 #pragma omp simd
           for (std::size_t l = 0; l < len; ++l) {
             const kernels::Strided<const Real> x{a.x + i0 + l, a.n};
             const Real v = op.template logit<D>(x, y, py, a.d);
+            lgj[l] = v;
             mtp[l] = v > mtp[l] ? v : mtp[l];
           }
         }
@@ -179,11 +184,12 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& args, Real* out, R
         for (int j = 0; j < tl; ++j) {
           const Real* y = yt + static_cast<std::size_t>(j) * ds;
           const Real* py = pt + static_cast<std::size_t>(j) * Op::payload_dim(kernels::dim<D>(a.d));
+          const Real* lgj = lg + static_cast<std::size_t>(j) * B;
 #pragma omp simd
           for (std::size_t l = 0; l < len; ++l) {
             const kernels::Strided<const Real> x{a.x + i0 + l, a.n};
             kernels::Strided<Real> t{tp + l, B};
-            kernels::softmax_pair<D>(op, x, y, py, a.d, sh[l], tsp[l], t);
+            kernels::softmax_pair_given<D>(op, x, y, py, a.d, lgj[l], sh[l], tsp[l], t);
           }
         }
 #pragma omp simd
