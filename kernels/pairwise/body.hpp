@@ -116,10 +116,11 @@ struct PairwiseBody {
     if constexpr (R == Reduction::sum) {
       for (int k = 0; k < p; ++k) out(k) = static_cast<Real>(D > 0 ? carry_r(k) : carry_s(k));
     } else if constexpr (R == Reduction::softmax) {
+      Real* lse = a.lse ? a.lse + i : nullptr;
       if constexpr (D > 0)
-        softmax_finish(m, s, carry_r, p, out, a.lse[i]);
+        softmax_finish(m, s, carry_r, p, out, lse);
       else
-        softmax_finish(m, s, carry_s, p, out, a.lse[i]);
+        softmax_finish(m, s, carry_s, p, out, lse);
     }
   }
 

@@ -97,13 +97,14 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_tile_update(const Op& op, const X
   softmax_carry(p, shift, mnew, ts, tacc, m, s, carry);
 }
 
-/// Softmax outputs of one lane: out(k) = carry(k) / s and lse = m + log s.
+/// Softmax outputs of one lane: out(k) = carry(k) / s and, where lse is not
+/// null, *lse = m + log s (callers that need only the means skip the log).
 /// A row with every logit -inf gives out = 0 and lse = -inf.
 template <class Real, class CA, class OA>
-FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_finish(Real m, double s, const CA& carry, int p, OA& out, Real& lse) {
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_finish(Real m, double s, const CA& carry, int p, OA& out, Real* lse) {
   const double inv = s > 0 ? 1.0 / s : 0.0;
   for (int k = 0; k < p; ++k) out(k) = static_cast<Real>(carry(k) * inv);
-  lse = static_cast<Real>(static_cast<double>(m) + std::log(s));
+  if (lse) *lse = static_cast<Real>(static_cast<double>(m) + std::log(s));
 }
 
 /// Inserts (v, id) into the ascending list best/idx of length k, dropping the

@@ -201,11 +201,21 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& args, Real* out, R
           FLOWSAMPLER_UNROLL for (int k = 0; k < p; ++k) t(k) = Real(0);
         }
       }
+      // Two loops, so that the one without the log-normalizer has no log in it.
+      if (lse) {
 #pragma omp simd
-      for (std::size_t l = 0; l < len; ++l) {
-        kernels::Strided<const double> c{cp + l, B};
-        kernels::Strided<Real> o{out + i0 + l, a.n};
-        kernels::softmax_finish(mp[l], sp[l], c, p, o, lse[i0 + l]);
+        for (std::size_t l = 0; l < len; ++l) {
+          kernels::Strided<const double> c{cp + l, B};
+          kernels::Strided<Real> o{out + i0 + l, a.n};
+          kernels::softmax_finish(mp[l], sp[l], c, p, o, lse + i0 + l);
+        }
+      } else {
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) {
+          kernels::Strided<const double> c{cp + l, B};
+          kernels::Strided<Real> o{out + i0 + l, a.n};
+          kernels::softmax_finish(mp[l], sp[l], c, p, o, static_cast<Real*>(nullptr));
+        }
       }
     }
   }

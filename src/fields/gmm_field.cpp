@@ -126,7 +126,8 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   if (n > 0) {
     auto run = [&](auto full_c, auto values_c) {
       const kernels::GmmOp<Real, decltype(full_c)::value, decltype(values_c)::value> op{};
-      pairwise::detail::run<kernels::Reduction::softmax>(ctx, op, wz, Y, PY.data(), acc.data(), lse.data());
+      pairwise::detail::run<kernels::Reduction::softmax>(ctx, op, wz, Y, PY.data(), acc.data(),
+                                                         what.log_density ? lse.data() : nullptr);
     };
     auto with_values = [&](auto full_c) {
       using V = GmmValues;

@@ -28,7 +28,8 @@ void expect_pair(const Context& ctx, const char* what, const ParticleSet<Real>& 
 /// Runs reduction R of op over all pairs. `py` is the y payload, column-major
 /// m x Op::payload_dim(d) in ctx's memory (null when that is 0). Outputs
 /// column-major in ctx's memory: out (n x p, or n x k for kmin), lse (n,
-/// softmax), idx (n x k, kmin). Requires y.n() > 0.
+/// softmax; may be null when only the means are
+/// wanted), idx (n x k, kmin). Requires y.n() > 0.
 template <class T>
 struct same {
   using type = T;
