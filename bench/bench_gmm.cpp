@@ -9,37 +9,14 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "exp_limit.hpp"
 #include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
-
-extern "C" {
-#pragma omp declare simd notinbranch
-float expf(float);
-}
 
 namespace fs = flowsampler;
 using fs::bench::median_seconds;
 
 namespace {
-
-double exp_limit(int threads) {  // libmvec expf on [-10, 0], as in bench_pairwise
-  const std::size_t len = 4096, rounds = 20000;
-  const double s = median_seconds(
-      [&] {
-#pragma omp parallel num_threads(threads)
-        {
-          std::vector<float> in(len), out(len);
-          for (std::size_t e = 0; e < len; ++e) in[e] = float(-10.0 * double(e) / double(len));
-          for (std::size_t r = 0; r < rounds; ++r) {
-#pragma omp simd
-            for (std::size_t e = 0; e < len; ++e) out[e] = expf(in[e]);
-            asm volatile("" : : "r"(out.data()) : "memory");
-          }
-        }
-      },
-      3);
-  return double(len) * double(rounds) * threads / s;
-}
 
 fs::targets::GaussianMixture mixture(std::size_t d, std::size_t K, bool full) {
   std::mt19937 rng(1);
@@ -71,7 +48,7 @@ void run(int threads, std::size_t d, std::size_t K, bool full, std::size_t n, do
   fs::ParticleSet<Real> z(ctx, n, d);
   fs::fill_normal(ctx, z);
   const auto p = fs::paths::make_path("linear").at(0.5);
-  const double s = median_seconds([&] { field.velocity(ctx, p, z); }, 3);
+  const double s = median_seconds([&] { field.velocity(ctx, p, z); }, 9);  // ~5 ms calls: more repetitions
   fs::bench::Line l;
   l.bench = std::string("gmm.velocity_") + (full ? "full" : "isotropic");
   l.precision = sizeof(Real) == 4 ? "float" : "double";
@@ -93,7 +70,7 @@ void run(int threads, std::size_t d, std::size_t K, bool full, std::size_t n, do
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   for (int threads : {1, 2}) {
-    const double limit = exp_limit(threads);
+    const double limit = fs::bench::exp_limit<float>(threads);
     for (bool full : {false, true})
       for (std::size_t d : {2u, 16u, 64u})
         for (std::size_t K : {8u, 64u, 512u}) {
