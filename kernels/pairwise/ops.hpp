@@ -75,16 +75,18 @@ struct KernelGradSumOp {
   }
 };
 
-/// Mean shift: logit -|x - y|^2 / (2 eps^2) + log w_j, value y_j - x_i (d outputs).
+/// Mean shift: logit -|x - y|^2 / (2 eps^2) + log w_j (Gaussian kernel) or
+/// -|x - y| / h + log w_j (Laplace), value y_j - x_i (d outputs).
 /// Weighted reads log w_j from payload column 0.
-template <class Real, bool Weighted>
+template <class Real, bool Weighted, bool Laplace = false>
 struct MeanShiftOp {
-  Real neg_half_inv_eps2;  // -1 / (2 eps^2)
+  Real scale;  // Gaussian: -1 / (2 eps^2), times |x - y|^2; Laplace: -1 / h, times |x - y|
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
   template <int D, class X>
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real logit(const X& x, const Real* y, const Real* py, int d) const {
-    const Real l = neg_half_inv_eps2 * sqdist<D>(x, y, d);
+    const Real r2 = sqdist<D>(x, y, d);
+    const Real l = scale * (Laplace ? std::sqrt(r2) : r2);
     return Weighted ? l + py[0] : l;
   }
   template <int D, class X, class A>

@@ -29,10 +29,10 @@ void instantiate_all() {
         pairwise::detail::visit_kernel_op<Real>({kind, 1.0}, grad, weighted, [](const auto& op) {
           emit<Reduction::sum, std::decay_t<decltype(op)>, Real>();
         });
-  for (bool weighted : {false, true})
-    pairwise::detail::visit_mean_shift_op<Real>(1.0, weighted, [](const auto& op) {
-      emit<Reduction::softmax, std::decay_t<decltype(op)>, Real>();
-    });
+  for (bool laplace : {false, true})
+    for (bool weighted : {false, true})
+      pairwise::detail::visit_mean_shift_op<Real>(
+          1.0, weighted, [](const auto& op) { emit<Reduction::softmax, std::decay_t<decltype(op)>, Real>(); }, laplace);
   emit<Reduction::softmax, kernels::SoftminSqDistOp<Real>, Real>();
   emit<Reduction::kmin, kernels::SqDistOp<Real>, Real>();
 }

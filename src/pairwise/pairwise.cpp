@@ -76,21 +76,42 @@ ParticleSet<Real> kernel_grad_sum(const Context& ctx, const KernelSpec& kernel, 
   return kernel_reduce("kernel_grad_sum", true, ctx, kernel, x, y, weights);
 }
 
+namespace {
+
 template <class Real>
-SoftmaxResult<Real> mean_shift(const Context& ctx, double eps, const ParticleSet<Real>& x,
-                               const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights) {
+SoftmaxResult<Real> mean_shift_impl(const Context& ctx, double eps, bool laplace, const ParticleSet<Real>& x,
+                                    const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights) {
   detail::expect_pair(ctx, "mean_shift", x, y);
-  FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "mean_shift: eps must be finite and > 0, got " << eps);
+  FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "mean_shift: the bandwidth must be finite and > 0, got " << eps);
   FLOWSAMPLER_EXPECTS(y.n() > 0, "mean_shift: y is empty (M = 0); a softmax over no points is undefined");
   expect_column(ctx, "mean_shift", "log_weights", log_weights, y.n());
   SoftmaxResult<Real> r{ParticleSet<Real>(ctx, x.n(), x.d()), ParticleSet<Real>(ctx, x.n(), 1)};
   if (x.n() == 0) return r;
-  detail::visit_mean_shift_op<Real>(eps, log_weights != nullptr, [&](const auto& op) {
-    detail::run<Reduction::softmax>(ctx, op, x, y, log_weights ? log_weights->data() : nullptr, r.mean.data(),
-                                    r.lse.data());
-  });
+  detail::visit_mean_shift_op<Real>(
+      eps, log_weights != nullptr,
+      [&](const auto& op) {
+        detail::run<Reduction::softmax>(ctx, op, x, y, log_weights ? log_weights->data() : nullptr, r.mean.data(),
+                                        r.lse.data());
+      },
+      laplace);
   ctx.synchronize();
   return r;
+}
+
+}  // namespace
+
+template <class Real>
+SoftmaxResult<Real> mean_shift(const Context& ctx, double eps, const ParticleSet<Real>& x,
+                               const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights) {
+  return mean_shift_impl(ctx, eps, false, x, y, log_weights);
+}
+
+template <class Real>
+SoftmaxResult<Real> mean_shift(const Context& ctx, const KernelSpec& kernel, const ParticleSet<Real>& x,
+                               const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights) {
+  FLOWSAMPLER_EXPECTS(kernel.kind == Kernel::gaussian || kernel.kind == Kernel::laplace,
+                      "mean_shift: the kernel must be gaussian or laplace, got " << to_string(kernel.kind));
+  return mean_shift_impl(ctx, kernel.bandwidth, kernel.kind == Kernel::laplace, x, y, log_weights);
 }
 
 template <class Real>
@@ -134,6 +155,8 @@ KminResult<Real> kmin_sqdist(const Context& ctx, const ParticleSet<Real>& x, con
   template ParticleSet<Real> kernel_grad_sum<Real>(const Context&, const KernelSpec&, const ParticleSet<Real>&, \
                                                    const ParticleSet<Real>&, const ParticleSet<Real>*);        \
   template SoftmaxResult<Real> mean_shift<Real>(const Context&, double, const ParticleSet<Real>&,              \
+                                                const ParticleSet<Real>&, const ParticleSet<Real>*);           \
+  template SoftmaxResult<Real> mean_shift<Real>(const Context&, const KernelSpec&, const ParticleSet<Real>&,      \
                                                 const ParticleSet<Real>&, const ParticleSet<Real>*);           \
   template SoftmaxResult<Real> softmin_sqdist<Real>(const Context&, double, const ParticleSet<Real>&,          \
                                                     const ParticleSet<Real>&, const ParticleSet<Real>&);       \

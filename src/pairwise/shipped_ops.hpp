@@ -33,8 +33,15 @@ void visit_kernel_op(const KernelSpec& spec, bool grad, bool weighted, F&& f) {
   }
 }
 
+/// Gaussian (bandwidth eps) or, with `laplace`, Laplace (bandwidth h = eps) mean shift.
 template <class Real, class F>
-void visit_mean_shift_op(double eps, bool weighted, F&& f) {
+void visit_mean_shift_op(double eps, bool weighted, F&& f, bool laplace = false) {
+  if (laplace) {
+    const Real c = static_cast<Real>(-1 / eps);
+    if (weighted) f(kernels::MeanShiftOp<Real, true, true>{c});
+    else f(kernels::MeanShiftOp<Real, false, true>{c});
+    return;
+  }
   const Real c = static_cast<Real>(-0.5 / (eps * eps));
   if (weighted) f(kernels::MeanShiftOp<Real, true>{c});
   else f(kernels::MeanShiftOp<Real, false>{c});

@@ -56,6 +56,13 @@ template <class Real>
 SoftmaxResult<Real> mean_shift(const Context& ctx, double eps, const ParticleSet<Real>& x,
                                const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights = nullptr);
 
+/// The same with the Laplace kernel as well: softmax of log k(x_i, y_j) +
+/// log w_j with k = exp(-r^2 / (2 h^2)) (gaussian) or exp(-r / h) (laplace),
+/// h = kernel.bandwidth. Error for the imq and energy kernels.
+template <class Real>
+SoftmaxResult<Real> mean_shift(const Context& ctx, const KernelSpec& kernel, const ParticleSet<Real>& x,
+                               const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights = nullptr);
+
 /// Soft-min of the squared distance, the building block of log-domain
 /// Sinkhorn: lse_i = log sum_j exp(-|x_i - y_j|^2 / eps + lw_j) and mean_i =
 /// the softmax-weighted mean of |x_i - y_j|^2 over j (N x 1). `log_weights`
