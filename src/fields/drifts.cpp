@@ -1,0 +1,181 @@
+#include "flowsampler/fields/drifts.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "flowsampler/core/error.hpp"
+#include "flowsampler/fields/gmm_field.hpp"
+#include "flowsampler/metrics/moments.hpp"
+
+namespace flowsampler::fields {
+
+Drift parse_drift(const std::string& name, const std::string& what) {
+  if (name == "mean-shift") return Drift::mean_shift;
+  if (name == "drifting") return Drift::drifting;
+  if (name == "mmd") return Drift::mmd;
+  if (name == "kde-score") return Drift::kde_score;
+  if (name == "svgd") return Drift::svgd;
+  FLOWSAMPLER_EXPECTS(false, what << ": expected mean-shift, drifting, mmd, kde-score or svgd, got '" << name << "'");
+}
+
+std::string to_string(Drift f) {
+  switch (f) {
+    case Drift::mean_shift: return "mean-shift";
+    case Drift::drifting: return "drifting";
+    case Drift::mmd: return "mmd";
+    case Drift::kde_score: return "kde-score";
+    case Drift::svgd: return "svgd";
+  }
+  return "?";
+}
+
+namespace {
+
+// a * sa + b * sb, elementwise (host or device sets, via the host).
+template <class Real>
+ParticleSet<Real> combine(const Context& ctx, const ParticleSet<Real>& a, double sa, const ParticleSet<Real>* b, double sb) {
+  std::vector<Real> ah = a.to_host();
+  const std::vector<Real> bh = b ? b->to_host() : std::vector<Real>();
+  for (std::size_t e = 0; e < ah.size(); ++e)
+    ah[e] = static_cast<Real>(sa * double(ah[e]) + (b ? sb * double(bh[e]) : 0.0));
+  return ParticleSet<Real>::from_column_major(ctx, ah.data(), a.n(), a.d());
+}
+
+}  // namespace
+
+template <class Real>
+double median_heuristic_bandwidth(const ParticleSet<Real>& z) {
+  FLOWSAMPLER_EXPECTS(z.n() >= 2, "median bandwidth: need at least 2 particles, got " << z.n());
+  const std::vector<Real> h = z.to_host();
+  const std::size_t n = z.n(), d = z.d(), k = std::min<std::size_t>(n, 1000);
+  std::vector<double> dist;
+  dist.reserve(k * (k - 1) / 2);
+  for (std::size_t a = 0; a < k; ++a)
+    for (std::size_t b = a + 1; b < k; ++b) {
+      const std::size_t i = a * n / k, j = b * n / k;
+      double s = 0;
+      for (std::size_t c = 0; c < d; ++c) s += std::pow(double(h[c * n + i]) - double(h[c * n + j]), 2);
+      dist.push_back(std::sqrt(s));
+    }
+  std::nth_element(dist.begin(), dist.begin() + static_cast<std::ptrdiff_t>(dist.size() / 2), dist.end());
+  const double med = dist[dist.size() / 2];
+  FLOWSAMPLER_EXPECTS(med > 0, "median bandwidth: the median pairwise distance is 0 (collapsed cloud)");
+  return med / std::sqrt(2 * std::log(double(n) + 1));
+}
+
+template <class Real>
+DriftField<Real>::DriftField(const Context& ctx, Drift kind, const DriftOptions& o, const ParticleSet<Real>* data,
+                             const std::vector<double>& data_weights, const targets::GaussianMixture* target)
+    : kind_(kind), o_(o) {
+  const bool needs_data = kind == Drift::mean_shift || kind == Drift::drifting || kind == Drift::mmd;
+  FLOWSAMPLER_EXPECTS(!needs_data || (data && data->n() > 0), to_string(kind) << ": needs the data cloud (non-empty)");
+  FLOWSAMPLER_EXPECTS(kind != Drift::svgd || target, "svgd: needs a target");
+  FLOWSAMPLER_EXPECTS(std::isfinite(o.kernel.bandwidth) && o.kernel.bandwidth > 0,
+                      to_string(kind) << ": the bandwidth must be > 0, got " << o.kernel.bandwidth);
+  if (kind == Drift::mean_shift || kind == Drift::drifting)
+    FLOWSAMPLER_EXPECTS(o.kernel.kind == pairwise::Kernel::gaussian || o.kernel.kind == pairwise::Kernel::laplace,
+                        to_string(kind) << ": the kernel must be gaussian or laplace");
+  if (kind == Drift::kde_score || kind == Drift::svgd)
+    FLOWSAMPLER_EXPECTS(o.kernel.kind == pairwise::Kernel::gaussian, to_string(kind) << ": the kernel must be gaussian");
+  if (data) {
+    d_ = data->d();
+    data_ = data->copy(ctx);
+  }
+  if (target) {
+    FLOWSAMPLER_EXPECTS(!target->has_atoms(), "svgd: the target needs a density (no Dirac atoms)");
+    FLOWSAMPLER_EXPECTS(!data || target->dim() == d_, "svgd: data and target dimensions differ");
+    d_ = target->dim();
+    target_ = std::make_shared<const targets::GaussianMixture>(*target);
+  }
+  FLOWSAMPLER_EXPECTS(d_ > 0 || kind == Drift::kde_score, to_string(kind) << ": no dimension (no data, no target)");
+  if (!data_weights.empty()) {
+    FLOWSAMPLER_EXPECTS(data && data_weights.size() == data->n(),
+                        to_string(kind) << ": expected " << (data ? data->n() : 0) << " data weights, got " << data_weights.size());
+    std::vector<Real> lw(data_weights.size());
+    double total = 0;
+    for (std::size_t j = 0; j < lw.size(); ++j) {
+      FLOWSAMPLER_EXPECTS(std::isfinite(data_weights[j]) && data_weights[j] >= 0,
+                          to_string(kind) << ": data weight " << j << " is " << data_weights[j] << "; expected >= 0");
+      total += data_weights[j];
+    }
+    FLOWSAMPLER_EXPECTS(total > 0, to_string(kind) << ": the data weights are all zero");
+    for (std::size_t j = 0; j < lw.size(); ++j) lw[j] = static_cast<Real>(std::log(data_weights[j] / total));
+    log_w_ = ParticleSet<Real>::from_column_major(ctx, lw.data(), lw.size(), 1);
+    weighted_ = true;
+  }
+}
+
+template <class Real>
+FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const ParticleSet<Real>& z,
+                                             const FieldRequest& what) const {
+  this->require(what, to_string(kind_).c_str());
+  FLOWSAMPLER_EXPECTS(d_ == 0 || z.d() == d_, to_string(kind_) << ": particles have d = " << z.d() << ", expected " << d_);
+  FLOWSAMPLER_EXPECTS(z.n() > 0, to_string(kind_) << ": the cloud is empty");
+  const ParticleSet<Real>* lw = weighted_ ? &log_w_ : nullptr;
+  FieldValues<Real> out;
+  const double n = double(z.n());
+  switch (kind_) {
+    case Drift::mean_shift: out.velocity = std::move(pairwise::mean_shift(ctx, o_.kernel, z, data_, lw).mean); break;
+    case Drift::drifting: {
+      const auto attract = pairwise::mean_shift(ctx, o_.kernel, z, data_, lw);
+      auto self = pairwise::mean_shift(ctx, o_.kernel, z, z);
+      std::vector<Real> rep = self.mean.to_host();
+      if (!o_.include_self) {
+        // The self term k(x_i, x_i) = 1 adds 1 to the normalizer and 0 to the
+        // sum: leaving it out rescales by den / (den - 1), den = exp(lse) >= 1.
+        const std::vector<Real> lse = self.lse.to_host();
+        for (std::size_t i = 0; i < z.n(); ++i) {
+          const double em = -std::expm1(-double(lse[i]));  // 1 - 1 / den
+          const double f = em > 1e-30 ? 1 / em : 0.0;     // alone in its neighbourhood: no repulsion
+          for (std::size_t c = 0; c < z.d(); ++c) rep[c * z.n() + i] = static_cast<Real>(f * double(rep[c * z.n() + i]));
+        }
+      }
+      const ParticleSet<Real> repulse = ParticleSet<Real>::from_column_major(ctx, rep.data(), z.n(), z.d());
+      out.velocity = combine(ctx, attract.mean, 1.0, &repulse, -1.0);
+      break;
+    }
+    case Drift::mmd: {
+      // -(1/N) sum_j grad k(x, z_j) + sum_j w_j grad k(x, y_j) (w_j = 1/M unweighted).
+      const auto self = pairwise::kernel_grad_sum(ctx, o_.kernel, z, z);
+      ParticleSet<Real> w;
+      if (weighted_) {
+        std::vector<Real> wh = log_w_.to_host();
+        for (Real& v : wh) v = static_cast<Real>(std::exp(double(v)));
+        w = ParticleSet<Real>::from_column_major(ctx, wh.data(), wh.size(), 1);
+      }
+      const auto other = pairwise::kernel_grad_sum(ctx, o_.kernel, z, data_, weighted_ ? &w : nullptr);
+      out.velocity = combine(ctx, self, -1 / n, &other, weighted_ ? 1.0 : 1 / double(data_.n()));
+      break;
+    }
+    case Drift::kde_score: {
+      const double h = o_.kernel.bandwidth;
+      out.velocity = combine<Real>(ctx, pairwise::mean_shift(ctx, o_.kernel, z, z).mean, 1 / (h * h), nullptr, 0.0);
+      break;
+    }
+    case Drift::svgd: {
+      pairwise::KernelSpec k = o_.kernel;
+      if (o_.median_bandwidth) k.bandwidth = median_heuristic_bandwidth(z);
+      FieldRequest sr;
+      sr.score = true;
+      const std::vector<Real> s = GmmField(*target_).evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, z, sr).score.to_host();
+      std::vector<Real> phi = pairwise::kernel_grad_sum(ctx, k, z, z).to_host();
+      for (Real& v : phi) v = static_cast<Real>(-double(v));  // sum_j grad_{z_j} k(z_j, x) = -sum_j grad_x k(x, z_j)
+      for (std::size_t c = 0; c < z.d(); ++c) {
+        const ParticleSet<Real> sc = ParticleSet<Real>::from_column_major(ctx, s.data() + c * z.n(), z.n(), 1);
+        const std::vector<Real> drive = pairwise::kernel_sum(ctx, k, z, z, &sc).to_host();
+        for (std::size_t i = 0; i < z.n(); ++i) phi[c * z.n() + i] += drive[i];
+      }
+      for (Real& v : phi) v = static_cast<Real>(double(v) / n);
+      out.velocity = ParticleSet<Real>::from_column_major(ctx, phi.data(), z.n(), z.d());
+      break;
+    }
+  }
+  return out;
+}
+
+template class DriftField<float>;
+template class DriftField<double>;
+template double median_heuristic_bandwidth<float>(const ParticleSet<float>&);
+template double median_heuristic_bandwidth<double>(const ParticleSet<double>&);
+
+}  // namespace flowsampler::fields
