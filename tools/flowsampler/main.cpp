@@ -13,6 +13,7 @@
 #include <string>
 
 #include "flowsampler/flowsampler.hpp"
+#include "drift_command.hpp"
 #include "metrics_command.hpp"
 #include "sample_command.hpp"
 
@@ -116,6 +117,28 @@ int main(int argc, char** argv) {
   metrics->add_option("--seed", mo.seed, "seed of the directions and draws")->capture_default_str();
   metrics->add_option("--precision", mo.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
   metrics->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  fs::cli::DriftOptions dro;
+  CLI::App* drift = app.add_subcommand("drift", "Move a cloud with a kernel drift field (mean shift, drifting, MMD, KDE score, SVGD)");
+  drift->add_option("--field", dro.field, "mean-shift, drifting, mmd, kde-score or svgd")->required();
+  drift->add_option("--x", dro.x, "initial particles (.npy, N x d)")->required()->check(CLI::ExistingFile);
+  auto* data_opt = drift->add_option("--data", dro.data, "the data cloud beta (.npy, M x d)")->check(CLI::ExistingFile);
+  drift->add_option("--target", dro.target, "target spec: svgd's score, or fresh draws as the data")
+      ->check(CLI::ExistingFile)->excludes(data_opt);
+  drift->add_option("--target-samples", dro.target_samples, "draws of --target used as data (default N)");
+  drift->add_option("--kernel", dro.kernel, "gaussian, laplace, imq or energy (default laplace for drifting, else gaussian)");
+  drift->add_option("--eps", dro.eps, "kernel bandwidth h")->capture_default_str()->check(CLI::PositiveNumber);
+  drift->add_flag("--median-bandwidth", dro.median_bandwidth, "svgd: median-heuristic bandwidth, per step");
+  drift->add_flag("--include-self", dro.include_self, "drifting: keep j = i in the self term");
+  drift->add_option("--steps", dro.steps, "steps")->capture_default_str()->check(CLI::Range(1, 100000000));
+  drift->add_option("--dt", dro.dt, "step size")->capture_default_str()->check(CLI::PositiveNumber);
+  drift->add_option("--integrator", dro.integrator, "euler, heun, midpoint or rk4")->capture_default_str();
+  drift->add_option("--every", dro.every, "record the cloud's moments and energy distance to the data every J steps")
+      ->capture_default_str()->check(CLI::Range(1, 100000000));
+  drift->add_option("--out", dro.out, "final particles (.npy)")->required();
+  drift->add_option("--report", dro.report, "JSON report with the records");
+  drift->add_option("--seed", dro.seed, "random seed")->capture_default_str();
+  drift->add_option("--precision", dro.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
+  drift->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -130,6 +153,7 @@ int main(int argc, char** argv) {
     if (*info) return run_info(backend);
     if (*sample) return fs::cli::run_sample(so, backend);
     if (*metrics) return fs::cli::run_metrics(mo, backend);
+    if (*drift) return fs::cli::run_drift(dro, backend);
   } catch (const fs::Error& e) {
     std::cerr << "flowsampler: " << e.what() << "\n";
     return 2;

@@ -1,0 +1,33 @@
+#pragma once
+/// \file Particle evolution: a cloud moved by a field for K steps of size dt,
+/// with the cloud's distance to a reference recorded every J steps.
+#include <vector>
+
+#include "flowsampler/integrate/integrate.hpp"
+
+namespace flowsampler::integrate {
+
+struct EvolveRecord {
+  int step = 0;
+  double t = 0;
+  std::vector<double> mean;       ///< d values
+  double covariance_trace = 0;
+  double energy_distance = -1;    ///< to the reference cloud (-1 without one)
+};
+
+struct EvolveOptions {
+  int steps = 100;
+  double dt = 0.1;
+  Method method = Method::euler;  ///< a velocity method: euler, heun, midpoint, rk4
+  int every = 10;                 ///< record every J steps (and at the start and the end)
+};
+
+/// Moves z from t = 0 to steps * dt and returns the records. `reference`
+/// (e.g. the data cloud) may be null; its energy distance to the cloud is
+/// O(N M) per record. Error on steps < 1, dt <= 0, every < 1, a
+/// non-velocity method.
+template <class Real>
+std::vector<EvolveRecord> evolve(const Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z,
+                                 const EvolveOptions& options, const ParticleSet<Real>* reference = nullptr);
+
+}  // namespace flowsampler::integrate
