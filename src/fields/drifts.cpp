@@ -6,6 +6,7 @@
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/metrics/moments.hpp"
+#include "flowsampler/metrics/sinkhorn.hpp"
 
 namespace flowsampler::fields {
 
@@ -15,7 +16,10 @@ Drift parse_drift(const std::string& name, const std::string& what) {
   if (name == "mmd") return Drift::mmd;
   if (name == "kde-score") return Drift::kde_score;
   if (name == "svgd") return Drift::svgd;
-  FLOWSAMPLER_EXPECTS(false, what << ": expected mean-shift, drifting, mmd, kde-score or svgd, got '" << name << "'");
+  if (name == "sinkhorn") return Drift::sinkhorn;
+  if (name == "ot-score") return Drift::ot_score;
+  FLOWSAMPLER_EXPECTS(false, what << ": expected mean-shift, drifting, mmd, kde-score, svgd, sinkhorn or ot-score, got '"
+                                  << name << "'");
 }
 
 std::string to_string(Drift f) {
@@ -25,6 +29,8 @@ std::string to_string(Drift f) {
     case Drift::mmd: return "mmd";
     case Drift::kde_score: return "kde-score";
     case Drift::svgd: return "svgd";
+    case Drift::sinkhorn: return "sinkhorn";
+    case Drift::ot_score: return "ot-score";
   }
   return "?";
 }
@@ -67,7 +73,8 @@ template <class Real>
 DriftField<Real>::DriftField(const Context& ctx, Drift kind, const DriftOptions& o, const ParticleSet<Real>* data,
                              const std::vector<double>& data_weights, const targets::GaussianMixture* target)
     : kind_(kind), o_(o) {
-  const bool needs_data = kind == Drift::mean_shift || kind == Drift::drifting || kind == Drift::mmd;
+  const bool needs_data =
+      kind == Drift::mean_shift || kind == Drift::drifting || kind == Drift::mmd || kind == Drift::sinkhorn;
   FLOWSAMPLER_EXPECTS(!needs_data || (data && data->n() > 0), to_string(kind) << ": needs the data cloud (non-empty)");
   FLOWSAMPLER_EXPECTS(kind != Drift::svgd || target, "svgd: needs a target");
   FLOWSAMPLER_EXPECTS(std::isfinite(o.kernel.bandwidth) && o.kernel.bandwidth > 0,
@@ -87,8 +94,11 @@ DriftField<Real>::DriftField(const Context& ctx, Drift kind, const DriftOptions&
     d_ = target->dim();
     target_ = std::make_shared<const targets::GaussianMixture>(*target);
   }
-  FLOWSAMPLER_EXPECTS(d_ > 0 || kind == Drift::kde_score, to_string(kind) << ": no dimension (no data, no target)");
+  FLOWSAMPLER_EXPECTS(std::isfinite(o.ot_eps) && o.ot_eps >= 0 && o.ot_tol > 0,
+                      to_string(kind) << ": ot_eps must be >= 0 (0: automatic) and ot_tol > 0");
+  FLOWSAMPLER_EXPECTS(d_ > 0 || kind == Drift::kde_score || kind == Drift::ot_score, to_string(kind) << ": no dimension (no data, no target)");
   if (!data_weights.empty()) {
+    FLOWSAMPLER_EXPECTS(kind != Drift::sinkhorn, "sinkhorn: weighted data are not supported (uniform weights)");
     FLOWSAMPLER_EXPECTS(data && data_weights.size() == data->n(),
                         to_string(kind) << ": expected " << (data ? data->n() : 0) << " data weights, got " << data_weights.size());
     std::vector<Real> lw(data_weights.size());
@@ -167,6 +177,29 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
       }
       for (Real& v : phi) v = static_cast<Real>(double(v) / n);
       out.velocity = ParticleSet<Real>::from_column_major(ctx, phi.data(), z.n(), z.d());
+      break;
+    }
+    case Drift::sinkhorn:
+    case Drift::ot_score: {
+      double eps = o_.ot_eps;
+      if (eps == 0) {
+        const double h = median_heuristic_bandwidth(z) * std::sqrt(2 * std::log(n + 1));  // the median distance
+        eps = 0.05 * h * h;
+      }
+      metrics::SinkhornOptions so;
+      so.tol = o_.ot_tol;
+      so.debias = false;
+      if (kind_ == Drift::ot_score) {
+        // Cost |x - y|^2 / 2 with eps is cost |x - y|^2 with 2 eps: the same plan.
+        so.eps = 2 * eps;
+        const auto T = metrics::barycentric_projection(ctx, z, z, metrics::sinkhorn_self_potential(ctx, z, so), so.eps);
+        out.velocity = combine(ctx, T, 2 / eps, &z, -2 / eps);
+      } else {
+        so.eps = eps;
+        const auto to_data = metrics::barycentric_projection(ctx, z, data_, metrics::sinkhorn(ctx, z, data_, so).g, eps);
+        const auto to_self = metrics::barycentric_projection(ctx, z, z, metrics::sinkhorn_self_potential(ctx, z, so), eps);
+        out.velocity = combine(ctx, to_data, 1.0, &to_self, -1.0);
+      }
       break;
     }
   }

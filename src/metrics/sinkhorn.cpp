@@ -76,9 +76,10 @@ Schedule eps_schedule(double diameter2, const SinkhornOptions& o) {
 }
 
 // OT_eps(a, a): the symmetric fixed point p = T(p), averaged updates
-// p <- (p + T(p)) / 2 (they converge where plain ones oscillate); returns 2 <a, p>.
+// p <- (p + T(p)) / 2 (they converge where plain ones oscillate); OT = 2 <a, p>.
 template <class Real>
-double symmetric_ot(const Context& ctx, const ParticleSet<Real>& x, const Schedule& s, const SinkhornOptions& o) {
+std::vector<double> symmetric_potential(const Context& ctx, const ParticleSet<Real>& x, const Schedule& s,
+                                        const SinkhornOptions& o) {
   std::vector<double> p(x.n(), 0.0);
   for (std::size_t k = 0; k < s.eps.size(); ++k) {
     const bool last = k + 1 == s.eps.size();
@@ -86,7 +87,7 @@ double symmetric_ot(const Context& ctx, const ParticleSet<Real>& x, const Schedu
       const auto t = c_transform(ctx, x, x, p, s.eps[k]);
       const double err = marginal_error(p, t.potential, s.eps[k]);
       for (std::size_t i = 0; i < p.size(); ++i) p[i] = 0.5 * (p[i] + t.potential[i]);
-      if (last && err < o.tol) return 2 * mean(p);
+      if (last && err < o.tol) return p;
     }
   }
   FLOWSAMPLER_EXPECTS(false, "sinkhorn: the symmetric problem did not converge in " << o.max_iter
@@ -164,13 +165,50 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
   for (std::size_t i = 0; i < n; ++i)
     r.cost += std::exp((f[i] - tf.potential[i]) / o.eps) * tf.mean_cost[i] / double(n);
   r.ot = mean(f) + mean(g);
-  r.divergence = o.debias ? r.ot - 0.5 * (symmetric_ot(ctx, x, s, o) + symmetric_ot(ctx, y, s, o))
+  r.divergence = o.debias ? r.ot - (mean(symmetric_potential(ctx, x, s, o)) + mean(symmetric_potential(ctx, y, s, o)))
                           : std::numeric_limits<double>::quiet_NaN();
   r.f = std::move(f);
   r.g = std::move(g);
   return r;
 }
 
+template <class Real>
+std::vector<double> sinkhorn_self_potential(const Context& ctx, const ParticleSet<Real>& x_in, const SinkhornOptions& o) {
+  FLOWSAMPLER_EXPECTS(x_in.n() > 0, "sinkhorn_self: empty set");
+  FLOWSAMPLER_EXPECTS(std::isfinite(o.eps) && o.eps > 0, "sinkhorn_self: eps must be finite and > 0, got " << o.eps);
+  FLOWSAMPLER_EXPECTS(o.tol > 0 && o.max_iter >= 1, "sinkhorn_self: need tol > 0 and max_iter >= 1");
+  const std::size_t n = x_in.n(), d = x_in.d();
+  const std::vector<Real> xh = x_in.to_host();
+  std::vector<double> centre(d, 0.0);
+  for (std::size_t k = 0; k < d; ++k) {
+    for (std::size_t i = 0; i < n; ++i) centre[k] += double(xh[k * n + i]);
+    centre[k] /= double(n);
+  }
+  const ParticleSet<Real> x = shifted(ctx, xh, n, d, centre);
+  return symmetric_potential(ctx, x, eps_schedule(squared_diameter(xh, n, xh, n, d), o), o);
+}
+
+template <class Real>
+ParticleSet<Real> barycentric_projection(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
+                                         const std::vector<double>& g, double eps) {
+  FLOWSAMPLER_EXPECTS(g.size() == y.n(), "barycentric_projection: g needs M = " << y.n() << " values, got " << g.size());
+  FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "barycentric_projection: eps must be > 0, got " << eps);
+  std::vector<Real> lw(y.n());
+  for (std::size_t j = 0; j < y.n(); ++j) lw[j] = static_cast<Real>(g[j] / eps - std::log(double(y.n())));
+  const ParticleSet<Real> lw_set = ParticleSet<Real>::from_column_major(ctx, lw.data(), y.n(), 1);
+  // Softmax of -|x - y|^2 / eps + lw: the Gaussian mean shift with 2 s^2 = eps.
+  std::vector<Real> t = pairwise::mean_shift(ctx, std::sqrt(eps / 2), x, y, &lw_set).mean.to_host();
+  const std::vector<Real> xh = x.to_host();
+  for (std::size_t e = 0; e < t.size(); ++e) t[e] += xh[e];
+  return ParticleSet<Real>::from_column_major(ctx, t.data(), x.n(), x.d());
+}
+
+template std::vector<double> sinkhorn_self_potential<float>(const Context&, const ParticleSet<float>&, const SinkhornOptions&);
+template std::vector<double> sinkhorn_self_potential<double>(const Context&, const ParticleSet<double>&, const SinkhornOptions&);
+template ParticleSet<float> barycentric_projection<float>(const Context&, const ParticleSet<float>&, const ParticleSet<float>&,
+                                                          const std::vector<double>&, double);
+template ParticleSet<double> barycentric_projection<double>(const Context&, const ParticleSet<double>&,
+                                                            const ParticleSet<double>&, const std::vector<double>&, double);
 template SinkhornResult sinkhorn<float>(const Context&, const ParticleSet<float>&, const ParticleSet<float>&,
                                         const SinkhornOptions&);
 template SinkhornResult sinkhorn<double>(const Context&, const ParticleSet<double>&, const ParticleSet<double>&,

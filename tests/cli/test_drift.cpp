@@ -29,7 +29,8 @@ TEST(CliDrift, FlowsReachTheData) {
   for (std::size_t j = 0; j < 400; ++j) y[2 * j] = 3 + 0.5 * n01(rng), y[2 * j + 1] = -1 + 0.5 * n01(rng);
   fs::io::write_npy(dir + "/dx.npy", x.data(), 500, 2);
   fs::io::write_npy(dir + "/dy.npy", y.data(), 400, 2);
-  for (const std::string field : {"drifting --eps 0.5 --dt 0.5", "mmd --kernel energy --dt 1", "mean-shift --eps 0.3 --dt 0.2"}) {
+  for (const std::string field : {"drifting --eps 0.5 --dt 0.5", "mmd --kernel energy --dt 1", "mean-shift --eps 0.3 --dt 0.2",
+                                  "sinkhorn --ot-eps 0.1 --dt 0.5"}) {
     ASSERT_EQ(run("drift --field " + field + " --x " + dir + "/dx.npy --data " + dir + "/dy.npy --steps 100 --every 50 --out " +
                   dir + "/dz.npy --report " + dir + "/dr.json"),
               0)

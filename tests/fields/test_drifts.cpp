@@ -11,6 +11,7 @@
 #include "flowsampler/integrate/integrate.hpp"
 #include "flowsampler/metrics/mmd.hpp"
 #include "flowsampler/metrics/moments.hpp"
+#include "flowsampler/metrics/sinkhorn.hpp"
 
 namespace fs = flowsampler;
 namespace ff = flowsampler::fields;
@@ -163,4 +164,65 @@ TEST(Drifts, SvgdConvergesToAGaussianTarget) {
   EXPECT_NEAR(C[1], 0.3, 0.05);
   EXPECT_NEAR(C[3], 0.5, 0.05);
   std::printf("svgd: mean %.3f %.3f cov %.3f %.3f %.3f\n", m[0], m[1], C[0], C[1], C[3]);
+}
+
+// The Sinkhorn drift vanishes when the cloud is the data; the barycentric
+// projection agrees with a naive evaluation of the plan from its potential,
+// whose rows carry mass 1/N each.
+TEST(Drifts, SinkhornDriftAndBarycentricProjection) {
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  const auto x = cloud(ctx, 60, 2, 8), y = cloud(ctx, 50, 2, 9, 1.0);
+  ff::DriftOptions o;
+  o.ot_eps = 0.3;
+  o.ot_tol = 1e-9;
+  const ff::DriftField<double> same(ctx, ff::Drift::sinkhorn, o, &x);
+  const auto zero = same.evaluate(ctx, 0, x, velocity()).velocity;
+  for (std::size_t e = 0; e < zero.size(); ++e) EXPECT_NEAR(zero.data()[e], 0.0, 1e-6);
+  fs::metrics::SinkhornOptions so;
+  so.eps = 0.3;
+  so.tol = 1e-10;
+  so.debias = false;
+  const auto r = fs::metrics::sinkhorn(ctx, x, y, so);
+  const auto T = fs::metrics::barycentric_projection(ctx, x, y, r.g, 0.3);
+  for (std::size_t i = 0; i < 60; ++i) {
+    long double mass = 0, t0 = 0, t1 = 0;
+    for (std::size_t j = 0; j < 50; ++j) {
+      const long double p = std::exp((r.f[i] + r.g[j] - std::pow(dist(x, i, y, j), 2)) / 0.3) / (60.0L * 50.0L);
+      mass += p, t0 += p * y.at(j, 0), t1 += p * y.at(j, 1);
+    }
+    EXPECT_NEAR(double(mass), 1.0 / 60, 1e-9);
+    EXPECT_NEAR(T.at(i, 0), double(t0 / mass), 1e-9);
+    EXPECT_NEAR(T.at(i, 1), double(t1 / mass), 1e-9);
+  }
+  // The drift moves the cloud toward the data: after a few euler steps the energy distance drops.
+  const ff::DriftField<double> drift(ctx, ff::Drift::sinkhorn, o, &y);
+  auto z = x.copy(ctx);
+  fs::integrate::integrate(ctx, drift, z, fs::integrate::uniform_grid(0.0, 1.0, 5), fs::integrate::Method::euler);
+  EXPECT_LT(fs::metrics::energy_distance(ctx, z, y), 0.2 * fs::metrics::energy_distance(ctx, x, y));
+}
+
+// The self-entropic-OT score of a Gaussian sample approaches -S^-1 (x - m) as N grows.
+TEST(Drifts, SelfEntropicOtScoreOfAGaussianSample) {
+  fs::Context ctx = fs::Context::create(fs::Backend::cpu, 3, 2);
+  std::vector<double> errors;
+  for (std::size_t n : {300u, 2400u}) {
+    fs::ParticleSet<double> z(ctx, n, 2);
+    fs::fill_normal(ctx, z);
+    for (std::size_t i = 0; i < n; ++i) z.at(i, 1) *= 0.5;  // N(0, diag(1, 0.25))
+    const ff::DriftField<double> f(ctx, ff::Drift::ot_score, ff::DriftOptions{}, nullptr);
+    const auto s = f.evaluate(ctx, 0, z, velocity()).velocity;
+    double err = 0, norm = 0;
+    std::size_t used = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (std::hypot(z.at(i, 0), 2 * z.at(i, 1)) > 1.5) continue;  // the bulk: boundary effects shrink slowly
+      const double w0 = -z.at(i, 0), w1 = -z.at(i, 1) / 0.25;
+      err += std::pow(s.at(i, 0) - w0, 2) + std::pow(s.at(i, 1) - w1, 2);
+      norm += w0 * w0 + w1 * w1;
+      ++used;
+    }
+    errors.push_back(std::sqrt(err / norm));
+    std::printf("ot-score: N = %zu, relative RMS error in the bulk %.3f (%zu points)\n", n, errors.back(), used);
+  }
+  EXPECT_LT(errors[1], errors[0]);
+  EXPECT_LT(errors[1], 0.5);
 }

@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   metrics->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   fs::cli::DriftOptions dro;
   CLI::App* drift = app.add_subcommand("drift", "Move a cloud with a kernel drift field (mean shift, drifting, MMD, KDE score, SVGD)");
-  drift->add_option("--field", dro.field, "mean-shift, drifting, mmd, kde-score or svgd")->required();
+  drift->add_option("--field", dro.field, "mean-shift, drifting, mmd, kde-score, svgd, sinkhorn or ot-score")->required();
   drift->add_option("--x", dro.x, "initial particles (.npy, N x d)")->required()->check(CLI::ExistingFile);
   auto* data_opt = drift->add_option("--data", dro.data, "the data cloud beta (.npy, M x d)")->check(CLI::ExistingFile);
   drift->add_option("--target", dro.target, "target spec: svgd's score, or fresh draws as the data")
@@ -127,6 +127,8 @@ int main(int argc, char** argv) {
   drift->add_option("--target-samples", dro.target_samples, "draws of --target used as data (default N)");
   drift->add_option("--kernel", dro.kernel, "gaussian, laplace, imq or energy (default laplace for drifting, else gaussian)");
   drift->add_option("--eps", dro.eps, "kernel bandwidth h")->capture_default_str()->check(CLI::PositiveNumber);
+  drift->add_option("--ot-eps", dro.ot_eps, "sinkhorn, ot-score: entropic eps (default 0.05 x median squared distance)")
+      ->check(CLI::NonNegativeNumber);
   drift->add_flag("--median-bandwidth", dro.median_bandwidth, "svgd: median-heuristic bandwidth, per step");
   drift->add_flag("--include-self", dro.include_self, "drifting: keep j = i in the self term");
   drift->add_option("--steps", dro.steps, "steps")->capture_default_str()->check(CLI::Range(1, 100000000));

@@ -14,6 +14,12 @@
 ///   kde_score   grad log (k_h * mu_t)(x) = B_h[mu_t](x) / h^2 (Gaussian kernel)
 ///   svgd        phi(x) = mean_j [k(z_j, x) s(z_j) + grad_{z_j} k(z_j, x)] for a
 ///               Gaussian-mixture target with exact scores s (Liu & Wang 2016)
+///   sinkhorn    T_eps[mu_t -> beta](x) - T_eps[mu_t -> mu_t](x): barycentric
+///               projections of the entropic plans (cost |x - y|^2) to the data
+///               and of the symmetric self-plan (the self-transport term)
+///   ot_score    (2 / eps) (T_eps(x) - x), T_eps the barycentric projection of
+///               the symmetric self-plan for the cost |x - y|^2 / 2: the
+///               self-entropic-OT estimate of the score of mu_t
 ///
 /// The public implementation of the drifting paper (distances divided by
 /// their mean, several temperatures, doubly normalized weights) is not here yet.
@@ -27,9 +33,9 @@
 
 namespace flowsampler::fields {
 
-enum class Drift { mean_shift, drifting, mmd, kde_score, svgd };
+enum class Drift { mean_shift, drifting, mmd, kde_score, svgd, sinkhorn, ot_score };
 
-/// "mean-shift", "drifting", "mmd", "kde-score", "svgd"; Error naming `what` otherwise.
+/// "mean-shift", "drifting", "mmd", "kde-score", "svgd", "sinkhorn", "ot-score"; Error naming `what` otherwise.
 Drift parse_drift(const std::string& name, const std::string& what = "field");
 std::string to_string(Drift f);
 
@@ -37,6 +43,10 @@ struct DriftOptions {
   pairwise::KernelSpec kernel{pairwise::Kernel::gaussian, 1.0};  ///< mean-shift/drifting: gaussian or laplace
   bool include_self = false;   ///< drifting: keep j = i in the self term B_h[mu_t]
   bool median_bandwidth = false;  ///< svgd: h = median pairwise distance / sqrt(2 log(N + 1)), per call
+  /// sinkhorn, ot_score: the entropic regularization; 0 = 0.05 x the median
+  /// squared pairwise distance of the cloud, per call.
+  double ot_eps = 0;
+  double ot_tol = 1e-4;  ///< sinkhorn, ot_score: marginal tolerance of the inner Sinkhorn solves
 };
 
 template <class Real>

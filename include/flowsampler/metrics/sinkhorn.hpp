@@ -41,4 +41,17 @@ template <class Real>
 SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
                         const SinkhornOptions& options);
 
+/// The symmetric problem OT_eps(a, a) of one cloud: its potential p (N
+/// values, the fixed point p = T(p); OT_eps(a, a) = 2 mean(p)), with the same
+/// eps-scaling and stopping rule as sinkhorn().
+template <class Real>
+std::vector<double> sinkhorn_self_potential(const Context& ctx, const ParticleSet<Real>& x, const SinkhornOptions& options);
+
+/// Barycentric projection of the entropic plan onto y: T(x_i) = sum_j P_ij y_j /
+/// sum_j P_ij with P_ij proportional to exp((g_j - |x_i - y_j|^2) / eps) / M,
+/// g the dual potential on y (from sinkhorn() or sinkhorn_self_potential()).
+template <class Real>
+ParticleSet<Real> barycentric_projection(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
+                                         const std::vector<double>& g, double eps);
+
 }  // namespace flowsampler::metrics
