@@ -7,6 +7,7 @@
 
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/core/random.hpp"
+#include "flowsampler/fields/attention.hpp"
 #include "flowsampler/fields/drifts.hpp"
 #include "flowsampler/integrate/integrate.hpp"
 #include "flowsampler/metrics/mmd.hpp"
@@ -225,4 +226,37 @@ TEST(Drifts, SelfEntropicOtScoreOfAGaussianSample) {
   }
   EXPECT_LT(errors[1], errors[0]);
   EXPECT_LT(errors[1], 0.5);
+}
+
+// Attention dynamics vs the naive softmax over tokens.
+TEST(Drifts, AttentionMatchesTheNaiveSoftmax) {
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  const auto x = cloud(ctx, 30, 3, 11);
+  const std::vector<double> Q = {0.5, -0.2, 0.1, 0.3, 0.4, -0.6}, K = {0.2, 0.7, -0.3, -0.5, 0.1, 0.2};  // 2 x 3
+  const std::vector<double> V = {0.1, 0.2, 0.0, -0.3, 0.5, 0.1, 0.0, 0.2, -0.4};                       // 3 x 3
+  const ff::AttentionField<double> f(3, 2, Q, K, V);
+  const auto v = f.evaluate(ctx, 0, x, velocity()).velocity;
+  for (std::size_t i = 0; i < 30; ++i) {
+    std::vector<long double> logit(30);
+    long double mx = -1e300L;
+    for (std::size_t j = 0; j < 30; ++j) {
+      long double s = 0;
+      for (std::size_t r = 0; r < 2; ++r) {
+        long double qa = 0, kb = 0;
+        for (std::size_t c = 0; c < 3; ++c) qa += Q[r * 3 + c] * x.at(i, c), kb += K[r * 3 + c] * x.at(j, c);
+        s += qa * kb;
+      }
+      logit[j] = s;
+      mx = std::max(mx, s);
+    }
+    long double den = 0, num[3] = {0, 0, 0};
+    for (std::size_t j = 0; j < 30; ++j) {
+      const long double w = std::exp(logit[j] - mx);
+      den += w;
+      for (std::size_t r = 0; r < 3; ++r)
+        for (std::size_t c = 0; c < 3; ++c) num[r] += w * V[r * 3 + c] * x.at(j, c);
+    }
+    for (std::size_t r = 0; r < 3; ++r) EXPECT_NEAR(v.at(i, r), double(num[r] / den), 1e-9);
+  }
+  EXPECT_THROW(ff::AttentionField<double>(3, 2, Q, K, {1, 2}), fs::Error);
 }
