@@ -8,16 +8,13 @@
 #include <random>
 #include <string>
 
+#include "cli/run_cli.hpp"
 #include "flowsampler/io/npy.hpp"
 
 namespace fs = flowsampler;
 
 namespace {
-int run(const std::string& args) {
-  const std::string cmd = std::string(FLOWSAMPLER_CLI) + " " + args + " 2>/dev/null";
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+const auto run = flowsampler::test::run_cli;
 }  // namespace
 
 TEST(CliDrift, FlowsReachTheData) {

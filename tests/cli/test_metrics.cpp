@@ -9,24 +9,13 @@
 #include <random>
 #include <string>
 
+#include "cli/run_cli.hpp"
 #include "flowsampler/io/npy.hpp"
 
 namespace fs = flowsampler;
 
 namespace {
-
-// Runs the CLI; returns the exit code and stdout.
-std::pair<int, std::string> run(const std::string& args) {
-  const std::string cmd = std::string(FLOWSAMPLER_CLI) + " " + args + " 2>/dev/null";
-  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  char buf[4096];
-  std::size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, got);
-  const int rc = pclose(p.release());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
-
+const auto run = flowsampler::test::run_cli_output;
 }  // namespace
 
 TEST(CliMetrics, TranslatedCloud) {

@@ -14,6 +14,8 @@
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/gaussian_closure.hpp"
 
+#include "matrix_util.hpp"
+
 namespace fs = flowsampler;
 using fs::fields::Closure;
 using fs::fields::GaussianState;
@@ -22,12 +24,7 @@ using Eigen::VectorXd;
 
 namespace {
 
-std::vector<double> flat(const MatrixXd& M) {  // row-major
-  std::vector<double> out;
-  for (long i = 0; i < M.rows(); ++i)
-    for (long j = 0; j < M.cols(); ++j) out.push_back(M(i, j));
-  return out;
-}
+using flowsampler::test::flat;
 std::vector<double> flat(const VectorXd& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
 MatrixXd mat(const std::vector<double>& v, long d) {
   MatrixXd M(d, d);

@@ -11,18 +11,15 @@
 #include "flowsampler/fields/gmm_field.hpp"
 #include "typed.hpp"
 
+#include "matrix_util.hpp"
+
 namespace fs = flowsampler;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
 namespace {
 
-std::vector<double> flat(const MatrixXd& M) {  // row-major
-  std::vector<double> out;
-  for (long i = 0; i < M.rows(); ++i)
-    for (long j = 0; j < M.cols(); ++j) out.push_back(M(i, j));
-  return out;
-}
+using flowsampler::test::flat;
 
 MatrixXd spd(long d, unsigned seed, double lo, double hi) {
   std::mt19937 rng(seed);
