@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
@@ -121,13 +122,35 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
   this->require(what, to_string(kind_).c_str());
   FLOWSAMPLER_EXPECTS(d_ == 0 || z.d() == d_, to_string(kind_) << ": particles have d = " << z.d() << ", expected " << d_);
   FLOWSAMPLER_EXPECTS(z.n() > 0, to_string(kind_) << ": the cloud is empty");
-  const ParticleSet<Real>* lw = weighted_ ? &log_w_ : nullptr;
+  // The data of this evaluation: all of it, or a random batch of it.
+  ParticleSet<Real> batch_data, batch_lw;
+  const bool batched = o_.batch > 0 && data_.n() > o_.batch;
+  if (batched) {
+    std::mt19937_64 rng(o_.batch_seed * 0x9e3779b97f4a7c15ull + draws_++);
+    std::vector<std::size_t> idx(data_.n());
+    for (std::size_t j = 0; j < idx.size(); ++j) idx[j] = j;
+    for (std::size_t j = 0; j < o_.batch; ++j)  // partial Fisher-Yates: the first `batch` entries
+      std::swap(idx[j], idx[j + std::uniform_int_distribution<std::size_t>(0, idx.size() - 1 - j)(rng)]);
+    const std::vector<Real> dh = data_.to_host();
+    const std::vector<Real> wh = weighted_ ? log_w_.to_host() : std::vector<Real>();
+    std::vector<Real> bd(o_.batch * d_), bw(weighted_ ? o_.batch : 0);
+    const double up = std::log(double(data_.n()) / double(o_.batch));  // keeps the batch's total weight at 1
+    for (std::size_t j = 0; j < o_.batch; ++j) {
+      for (std::size_t c = 0; c < d_; ++c) bd[c * o_.batch + j] = dh[c * data_.n() + idx[j]];
+      if (weighted_) bw[j] = static_cast<Real>(double(wh[idx[j]]) + up);
+    }
+    batch_data = ParticleSet<Real>::from_column_major(ctx, bd.data(), o_.batch, d_);
+    if (weighted_) batch_lw = ParticleSet<Real>::from_column_major(ctx, bw.data(), o_.batch, 1);
+  }
+  const ParticleSet<Real>& beta = batched ? batch_data : data_;
+  const ParticleSet<Real>& beta_lw = batched ? batch_lw : log_w_;
+  const ParticleSet<Real>* lw = weighted_ ? &beta_lw : nullptr;
   FieldValues<Real> out;
   const double n = double(z.n());
   switch (kind_) {
-    case Drift::mean_shift: out.velocity = std::move(pairwise::mean_shift(ctx, o_.kernel, z, data_, lw).mean); break;
+    case Drift::mean_shift: out.velocity = std::move(pairwise::mean_shift(ctx, o_.kernel, z, beta, lw).mean); break;
     case Drift::drifting: {
-      const auto attract = pairwise::mean_shift(ctx, o_.kernel, z, data_, lw);
+      const auto attract = pairwise::mean_shift(ctx, o_.kernel, z, beta, lw);
       auto self = pairwise::mean_shift(ctx, o_.kernel, z, z);
       std::vector<Real> rep = self.mean.to_host();
       if (!o_.include_self) {
@@ -149,12 +172,12 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
       const auto self = pairwise::kernel_grad_sum(ctx, o_.kernel, z, z);
       ParticleSet<Real> w;
       if (weighted_) {
-        std::vector<Real> wh = log_w_.to_host();
+        std::vector<Real> wh = beta_lw.to_host();
         for (Real& v : wh) v = static_cast<Real>(std::exp(double(v)));
         w = ParticleSet<Real>::from_column_major(ctx, wh.data(), wh.size(), 1);
       }
-      const auto other = pairwise::kernel_grad_sum(ctx, o_.kernel, z, data_, weighted_ ? &w : nullptr);
-      out.velocity = combine(ctx, self, -1 / n, &other, weighted_ ? 1.0 : 1 / double(data_.n()));
+      const auto other = pairwise::kernel_grad_sum(ctx, o_.kernel, z, beta, weighted_ ? &w : nullptr);
+      out.velocity = combine(ctx, self, -1 / n, &other, weighted_ ? 1.0 : 1 / double(beta.n()));
       break;
     }
     case Drift::kde_score: {
@@ -196,7 +219,7 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
         out.velocity = combine(ctx, T, 2 / eps, &z, -2 / eps);
       } else {
         so.eps = eps;
-        const auto to_data = metrics::barycentric_projection(ctx, z, data_, metrics::sinkhorn(ctx, z, data_, so).g, eps);
+        const auto to_data = metrics::barycentric_projection(ctx, z, beta, metrics::sinkhorn(ctx, z, beta, so).g, eps);
         const auto to_self = metrics::barycentric_projection(ctx, z, z, metrics::sinkhorn_self_potential(ctx, z, so), eps);
         out.velocity = combine(ctx, to_data, 1.0, &to_self, -1.0);
       }

@@ -260,3 +260,27 @@ TEST(Drifts, AttentionMatchesTheNaiveSoftmax) {
   }
   EXPECT_THROW(ff::AttentionField<double>(3, 2, Q, K, {1, 2}), fs::Error);
 }
+
+// Random batches of the data: the whole data set when the batch covers it, and
+// an unbiased estimate of the full MMD field on average over fresh batches.
+TEST(Drifts, RandomBatchesOfTheData) {
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  const auto x = cloud(ctx, 20, 2, 12), y = cloud(ctx, 200, 2, 13, 0.5);
+  ff::DriftOptions o;
+  o.kernel = {Kernel::gaussian, 1.0};
+  const auto full = ff::DriftField<double>(ctx, ff::Drift::mmd, o, &y).evaluate(ctx, 0, x, velocity()).velocity;
+  o.batch = 200;  // all of it
+  const auto all = ff::DriftField<double>(ctx, ff::Drift::mmd, o, &y).evaluate(ctx, 0, x, velocity()).velocity;
+  for (std::size_t e = 0; e < full.size(); ++e) EXPECT_NEAR(all.data()[e], full.data()[e], 1e-12);
+  o.batch = 20;
+  const ff::DriftField<double> batched(ctx, ff::Drift::mmd, o, &y);
+  std::vector<double> avg(full.size(), 0.0);
+  const int draws = 2000;
+  for (int r = 0; r < draws; ++r) {
+    const auto v = batched.evaluate(ctx, 0, x, velocity()).velocity;
+    for (std::size_t e = 0; e < avg.size(); ++e) avg[e] += v.data()[e] / draws;
+  }
+  // Each batch term is a mean of 20 of the 200 gradients; the average of 2000 batches has a standard
+  // error of about 0.01 of the field's spread: 0.02 absolute is several standard errors.
+  for (std::size_t e = 0; e < avg.size(); ++e) EXPECT_NEAR(avg[e], full.data()[e], 0.02) << e;
+}

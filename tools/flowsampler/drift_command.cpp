@@ -41,6 +41,8 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
   fo.include_self = o.include_self;
   fo.median_bandwidth = o.median_bandwidth;
   fo.ot_eps = o.ot_eps;
+  fo.batch = o.batch;
+  fo.batch_seed = o.seed;
   const fields::DriftField<Real> field(ctx, kind, fo, data.n() ? &data : nullptr, {}, target.get());
   integrate::EvolveOptions eo;
   eo.steps = o.steps;
@@ -58,7 +60,7 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
       rec.push_back(j);
     }
     const nlohmann::json j = {{"field", o.field}, {"kernel", kernel}, {"bandwidth", o.eps},
-                              {"median_bandwidth", o.median_bandwidth}, {"ot_eps", o.ot_eps}, {"include_self", o.include_self},
+                              {"median_bandwidth", o.median_bandwidth}, {"ot_eps", o.ot_eps}, {"batch", o.batch}, {"include_self", o.include_self},
                               {"backend", to_string(ctx.backend())}, {"precision", o.precision}, {"n", z.n()},
                               {"dim", z.d()}, {"data_points", data.n()}, {"steps", o.steps}, {"dt", o.dt},
                               {"integrator", o.integrator}, {"wall_seconds", wall}, {"records", rec}};

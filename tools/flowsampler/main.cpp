@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
   drift->add_option("--eps", dro.eps, "kernel bandwidth h")->capture_default_str()->check(CLI::PositiveNumber);
   drift->add_option("--ot-eps", dro.ot_eps, "sinkhorn, ot-score: entropic eps (default 0.05 x median squared distance)")
       ->check(CLI::NonNegativeNumber);
+  drift->add_option("--batch", dro.batch, "random batch: use this many data points per step (default all)");
   drift->add_flag("--median-bandwidth", dro.median_bandwidth, "svgd: median-heuristic bandwidth, per step");
   drift->add_flag("--include-self", dro.include_self, "drifting: keep j = i in the self term");
   drift->add_option("--steps", dro.steps, "steps")->capture_default_str()->check(CLI::Range(1, 100000000));

@@ -23,6 +23,7 @@
 ///
 /// The public implementation of the drifting paper (distances divided by
 /// their mean, several temperatures, doubly normalized weights) is not here yet.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +48,11 @@ struct DriftOptions {
   /// squared pairwise distance of the cloud, per call.
   double ot_eps = 0;
   double ot_tol = 1e-4;  ///< sinkhorn, ot_score: marginal tolerance of the inner Sinkhorn solves
+  /// Random batch: when > 0 and below M, each evaluation uses this many data
+  /// points drawn without replacement (a fresh draw per evaluation, seeded by
+  /// batch_seed): O(N M') work per step for very large data clouds.
+  std::size_t batch = 0;
+  std::uint64_t batch_seed = 0;
 };
 
 template <class Real>
@@ -68,6 +74,7 @@ class DriftField final : public Field<Real> {
   ParticleSet<Real> data_, log_w_;
   bool weighted_ = false;
   std::shared_ptr<const targets::GaussianMixture> target_;
+  mutable std::uint64_t draws_ = 0;  // batches drawn so far: the counter of the batch stream
 };
 
 /// The median-heuristic bandwidth of SVGD: median pairwise distance of (up to
