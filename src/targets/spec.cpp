@@ -24,12 +24,49 @@ std::vector<double> numbers(const json& v, const std::string& where) {
   return out;
 }
 
+// A covariance written as a number (isotropic), a list of d numbers
+// (diagonal) or a d x d list (full, returned row-major); d = 1 gives 1 number.
+std::vector<double> covariance_entry(const json& c, std::size_t d, const std::string& where) {
+  std::vector<double> cov;
+  if (c.is_number()) {
+    cov = {c.get<double>()};
+  } else if (c.is_array() && !c.empty() && c[0].is_array()) {
+    FLOWSAMPLER_EXPECTS(c.size() == d, where << ": a full covariance needs " << d << " rows, got " << c.size());
+    for (std::size_t r = 0; r < d; ++r) {
+      const std::vector<double> row = numbers(c[r], where + "[" + std::to_string(r) + "]");
+      FLOWSAMPLER_EXPECTS(row.size() == d, where << "[" << r << "]: has " << row.size() << " entries, expected " << d);
+      cov.insert(cov.end(), row.begin(), row.end());
+    }
+    if (d == 1) cov = {cov[0]};
+  } else {
+    cov = numbers(c, where);
+    FLOWSAMPLER_EXPECTS(cov.size() == d, where << ": a diagonal covariance needs " << d << " numbers, got " << cov.size());
+    if (d == 1) cov = {cov[0]};
+  }
+  return cov;
+}
+
 const json& field(const json& spec, const char* key, const std::string& name) {
   FLOWSAMPLER_EXPECTS(spec.contains(key), name << ": missing \"" << key << "\"");
   return spec.at(key);
 }
 
 }  // namespace
+
+Noise parse_noise(const std::string& text, std::size_t d, const std::string& name) {
+  json c;
+  try {
+    c = json::parse(text);
+  } catch (const json::parse_error&) {
+    FLOWSAMPLER_EXPECTS(false, name << ": expected a JSON number, list of " << d << " numbers or " << d << " x " << d
+                                    << " matrix, got '" << text << "'");
+  }
+  try {
+    return Noise::parse(covariance_entry(c, d, name), d);
+  } catch (const Error& e) {
+    FLOWSAMPLER_EXPECTS(false, name << ": " << e.what());
+  }
+}
 
 GaussianMixture parse_target(const std::string& text, const std::string& name, const std::string& base_dir) {
   json spec;
@@ -73,23 +110,7 @@ GaussianMixture parse_target(const std::string& text, const std::string& name, c
     const std::string ck = name + ": covariances[" + std::to_string(k) + "]";
     const std::vector<double> mean = numbers(means[k], mk);
     FLOWSAMPLER_EXPECTS(mean.size() == d, mk << ": has " << mean.size() << " entries, expected dim = " << d);
-    std::vector<double> cov;
-    const json& c = covs[k];
-    if (c.is_number()) {
-      cov = {c.get<double>()};
-    } else if (c.is_array() && !c.empty() && c[0].is_array()) {
-      FLOWSAMPLER_EXPECTS(c.size() == d, ck << ": a full covariance needs " << d << " rows, got " << c.size());
-      for (std::size_t r = 0; r < d; ++r) {
-        const std::vector<double> row = numbers(c[r], ck + "[" + std::to_string(r) + "]");
-        FLOWSAMPLER_EXPECTS(row.size() == d, ck << "[" << r << "]: has " << row.size() << " entries, expected " << d);
-        cov.insert(cov.end(), row.begin(), row.end());
-      }
-      if (d == 1) cov = {cov[0]};
-    } else {
-      cov = numbers(c, ck);
-      FLOWSAMPLER_EXPECTS(cov.size() == d, ck << ": a diagonal covariance needs " << d << " numbers, got " << cov.size());
-      if (d == 1) cov = {cov[0]};
-    }
+    const std::vector<double> cov = covariance_entry(covs[k], d, ck);
     try {
       g.add(weights[k], mean, cov);
     } catch (const Error& e) {

@@ -46,6 +46,24 @@ TEST(TargetSpec, ParsesTheDesignExample) {
   EXPECT_NEAR(C[3], 0.3 * 0.25 + 0.7 * (0.5 + 1) - my * my, 1e-12);
 }
 
+// Noise covariances are written like spec covariances.
+TEST(TargetSpec, NoiseCovarianceFromJson) {
+  EXPECT_TRUE(fs::targets::parse_noise("2.0", 2).is_isotropic());
+  EXPECT_EQ(fs::targets::parse_noise("2.0", 2).sigma2(), 2.0);
+  const auto diag = fs::targets::parse_noise("[1, 4]", 2).sqrt_matrix(2);
+  EXPECT_NEAR(diag[3], 2.0, 1e-15);
+  const auto full = fs::targets::parse_noise("[[1, 0.2], [0.2, 0.5]]", 2);
+  EXPECT_FALSE(full.is_isotropic());
+  for (const char* bad : {"-1", "[1, 2, 3]", "[[1, 2], [3, 4]]", "oops", "[[1, 0], [0]]"}) {
+    try {
+      fs::targets::parse_noise(bad, 2, "--noise-cov");
+      ADD_FAILURE() << bad;
+    } catch (const fs::Error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("--noise-cov", 0), 0u) << e.what();
+    }
+  }
+}
+
 TEST(TargetSpec, ErrorsNameTheOffendingEntry) {
   const std::string head = R"({"type": "gaussian_mixture", "dim": 2, "weights": [0.3, 0.7], "means": [[-2, 0], [2, 1]], )";
   EXPECT_NE(error_of(head + R"("covariances": [0.25, [[1, 0.3], [0.2, 0.5]]]})").find("component 1 covariance: not symmetric"), std::string::npos);

@@ -32,36 +32,6 @@ void draw_progress(double fraction, int k, int steps, double t, double seconds) 
   std::fflush(stderr);
 }
 
-// --noise-cov: a JSON number (sigma^2), list of d variances or d x d matrix.
-fs::targets::Noise parse_noise(const std::string& text, std::size_t d) {
-  if (text.empty()) return fs::targets::Noise::isotropic();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception&) {
-    FLOWSAMPLER_EXPECTS(false, "--noise-cov: expected a JSON number, list of " << d << " numbers or " << d << " x " << d
-                                                                               << " matrix, got '" << text << "'");
-  }
-  std::vector<double> values;
-  auto number = [&](const nlohmann::json& x) {
-    FLOWSAMPLER_EXPECTS(x.is_number(), "--noise-cov: expected numbers, got " << x.dump());
-    values.push_back(x.get<double>());
-  };
-  if (j.is_array()) {
-    for (const auto& row : j) {
-      if (row.is_array()) {
-        FLOWSAMPLER_EXPECTS(row.size() == d, "--noise-cov: matrix rows need " << d << " entries, got " << row.size());
-        for (const auto& x : row) number(x);
-      } else {
-        number(row);
-      }
-    }
-  } else {
-    number(j);
-  }
-  return fs::targets::Noise::parse(values, d);
-}
-
 template <class Real>
 int run_typed(const SampleOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
@@ -88,7 +58,8 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
     FLOWSAMPLER_EXPECTS(!(target.has_atoms() && path.at(t1).b == 0),
                         "--times: the empirical target has no density where b(t) = 0; end the list before it");
   }
-  const fs::targets::Noise noise = parse_noise(o.noise_cov, target.dim());
+  const fs::targets::Noise noise = o.noise_cov.empty() ? fs::targets::Noise::isotropic()
+                                                       : fs::targets::parse_noise(o.noise_cov, target.dim(), "--noise-cov");
   const fs::fields::GmmFlow<Real> flow(fs::fields::GmmField(target, noise), path);
   fs::ParticleSet<Real> z;
   if (!o.init.empty()) {

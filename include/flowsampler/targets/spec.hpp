@@ -16,6 +16,10 @@ namespace flowsampler::targets {
 /// Parses spec text; `name` is used in messages, `base_dir` resolves "points".
 GaussianMixture parse_target(const std::string& text, const std::string& name = "target",
                              const std::string& base_dir = ".");
+/// A noise covariance written like a spec covariance: a JSON number
+/// (sigma^2), a list of d variances or a d x d matrix. `name` leads the messages.
+Noise parse_noise(const std::string& text, std::size_t d, const std::string& name = "noise covariance");
+
 /// Reads and parses a spec file.
 GaussianMixture load_target(const std::string& path);
 
