@@ -51,7 +51,7 @@ ParticleSet<Real> combine(const Context& ctx, const ParticleSet<Real>& a, double
 }  // namespace
 
 template <class Real>
-double median_heuristic_bandwidth(const ParticleSet<Real>& z) {
+double median_pairwise_distance(const ParticleSet<Real>& z) {
   FLOWSAMPLER_EXPECTS(z.n() >= 2, "median bandwidth: need at least 2 particles, got " << z.n());
   const std::vector<Real> h = z.to_host();
   const std::size_t n = z.n(), d = z.d(), k = std::min<std::size_t>(n, 1000);
@@ -67,7 +67,7 @@ double median_heuristic_bandwidth(const ParticleSet<Real>& z) {
   std::nth_element(dist.begin(), dist.begin() + static_cast<std::ptrdiff_t>(dist.size() / 2), dist.end());
   const double med = dist[dist.size() / 2];
   FLOWSAMPLER_EXPECTS(med > 0, "median bandwidth: the median pairwise distance is 0 (collapsed cloud)");
-  return med / std::sqrt(2 * std::log(double(n) + 1));
+  return med;
 }
 
 template <class Real>
@@ -93,7 +93,7 @@ DriftField<Real>::DriftField(const Context& ctx, Drift kind, const DriftOptions&
     FLOWSAMPLER_EXPECTS(!target->has_atoms(), "svgd: the target needs a density (no Dirac atoms)");
     FLOWSAMPLER_EXPECTS(!data || target->dim() == d_, "svgd: data and target dimensions differ");
     d_ = target->dim();
-    target_ = std::make_shared<const targets::GaussianMixture>(*target);
+    target_score_ = std::make_shared<const GmmField>(*target);
   }
   FLOWSAMPLER_EXPECTS(std::isfinite(o.ot_eps) && o.ot_eps >= 0 && o.ot_tol > 0,
                       to_string(kind) << ": ot_eps must be >= 0 (0: automatic) and ot_tol > 0");
@@ -190,7 +190,7 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
       if (o_.median_bandwidth) k.bandwidth = median_heuristic_bandwidth(z);
       FieldRequest sr;
       sr.score = true;
-      const std::vector<Real> s = GmmField(*target_).evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, z, sr).score.to_host();
+      const std::vector<Real> s = target_score_->evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, z, sr).score.to_host();
       std::vector<Real> phi = pairwise::kernel_grad_sum(ctx, k, z, z).to_host();
       for (Real& v : phi) v = static_cast<Real>(-double(v));  // sum_j grad_{z_j} k(z_j, x) = -sum_j grad_x k(x, z_j)
       for (std::size_t c = 0; c < z.d(); ++c) {
@@ -206,8 +206,8 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
     case Drift::ot_score: {
       double eps = o_.ot_eps;
       if (eps == 0) {
-        const double h = median_heuristic_bandwidth(z) * std::sqrt(2 * std::log(n + 1));  // the median distance
-        eps = 0.05 * h * h;
+        const double med = median_pairwise_distance(z);
+        eps = 0.05 * med * med;
       }
       metrics::SinkhornOptions so;
       so.tol = o_.ot_tol;
@@ -231,7 +231,7 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
 
 template class DriftField<float>;
 template class DriftField<double>;
-template double median_heuristic_bandwidth<float>(const ParticleSet<float>&);
-template double median_heuristic_bandwidth<double>(const ParticleSet<double>&);
+template double median_pairwise_distance<float>(const ParticleSet<float>&);
+template double median_pairwise_distance<double>(const ParticleSet<double>&);
 
 }  // namespace flowsampler::fields

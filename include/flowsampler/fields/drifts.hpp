@@ -23,12 +23,14 @@
 ///
 /// The public implementation of the drifting paper (distances divided by
 /// their mean, several temperatures, doubly normalized weights) is not here yet.
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "flowsampler/fields/field.hpp"
+#include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/pairwise/pairwise.hpp"
 #include "flowsampler/targets/gaussian_mixture.hpp"
 
@@ -73,13 +75,19 @@ class DriftField final : public Field<Real> {
   std::size_t d_ = 0;
   ParticleSet<Real> data_, log_w_;
   bool weighted_ = false;
-  std::shared_ptr<const targets::GaussianMixture> target_;
+  std::shared_ptr<const GmmField> target_score_;  // svgd: the target, factored once
   mutable std::uint64_t draws_ = 0;  // batches drawn so far: the counter of the batch stream
 };
 
-/// The median-heuristic bandwidth of SVGD: median pairwise distance of (up to
-/// 1000 strided points of) z over sqrt(2 log(N + 1)), for k = exp(-r^2 / (2 h^2)).
+/// The median pairwise distance of (up to 1000 strided points of) z.
 template <class Real>
-double median_heuristic_bandwidth(const ParticleSet<Real>& z);
+double median_pairwise_distance(const ParticleSet<Real>& z);
+
+/// The median-heuristic bandwidth of SVGD: median_pairwise_distance(z) over
+/// sqrt(2 log(N + 1)), for k = exp(-r^2 / (2 h^2)).
+template <class Real>
+double median_heuristic_bandwidth(const ParticleSet<Real>& z) {
+  return median_pairwise_distance(z) / std::sqrt(2 * std::log(double(z.n()) + 1));
+}
 
 }  // namespace flowsampler::fields
