@@ -83,8 +83,9 @@ Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, 
   double h = o.first_step;
   if (h == 0) {
     // Hairer's starting step: from the sizes of z, v and the change of v over a trial step.
+    const std::vector<Real> hz = z.to_host();
     auto rms_scaled = [&](const ParticleSet<Real>& x) {
-      const std::vector<Real> hx = x.to_host(), hz = z.to_host();
+      const std::vector<Real> hx = x.to_host();
       double s = 0;
       for (std::size_t e = 0; e < hx.size(); ++e) {
         const double q = double(hx[e]) / (o.atol + o.rtol * std::fabs(double(hz[e])));

@@ -43,9 +43,8 @@ void rk_step(const Context& ctx, const fields::Field<Real>& field, const Tableau
                : detail::lincomb(ctx, z, {{h * a[0], &k[0].v}, {h * a[1], &k[1].v}, {h * a[2], &k[2].v}});
     k[s] = detail::eval_stage(ctx, field, t + T.c[s] * h, s == 0 ? z : zs, ll != nullptr, nfe);
   }
-  const ParticleSet<Real> none;
-  auto term = [&](int s) { return detail::Term<Real>{s < T.stages ? h * T.b[s] : 0.0, s < T.stages ? &k[s].v : &none}; };
-  z = detail::lincomb(ctx, z, {term(0), term(1), term(2), term(3)});
+  // Weights beyond the method's stages are 0 (the tableau is zero-filled), so those terms are skipped.
+  z = detail::lincomb(ctx, z, {{h * T.b[0], &k[0].v}, {h * T.b[1], &k[1].v}, {h * T.b[2], &k[2].v}, {h * T.b[3], &k[3].v}});
   if (ll)
     for (int s = 0; s < T.stages; ++s)
       for (std::size_t i = 0; i < ll->size(); ++i) (*ll)[i] += h * T.b[s] * k[s].neg_div[i];
