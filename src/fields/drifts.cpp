@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/lincomb.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/metrics/moments.hpp"
@@ -36,19 +37,6 @@ std::string to_string(Drift f) {
   return "?";
 }
 
-namespace {
-
-// a * sa + b * sb, elementwise (host or device sets, via the host).
-template <class Real>
-ParticleSet<Real> combine(const Context& ctx, const ParticleSet<Real>& a, double sa, const ParticleSet<Real>* b, double sb) {
-  std::vector<Real> ah = a.to_host();
-  const std::vector<Real> bh = b ? b->to_host() : std::vector<Real>();
-  for (std::size_t e = 0; e < ah.size(); ++e)
-    ah[e] = static_cast<Real>(sa * double(ah[e]) + (b ? sb * double(bh[e]) : 0.0));
-  return ParticleSet<Real>::from_column_major(ctx, ah.data(), a.n(), a.d());
-}
-
-}  // namespace
 
 template <class Real>
 double median_pairwise_distance(const ParticleSet<Real>& z) {
@@ -164,7 +152,7 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
         }
       }
       const ParticleSet<Real> repulse = ParticleSet<Real>::from_column_major(ctx, rep.data(), z.n(), z.d());
-      out.velocity = combine(ctx, attract.mean, 1.0, &repulse, -1.0);
+      out.velocity = detail::lincomb(ctx, attract.mean, {{-1.0, &repulse}});
       break;
     }
     case Drift::mmd: {
@@ -177,12 +165,12 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
         w = ParticleSet<Real>::from_column_major(ctx, wh.data(), wh.size(), 1);
       }
       const auto other = pairwise::kernel_grad_sum(ctx, o_.kernel, z, beta, weighted_ ? &w : nullptr);
-      out.velocity = combine(ctx, self, -1 / n, &other, weighted_ ? 1.0 : 1 / double(beta.n()));
+      out.velocity = detail::lincomb(ctx, self, {{weighted_ ? 1.0 : 1 / double(beta.n()), &other}}, -1 / n);
       break;
     }
     case Drift::kde_score: {
       const double h = o_.kernel.bandwidth;
-      out.velocity = combine<Real>(ctx, pairwise::mean_shift(ctx, o_.kernel, z, z).mean, 1 / (h * h), nullptr, 0.0);
+      out.velocity = detail::lincomb(ctx, pairwise::mean_shift(ctx, o_.kernel, z, z).mean, {}, 1 / (h * h));
       break;
     }
     case Drift::svgd: {
@@ -216,12 +204,12 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
         // Cost |x - y|^2 / 2 with eps is cost |x - y|^2 with 2 eps: the same plan.
         so.eps = 2 * eps;
         const auto T = metrics::barycentric_projection(ctx, z, z, metrics::sinkhorn_self_potential(ctx, z, so), so.eps);
-        out.velocity = combine(ctx, T, 2 / eps, &z, -2 / eps);
+        out.velocity = detail::lincomb(ctx, detail::lincomb(ctx, T, {{-1.0, &z}}), {}, 2 / eps);  // T - x first: it cancels
       } else {
         so.eps = eps;
         const auto to_data = metrics::barycentric_projection(ctx, z, beta, metrics::sinkhorn(ctx, z, beta, so).g, eps);
         const auto to_self = metrics::barycentric_projection(ctx, z, z, metrics::sinkhorn_self_potential(ctx, z, so), eps);
-        out.velocity = combine(ctx, to_data, 1.0, &to_self, -1.0);
+        out.velocity = detail::lincomb(ctx, to_data, {{-1.0, &to_self}});
       }
       break;
     }
