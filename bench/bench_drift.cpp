@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
     double pairs_per_eval;  // in units of N * M (or N^2)
   };
   for (const Case& c : {Case{"drift.drifting_laplace", ff::Drift::drifting, fs::pairwise::Kernel::laplace, 1u << 14, 2},
+                        // mean distance (2 passes), then 5 passes per temperature (3)
+                        Case{"drift.drifting_normalized", ff::Drift::drifting_normalized, fs::pairwise::Kernel::laplace, 1u << 14, 17},
+                        Case{"drift.blob_gaussian", ff::Drift::blob, fs::pairwise::Kernel::gaussian, 1u << 14, 2},
                         Case{"drift.mmd_gaussian", ff::Drift::mmd, fs::pairwise::Kernel::gaussian, 1u << 14, 2},
                         Case{"drift.svgd_gaussian", ff::Drift::svgd, fs::pairwise::Kernel::gaussian, 1u << 13, 3},
                         Case{"drift.sinkhorn", ff::Drift::sinkhorn, fs::pairwise::Kernel::gaussian, 1u << 12, 0}}) {
@@ -48,7 +51,8 @@ int main(int argc, char** argv) {
     ff::DriftOptions o;
     o.kernel = {c.kernel, 0.5};
     o.ot_eps = 0.05;
-    const ff::DriftField<float> f(ctx, c.kind, o, c.kind == ff::Drift::svgd ? nullptr : &data, {},
+    const bool own_cloud_only = c.kind == ff::Drift::svgd || c.kind == ff::Drift::blob;
+    const ff::DriftField<float> f(ctx, c.kind, o, own_cloud_only ? nullptr : &data, {},
                                   c.kind == ff::Drift::svgd ? &g : nullptr);
     ff::FieldRequest req;
     req.velocity = true;

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/lincomb.hpp"
+#include "fields/drifting_normalized.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/metrics/moments.hpp"
@@ -15,12 +16,14 @@ namespace flowsampler::fields {
 Drift parse_drift(const std::string& name, const std::string& what) {
   if (name == "mean-shift") return Drift::mean_shift;
   if (name == "drifting") return Drift::drifting;
+  if (name == "drifting-normalized") return Drift::drifting_normalized;
+  if (name == "blob") return Drift::blob;
   if (name == "mmd") return Drift::mmd;
   if (name == "kde-score") return Drift::kde_score;
   if (name == "svgd") return Drift::svgd;
   if (name == "sinkhorn") return Drift::sinkhorn;
   if (name == "ot-score") return Drift::ot_score;
-  FLOWSAMPLER_EXPECTS(false, what << ": expected mean-shift, drifting, mmd, kde-score, svgd, sinkhorn or ot-score, got '"
+  FLOWSAMPLER_EXPECTS(false, what << ": expected mean-shift, drifting, drifting-normalized, mmd, kde-score, blob, svgd, sinkhorn or ot-score, got '"
                                   << name << "'");
 }
 
@@ -28,6 +31,8 @@ std::string to_string(Drift f) {
   switch (f) {
     case Drift::mean_shift: return "mean-shift";
     case Drift::drifting: return "drifting";
+    case Drift::drifting_normalized: return "drifting-normalized";
+    case Drift::blob: return "blob";
     case Drift::mmd: return "mmd";
     case Drift::kde_score: return "kde-score";
     case Drift::svgd: return "svgd";
@@ -63,7 +68,8 @@ DriftField<Real>::DriftField(const Context& ctx, Drift kind, const DriftOptions&
                              const std::vector<double>& data_weights, const targets::GaussianMixture* target)
     : kind_(kind), o_(o) {
   const bool needs_data =
-      kind == Drift::mean_shift || kind == Drift::drifting || kind == Drift::mmd || kind == Drift::sinkhorn;
+      kind == Drift::mean_shift || kind == Drift::drifting || kind == Drift::drifting_normalized || kind == Drift::mmd ||
+      kind == Drift::sinkhorn;
   FLOWSAMPLER_EXPECTS(!needs_data || (data && data->n() > 0), to_string(kind) << ": needs the data cloud (non-empty)");
   FLOWSAMPLER_EXPECTS(kind != Drift::svgd || target, "svgd: needs a target");
   FLOWSAMPLER_EXPECTS(std::isfinite(o.kernel.bandwidth) && o.kernel.bandwidth > 0,
@@ -71,7 +77,7 @@ DriftField<Real>::DriftField(const Context& ctx, Drift kind, const DriftOptions&
   if (kind == Drift::mean_shift || kind == Drift::drifting)
     FLOWSAMPLER_EXPECTS(o.kernel.kind == pairwise::Kernel::gaussian || o.kernel.kind == pairwise::Kernel::laplace,
                         to_string(kind) << ": the kernel must be gaussian or laplace");
-  if (kind == Drift::kde_score || kind == Drift::svgd)
+  if (kind == Drift::kde_score || kind == Drift::blob || kind == Drift::svgd)
     FLOWSAMPLER_EXPECTS(o.kernel.kind == pairwise::Kernel::gaussian, to_string(kind) << ": the kernel must be gaussian");
   if (data) {
     d_ = data->d();
@@ -85,9 +91,10 @@ DriftField<Real>::DriftField(const Context& ctx, Drift kind, const DriftOptions&
   }
   FLOWSAMPLER_EXPECTS(std::isfinite(o.ot_eps) && o.ot_eps >= 0 && o.ot_tol > 0,
                       to_string(kind) << ": ot_eps must be >= 0 (0: automatic) and ot_tol > 0");
-  FLOWSAMPLER_EXPECTS(d_ > 0 || kind == Drift::kde_score || kind == Drift::ot_score, to_string(kind) << ": no dimension (no data, no target)");
+  FLOWSAMPLER_EXPECTS(d_ > 0 || kind == Drift::kde_score || kind == Drift::blob || kind == Drift::ot_score, to_string(kind) << ": no dimension (no data, no target)");
   if (!data_weights.empty()) {
-    FLOWSAMPLER_EXPECTS(kind != Drift::sinkhorn, "sinkhorn: weighted data are not supported (uniform weights)");
+    FLOWSAMPLER_EXPECTS(kind != Drift::sinkhorn && kind != Drift::drifting_normalized,
+                        to_string(kind) << ": weighted data are not supported (uniform weights)");
     FLOWSAMPLER_EXPECTS(data && data_weights.size() == data->n(),
                         to_string(kind) << ": expected " << (data ? data->n() : 0) << " data weights, got " << data_weights.size());
     std::vector<Real> lw(data_weights.size());
@@ -155,6 +162,9 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
       out.velocity = detail::lincomb(ctx, attract.mean, {{-1.0, &repulse}});
       break;
     }
+    case Drift::drifting_normalized:
+      out.velocity = detail::drifting_normalized(ctx, z, beta, o_.temperatures, o_.include_self);
+      break;
     case Drift::mmd: {
       // -(1/N) sum_j grad k(x, z_j) + sum_j w_j grad k(x, y_j) (w_j = 1/M unweighted).
       const auto self = pairwise::kernel_grad_sum(ctx, o_.kernel, z, z);
@@ -171,6 +181,17 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
     case Drift::kde_score: {
       const double h = o_.kernel.bandwidth;
       out.velocity = detail::lincomb(ctx, pairwise::mean_shift(ctx, o_.kernel, z, z).mean, {}, 1 / (h * h));
+      break;
+    }
+    case Drift::blob: {
+      // Both terms share the kernel sums K_j = sum_l k(x_j, x_l) = exp(lse_j).
+      const double h = o_.kernel.bandwidth;
+      const auto shift = pairwise::mean_shift(ctx, o_.kernel, z, z);
+      std::vector<Real> inv = shift.lse.to_host();
+      for (Real& v : inv) v = static_cast<Real>(std::exp(-double(v)));
+      const auto w = ParticleSet<Real>::from_column_major(ctx, inv.data(), inv.size(), 1);
+      const auto spread = pairwise::kernel_grad_sum(ctx, o_.kernel, z, z, &w);
+      out.velocity = detail::lincomb(ctx, shift.mean, {{1.0, &spread}}, 1 / (h * h));
       break;
     }
     case Drift::svgd: {

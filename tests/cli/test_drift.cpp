@@ -27,7 +27,8 @@ TEST(CliDrift, FlowsReachTheData) {
   fs::io::write_npy(dir + "/dx.npy", x.data(), 500, 2);
   fs::io::write_npy(dir + "/dy.npy", y.data(), 400, 2);
   for (const std::string field : {"drifting --eps 0.5 --dt 0.5", "mmd --kernel energy --dt 1", "mean-shift --eps 0.3 --dt 0.2",
-                                  "sinkhorn --ot-eps 0.1 --dt 0.5", "mmd --kernel energy --dt 1 --batch 100"}) {
+                                  "sinkhorn --ot-eps 0.1 --dt 0.5", "mmd --kernel energy --dt 1 --batch 100",
+                                  "drifting-normalized --dt 0.05"}) {
     ASSERT_EQ(run("drift --field " + field + " --x " + dir + "/dx.npy --data " + dir + "/dy.npy --steps 100 --every 50 --out " +
                   dir + "/dz.npy --report " + dir + "/dr.json"),
               0)

@@ -108,6 +108,107 @@ TEST(Drifts, MeanShiftAndDriftingMatchNaiveLoops) {
   EXPECT_NEAR(c.at(0, 1), 0.0, 1e-14);
 }
 
+// The public implementation's drifting field, written as that code does it:
+// dense N x (M + N) matrices, self pairs masked, A = K / sqrt(row sum x column sum).
+std::vector<double> naive_drifting_normalized(const fs::ParticleSet<double>& x, const fs::ParticleSet<double>& y,
+                                              const std::vector<double>& taus, bool include_self) {
+  const std::size_t n = x.n(), m = y.n(), d = x.d(), t = m + n;
+  auto target = [&](std::size_t j, std::size_t c) { return j < m ? y.at(j, c) : x.at(j - m, c); };
+  std::vector<double> dmat(n * t);
+  std::vector<bool> live(n * t, true);
+  double sum = 0, count = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < t; ++j) {
+      dmat[i * t + j] = j < m ? dist(x, i, y, j) : dist(x, i, x, j - m);
+      if (!include_self && j == m + i) live[i * t + j] = false;
+      if (live[i * t + j]) sum += dmat[i * t + j], count += 1;
+    }
+  const double s = sum / count;
+  std::vector<double> out(n * d, 0.0);
+  for (double tau : taus) {
+    std::vector<double> kmat(n * t), row(n, 0.0), col(t, 0.0);
+    for (std::size_t e = 0; e < n * t; ++e) kmat[e] = live[e] ? std::exp(-dmat[e] / (s * tau)) : 0.0;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < t; ++j) row[i] += kmat[i * t + j], col[j] += kmat[i * t + j];
+    std::vector<double> v(n * d, 0.0);
+    double sq = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      double wp = 0, wn = 0;
+      for (std::size_t j = 0; j < t; ++j) (j < m ? wp : wn) += kmat[i * t + j] / std::sqrt(row[i] * col[j]);
+      for (std::size_t j = 0; j < t; ++j) {
+        const double a = kmat[i * t + j] / std::sqrt(row[i] * col[j]);
+        for (std::size_t c = 0; c < d; ++c) v[c * n + i] += (j < m ? a * wn : -a * wp) * target(j, c);
+      }
+      for (std::size_t c = 0; c < d; ++c) sq += v[c * n + i] * v[c * n + i];
+    }
+    const double rms = std::sqrt(sq / double(n * d));
+    for (std::size_t e = 0; e < out.size(); ++e) out[e] += v[e] / rms;
+  }
+  return out;
+}
+
+TEST(Drifts, NormalizedDriftingMatchesThePublicCodesDenseForm) {
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  const auto x = cloud(ctx, 37, 3, 11), y = cloud(ctx, 23, 3, 12, 0.8);
+  for (bool self : {false, true}) {
+    ff::DriftOptions o;
+    o.include_self = self;
+    // At tau = 0.02 most of these 37 points weigh less than 1e-6 of their own
+    // self pair, whose removal by subtraction then costs digits (drifts.hpp).
+    for (const auto& [taus, tol] : {std::pair{std::vector<double>{0.05, 0.2, 1.0}, 1e-9},
+                                    std::pair{std::vector<double>{0.02, 0.05, 0.2}, 1e-5}}) {
+      o.temperatures = taus;
+      const ff::DriftField<double> f(ctx, ff::Drift::drifting_normalized, o, &y);
+      const auto v = f.evaluate(ctx, 0, x, velocity()).velocity;
+      const auto want = naive_drifting_normalized(x, y, o.temperatures, self);
+      for (std::size_t e = 0; e < want.size(); ++e) EXPECT_NEAR(v.data()[e], want[e], tol * (1 + std::fabs(want[e]))) << e;
+    }
+  }
+  // With the self term kept, a cloud that is the data feels no drift.
+  ff::DriftOptions o;
+  o.include_self = true;
+  const ff::DriftField<double> f(ctx, ff::Drift::drifting_normalized, o, &x);
+  const auto zero = f.evaluate(ctx, 0, x, velocity()).velocity;
+  for (std::size_t e = 0; e < zero.size(); ++e) EXPECT_NEAR(zero.data()[e], 0.0, 1e-12);
+  o.temperatures = {0.1, -1};
+  EXPECT_THROW((ff::DriftField<double>(ctx, ff::Drift::drifting_normalized, o, &y).evaluate(ctx, 0, x, velocity())),
+               fs::Error);
+  EXPECT_THROW((ff::DriftField<double>(ctx, ff::Drift::drifting_normalized, {}, &y, std::vector<double>(23, 1.0))),
+               fs::Error);
+}
+
+// The blob field is N grad_{x_i} of F = (1/N) sum_i log (1/N) sum_j k(x_i, x_j),
+// the blob entropy of the empirical measure: central differences of F.
+TEST(Drifts, BlobFieldIsTheGradientOfTheBlobEntropy) {
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  const auto x = cloud(ctx, 30, 2, 13);
+  const double h = 0.7;
+  auto entropy = [&](const fs::ParticleSet<double>& p) {
+    double f = 0;
+    for (std::size_t i = 0; i < p.n(); ++i) {
+      double s = 0;
+      for (std::size_t j = 0; j < p.n(); ++j) s += k(Kernel::gaussian, dist(p, i, p, j), h);
+      f += std::log(s / double(p.n()));
+    }
+    return f / double(p.n());
+  };
+  ff::DriftOptions o;
+  o.kernel = {Kernel::gaussian, h};
+  const ff::DriftField<double> f(ctx, ff::Drift::blob, o, nullptr);
+  const auto v = f.evaluate(ctx, 0, x, velocity()).velocity;
+  const double step = 1e-5;
+  for (std::size_t i : {0u, 9u, 29u})
+    for (std::size_t c = 0; c < 2; ++c) {
+      auto xp = x.copy(ctx), xm = x.copy(ctx);
+      xp.at(i, c) += step;
+      xm.at(i, c) -= step;
+      const double g = 30 * (entropy(xp) - entropy(xm)) / (2 * step);
+      EXPECT_NEAR(v.at(i, c), g, 1e-6 * (1 + std::fabs(g)));
+    }
+  o.kernel = {Kernel::laplace, h};
+  EXPECT_THROW(ff::DriftField<double>(ctx, ff::Drift::blob, o, nullptr), fs::Error);
+}
+
 // The MMD velocity is -(N / 2) grad_{x_i} MMD^2(x, y), checked by central differences.
 TEST(Drifts, MmdVelocityIsTheMmdGradient) {
   const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);

@@ -39,6 +39,7 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
   const std::string kernel = !o.kernel.empty() ? o.kernel : (kind == fields::Drift::drifting ? "laplace" : "gaussian");
   fo.kernel = {pairwise::parse_kernel(kernel, "--kernel"), o.eps};
   fo.include_self = o.include_self;
+  if (!o.temperatures.empty()) fo.temperatures = o.temperatures;
   fo.median_bandwidth = o.median_bandwidth;
   fo.ot_eps = o.ot_eps;
   fo.batch = o.batch;

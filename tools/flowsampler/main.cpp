@@ -119,7 +119,8 @@ int main(int argc, char** argv) {
   metrics->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   fs::cli::DriftOptions dro;
   CLI::App* drift = app.add_subcommand("drift", "Move a cloud with a kernel drift field (mean shift, drifting, MMD, KDE score, SVGD)");
-  drift->add_option("--field", dro.field, "mean-shift, drifting, mmd, kde-score, svgd, sinkhorn or ot-score")->required();
+  drift->add_option("--field", dro.field,
+                    "mean-shift, drifting, drifting-normalized, mmd, kde-score, blob, svgd, sinkhorn or ot-score")->required();
   drift->add_option("--x", dro.x, "initial particles (.npy, N x d)")->required()->check(CLI::ExistingFile);
   auto* data_opt = drift->add_option("--data", dro.data, "the data cloud beta (.npy, M x d)")->check(CLI::ExistingFile);
   drift->add_option("--target", dro.target, "target spec: svgd's score, or fresh draws as the data")
@@ -131,7 +132,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   drift->add_option("--batch", dro.batch, "random batch: use this many data points per step (default all)");
   drift->add_flag("--median-bandwidth", dro.median_bandwidth, "svgd: median-heuristic bandwidth, per step");
-  drift->add_flag("--include-self", dro.include_self, "drifting: keep j = i in the self term");
+  drift->add_flag("--include-self", dro.include_self, "drifting(-normalized): keep j = i in the self term");
+  drift->add_option("--temperatures", dro.temperatures, "drifting-normalized: temperatures, summed (default 0.02 0.05 0.2)")
+      ->expected(1, 16);
   drift->add_option("--steps", dro.steps, "steps")->capture_default_str()->check(CLI::Range(1, 100000000));
   drift->add_option("--dt", dro.dt, "step size")->capture_default_str()->check(CLI::PositiveNumber);
   drift->add_option("--integrator", dro.integrator, "euler, heun, midpoint or rk4")->capture_default_str();
