@@ -44,6 +44,15 @@ constexpr std::size_t tile_rows = 512;  // y rows per tile (stays in L1 for smal
 // sweep the lanes once per y row with the lane state in L1.
 constexpr bool in_registers(int D) { return D > 0 && D <= 8; }
 
+// Threads only pay off above some work: a few hundred points by a few hundred
+// (the 100-atom batches of the Monge experiments, Sinkhorn on small clouds)
+// take microseconds, less than a team's fork and barrier, and far less than a
+// team's spinning on a loaded machine.
+constexpr double min_parallel_pairs = 1 << 17;
+inline bool worth_threads(std::size_t nblocks, std::size_t n, std::size_t m) {
+  return nblocks > 1 && double(n) * double(m) >= min_parallel_pairs;
+}
+
 template <int D, class Real>
 struct LaneX {
   // The x accessor a lane uses: its coordinates in registers, or a strided view.
@@ -72,7 +81,7 @@ void pairwise_sum(const Op& op, const PairwiseArgs<Real>& args, Real* out) {
   const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
   const long long nb = static_cast<long long>(nblocks);
   constexpr int P = D > 0 ? Op::value_dim(D) : 1;
-#pragma omp parallel num_threads(a.threads) if (nblocks > 1)
+#pragma omp parallel num_threads(a.threads) if (detail::worth_threads(nblocks, a.n, a.m))
   {
     constexpr std::size_t B = detail::block_rows;
     std::vector<double> carry(static_cast<std::size_t>(p) * B);
@@ -143,7 +152,7 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& args, Real* out, R
   const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
   const long long nb = static_cast<long long>(nblocks);
   const int ds = kernels::dim<D>(a.d);
-#pragma omp parallel num_threads(a.threads) if (nblocks > 1)
+#pragma omp parallel num_threads(a.threads) if (detail::worth_threads(nblocks, a.n, a.m))
   {
     constexpr std::size_t B = detail::block_rows;
     std::vector<double> carry(static_cast<std::size_t>(p) * B), s(B);
@@ -230,7 +239,7 @@ void pairwise_kmin(const Op& op, const PairwiseArgs<Real>& args, int k, Real* di
   const PairwiseArgs<Real> a = args;
   const std::size_t nblocks = (a.n + detail::block_rows - 1) / detail::block_rows;
   const long long nb = static_cast<long long>(nblocks);
-#pragma omp parallel num_threads(a.threads) if (nblocks > 1)
+#pragma omp parallel num_threads(a.threads) if (detail::worth_threads(nblocks, a.n, a.m))
   {
     constexpr std::size_t B = detail::block_rows;
     std::vector<Real> best(static_cast<std::size_t>(k) * B);

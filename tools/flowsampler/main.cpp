@@ -12,8 +12,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli_checks.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "drift_command.hpp"
+#include "jko_command.hpp"
 #include "metrics_command.hpp"
 #include "sample_command.hpp"
 
@@ -49,12 +51,12 @@ int main(int argc, char** argv) {
                      "euler, heun, midpoint, rk4, ddim, dpmpp2m, dopri5 (adaptive), or sde (Euler-Maruyama on "
                      "the reverse SDE)")
       ->capture_default_str();
-  sample->add_option("--rtol", so.rtol, "dopri5: relative tolerance")->capture_default_str()->check(CLI::PositiveNumber);
-  sample->add_option("--atol", so.atol, "dopri5: absolute tolerance")->capture_default_str()->check(CLI::PositiveNumber);
+  sample->add_option("--rtol", so.rtol, "dopri5: relative tolerance")->capture_default_str()->check(flowsampler::cli::positive_number);
+  sample->add_option("--atol", so.atol, "dopri5: absolute tolerance")->capture_default_str()->check(flowsampler::cli::positive_number);
   sample->add_option("--langevin-steps", so.langevin_steps, "sde: Langevin corrector steps after each step")
       ->capture_default_str()->check(CLI::Range(0, 1000));
   sample->add_option("--langevin-snr", so.langevin_snr, "sde: the corrector's signal-to-noise ratio r, step 2 (r |xi| / |s|)^2")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(flowsampler::cli::positive_number);
   sample->add_option("--noise-cov", so.noise_cov,
                      "covariance of the noise Y as JSON: a number (sigma^2), a list of d variances or a d x d matrix "
                      "(default 1)");
@@ -99,9 +101,9 @@ int main(int argc, char** argv) {
   metrics->add_flag("--unbiased", mo.unbiased, "MMD as the U-statistic (default: the V-statistic)");
   metrics->add_option("--sliced-w2", mo.sliced_w2, "P: sliced W2^2 with P random directions")->check(CLI::Range(1, 1000000));
   metrics->add_option("--sinkhorn", mo.sinkhorn, "EPS: entropic OT and the Sinkhorn divergence (cost |x - y|^2)")
-      ->check(CLI::PositiveNumber);
+      ->check(flowsampler::cli::positive_number);
   metrics->add_option("--sinkhorn-tol", mo.sinkhorn_tol, "stop when the L1 marginal error is below this")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(flowsampler::cli::positive_number);
   metrics->add_option("--sinkhorn-max-iter", mo.sinkhorn_max_iter, "iterations at the final eps (exit 2 beyond)")
       ->capture_default_str()->check(CLI::Range(1, 100000000));
   metrics->add_flag("--exact-w2", mo.exact_w2, "exact W2^2 by optimal assignment (N = M <= 20000)");
@@ -127,7 +129,7 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile)->excludes(data_opt);
   drift->add_option("--target-samples", dro.target_samples, "draws of --target used as data (default N)");
   drift->add_option("--kernel", dro.kernel, "gaussian, laplace, imq or energy (default laplace for drifting, else gaussian)");
-  drift->add_option("--eps", dro.eps, "kernel bandwidth h")->capture_default_str()->check(CLI::PositiveNumber);
+  drift->add_option("--eps", dro.eps, "kernel bandwidth h")->capture_default_str()->check(flowsampler::cli::positive_number);
   drift->add_option("--ot-eps", dro.ot_eps, "sinkhorn, ot-score: entropic eps (default 0.05 x median squared distance)")
       ->check(CLI::NonNegativeNumber);
   drift->add_option("--batch", dro.batch, "random batch: use this many data points per step (default all)");
@@ -136,7 +138,7 @@ int main(int argc, char** argv) {
   drift->add_option("--temperatures", dro.temperatures, "drifting-normalized: temperatures, summed (default 0.02 0.05 0.2)")
       ->expected(1, 16);
   drift->add_option("--steps", dro.steps, "steps")->capture_default_str()->check(CLI::Range(1, 100000000));
-  drift->add_option("--dt", dro.dt, "step size")->capture_default_str()->check(CLI::PositiveNumber);
+  drift->add_option("--dt", dro.dt, "step size")->capture_default_str()->check(flowsampler::cli::positive_number);
   drift->add_option("--integrator", dro.integrator, "euler, heun, midpoint or rk4")->capture_default_str();
   drift->add_option("--every", dro.every, "record the cloud's moments and energy distance to the data every J steps")
       ->capture_default_str()->check(CLI::Range(1, 100000000));
@@ -145,6 +147,10 @@ int main(int argc, char** argv) {
   drift->add_option("--seed", dro.seed, "random seed")->capture_default_str();
   drift->add_option("--precision", dro.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
   drift->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  fs::cli::JkoOptions jko_o;
+  fs::cli::JkoSampleOptions jko_s;
+  fs::cli::JkoCommands jko_c;
+  fs::cli::add_jko_commands(app, jko_o, jko_s, backend, &jko_c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -160,6 +166,8 @@ int main(int argc, char** argv) {
     if (*sample) return fs::cli::run_sample(so, backend);
     if (*metrics) return fs::cli::run_metrics(mo, backend);
     if (*drift) return fs::cli::run_drift(dro, backend);
+    if (*jko_c.jko) return fs::cli::run_jko(jko_o, backend);
+    if (*jko_c.sample) return fs::cli::run_jko_sample(jko_s, backend);
   } catch (const fs::Error& e) {
     std::cerr << "flowsampler: " << e.what() << "\n";
     return 2;

@@ -1,0 +1,54 @@
+#pragma once
+/// \file One particle JKO step: the backward-Euler step
+///   X_{k+1} = X_k - h grad_W F(rho_{k+1})(X_{k+1}),
+/// rho_{k+1} the law of X_{k+1} itself, solved by a damped fixed-point
+/// iteration X <- X + w (X_k - h G(X) - X), G(X) = grad_W F(rho_X)(X), with
+/// Anderson mixing and adaptive damping, until the first-order residual
+///   eps_k = || (X_{k+1} - X_k) / h + grad_W F(rho_{k+1})(X_{k+1}) ||_{L2(rho_{k+1})}
+/// (the root mean square over the particles; Assumption 1 of the JKO-flow
+/// analysis) is below the tolerance. The score estimator's parameters are
+/// fixed from X_k for the whole step, so every evaluation of the step sees
+/// the same functional. The explicit (forward Euler) step is an option.
+#include "flowsampler/core/context.hpp"
+#include "flowsampler/core/particle_set.hpp"
+#include "flowsampler/jko/objective.hpp"
+#include "flowsampler/jko/score.hpp"
+
+namespace flowsampler::jko {
+
+struct StepOptions {
+  /// Stop when eps_k <= tol. 0 = automatic: 1e-7 (double) or 1e-3 (float)
+  /// times eps at X = X_k, i.e. rms |grad_W F(rho_k)(X_k)|.
+  double tol = 0;
+  int max_inner = 200;      ///< gradient evaluations at most
+  double damping = 1.0;     ///< w in (0, 1]
+  int anderson = 5;         ///< Anderson memory (0: plain damped fixed point)
+  bool adaptive = true;     ///< halve w (and restart the mixing from the best iterate) when eps grows
+  bool explicit_step = false;  ///< forward Euler X_k - h grad_W F(rho_k)(X_k) instead
+};
+
+template <class Real>
+struct StepResult {
+  ParticleSet<Real> x;       ///< X_{k+1}
+  double eps = 0;            ///< the first-order residual at X_{k+1} (explicit: of the backward condition too)
+  double tol = 0;            ///< the tolerance used
+  int inner = 0;             ///< gradient evaluations of the inner iteration
+  bool converged = false;    ///< eps <= tol (explicit steps: false)
+  ScoreParams score;         ///< the score estimator's parameters of this step
+};
+
+/// One JKO step of size h > 0 from the cloud x (N >= 2). When the inner
+/// iteration does not converge the best iterate comes back with
+/// converged = false. Error on h <= 0, an empty cloud, d that differs from
+/// the objective's, bad options.
+template <class Real>
+StepResult<Real> jko_step(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x, double h,
+                          const StepOptions& options = {});
+
+/// The first-order residual eps of a candidate step x -> next with the score
+/// parameters `params` (what jko_step reports; an independent check).
+template <class Real>
+double first_order_residual(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x,
+                            const ParticleSet<Real>& next, double h, const ScoreParams& params);
+
+}  // namespace flowsampler::jko

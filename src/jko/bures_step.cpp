@@ -1,0 +1,90 @@
+#include "flowsampler/jko/bures_step.hpp"
+
+#include <Eigen/Dense>
+#include <cmath>
+
+#include "flowsampler/core/error.hpp"
+
+namespace flowsampler::jko {
+
+namespace {
+
+using Mat = Eigen::MatrixXd;
+using Vec = Eigen::VectorXd;
+
+Vec vec(const std::vector<double>& v) { return Eigen::Map<const Vec>(v.data(), Eigen::Index(v.size())); }
+std::vector<double> flat(const Mat& M) { return std::vector<double>(M.data(), M.data() + M.size()); }
+std::vector<double> flat(const Vec& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
+
+// Validated symmetric positive definite d x d matrix and its eigendecomposition.
+Eigen::SelfAdjointEigenSolver<Mat> spd(const Gaussian& g, const char* name) {
+  const std::size_t d = g.dim();
+  FLOWSAMPLER_EXPECTS(d > 0, name << ": empty mean");
+  FLOWSAMPLER_EXPECTS(g.cov.size() == d * d,
+                      name << ": covariance needs " << d * d << " entries (d = " << d << "), got " << g.cov.size());
+  for (double v : g.mean) FLOWSAMPLER_EXPECTS(std::isfinite(v), name << ": non-finite mean");
+  const Mat S = Eigen::Map<const Mat>(g.cov.data(), Eigen::Index(d), Eigen::Index(d));
+  FLOWSAMPLER_EXPECTS(S.allFinite(), name << ": non-finite covariance");
+  const double scale = std::max(1.0, S.cwiseAbs().maxCoeff());
+  FLOWSAMPLER_EXPECTS((S - S.transpose()).cwiseAbs().maxCoeff() <= 1e-9 * scale, name << ": covariance is not symmetric");
+  Eigen::SelfAdjointEigenSolver<Mat> e(0.5 * (S + S.transpose()));
+  FLOWSAMPLER_EXPECTS(e.eigenvalues().minCoeff() > 1e-14 * e.eigenvalues().cwiseAbs().maxCoeff() &&
+                          e.eigenvalues().minCoeff() > 0,
+                      name << ": covariance is not positive definite (eigenvalue " << e.eigenvalues().minCoeff() << ")");
+  return e;
+}
+
+Mat fn(const Eigen::SelfAdjointEigenSolver<Mat>& e, double (*f)(double)) {
+  return e.eigenvectors() * e.eigenvalues().unaryExpr(f).asDiagonal() * e.eigenvectors().transpose();
+}
+double inv(double x) { return 1 / x; }
+double isqrt(double x) { return 1 / std::sqrt(x); }
+double sqrt_(double x) { return std::sqrt(x); }
+
+}  // namespace
+
+BuresStep bures_jko_step(const Gaussian& rho, const Gaussian& target, double h) {
+  FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, "bures_jko_step: the step h must be > 0, got " << h);
+  const auto es = spd(rho, "bures_jko_step: rho");
+  const auto et = spd(target, "bures_jko_step: target");
+  FLOWSAMPLER_EXPECTS(rho.dim() == target.dim(),
+                      "bures_jko_step: rho has d = " << rho.dim() << ", the target d = " << target.dim());
+  const Eigen::Index d = Eigen::Index(rho.dim());
+  const Mat I = Mat::Identity(d, d);
+  const Mat Pt = fn(et, inv);  // S*^-1
+  const Mat B = I + h * Pt;
+  const Eigen::SelfAdjointEigenSolver<Mat> eb(B);
+  const Mat Bh = fn(eb, sqrt_), Bmh = fn(eb, isqrt);
+  const Vec mp = fn(eb, inv) * (vec(rho.mean) + h * Pt * vec(target.mean));
+  Mat M = h * Bh * fn(es, inv) * Bh;
+  M = 0.5 * (M + M.transpose());
+  const Eigen::SelfAdjointEigenSolver<Mat> em(0.25 * I + M);
+  const Mat C = 0.5 * I + fn(em, sqrt_);
+  Mat A = Bmh * C * Bmh;
+  A = 0.5 * (A + A.transpose());
+  const Mat S = Eigen::Map<const Mat>(rho.cov.data(), d, d);
+  Mat Sp = A * S * A;
+  Sp = 0.5 * (Sp + Sp.transpose());
+  return BuresStep{Gaussian{flat(mp), flat(Sp)}, flat(A)};
+}
+
+std::vector<Gaussian> bures_jko_sequence(const Gaussian& rho, const Gaussian& target, const std::vector<double>& steps) {
+  std::vector<Gaussian> out{rho};
+  out.reserve(steps.size() + 1);
+  for (double h : steps) out.push_back(bures_jko_step(out.back(), target, h).next);
+  return out;
+}
+
+double gaussian_kl(const Gaussian& p, const Gaussian& q) {
+  const auto ep = spd(p, "gaussian_kl: p");
+  const auto eq = spd(q, "gaussian_kl: q");
+  FLOWSAMPLER_EXPECTS(p.dim() == q.dim(), "gaussian_kl: p has d = " << p.dim() << ", q has d = " << q.dim());
+  const Eigen::Index d = Eigen::Index(p.dim());
+  const Mat Qi = fn(eq, inv);
+  const Mat S = Eigen::Map<const Mat>(p.cov.data(), d, d);
+  const Vec dm = vec(q.mean) - vec(p.mean);
+  const double logdet = eq.eigenvalues().array().log().sum() - ep.eigenvalues().array().log().sum();
+  return 0.5 * ((Qi * S).trace() + dm.dot(Qi * dm) - double(d) + logdet);
+}
+
+}  // namespace flowsampler::jko

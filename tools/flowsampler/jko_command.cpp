@@ -1,0 +1,149 @@
+// `flowsampler jko --data X.npy (--to-normal | --target T.json) --h H --steps K
+//   [--estimator kde|blob|ot] [--model DIR] --out XK.npy --report R.json` and
+// `flowsampler jko-sample --model DIR --n N --out Y.npy`.
+#include "cli_checks.hpp"
+#include "jko_command.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "flowsampler/flowsampler.hpp"
+#include "flowsampler/jko/flow.hpp"
+#include "flowsampler/jko/model.hpp"
+
+namespace flowsampler::cli {
+
+CLI::App* add_jko_commands(CLI::App& app, JkoOptions& o, JkoSampleOptions& s, std::string& backend, JkoCommands* commands) {
+  CLI::App* jko = app.add_subcommand("jko", "JKO (Wasserstein proximal) steps of KL(. || pi) from a data cloud; optionally keep a JKO flow model");
+  jko->add_option("--data", o.data, "the data cloud X_0 (.npy, N x d)")->required()->check(CLI::ExistingFile);
+  auto* normal = jko->add_flag("--to-normal", o.to_normal, "pi = N(0, I)");
+  auto* target = jko->add_option("--target", o.target, "pi as a target spec (JSON)")->check(CLI::ExistingFile)->excludes(normal);
+  normal->excludes(target);
+  jko->add_option("--h", o.h, "step size h (the first one for --schedule geometric)")->capture_default_str()->check(flowsampler::cli::positive_number);
+  jko->add_option("--steps", o.steps, "number of JKO steps K")->capture_default_str()->check(CLI::Range(1, 1000000));
+  jko->add_option("--schedule", o.schedule, "constant or geometric (h ratio^k)")->capture_default_str()->check(CLI::IsMember({"constant", "geometric"}));
+  jko->add_option("--ratio", o.ratio, "geometric schedule ratio")->capture_default_str()->check(flowsampler::cli::positive_number);
+  jko->add_option("--step-list", o.steps_list, "explicit steps h_0,h_1,... (overrides --h/--schedule)")->delimiter(',');
+  jko->add_option("--estimator", o.estimator, "score of rho: kde, blob or ot")->capture_default_str()->check(CLI::IsMember({"kde", "blob", "ot"}));
+  jko->add_option("--bandwidth", o.bandwidth, "kde/blob bandwidth (default: Silverman's rule per step)")->check(CLI::NonNegativeNumber);
+  jko->add_option("--ot-eps", o.ot_eps, "ot: entropic eps (default 0.05 x median squared distance per step)")->check(CLI::NonNegativeNumber);
+  jko->add_option("--tol", o.tol, "first-order residual tolerance (default: relative 1e-7 double / 1e-3 float)")->check(CLI::NonNegativeNumber);
+  jko->add_option("--max-inner", o.max_inner, "inner iterations per step at most")->capture_default_str()->check(CLI::Range(1, 100000));
+  jko->add_option("--anderson", o.anderson, "Anderson memory of the inner iteration (0: damped fixed point)")->capture_default_str()->check(CLI::Range(0, 32));
+  jko->add_flag("--explicit", o.explicit_step, "forward Euler steps instead (for comparison)");
+  jko->add_option("--w2-tol", o.w2_tol, "stop once the Bures W2 to pi is below this")->check(CLI::NonNegativeNumber);
+  jko->add_option("--kl-tol", o.kl_tol, "stop once the KL estimate to pi is below this")->check(CLI::NonNegativeNumber);
+  jko->add_option("--diagnostic-points", o.diagnostic_points, "particles used by the MMD, KL and Lipschitz diagnostics (0: off)")->capture_default_str();
+  jko->add_option("--model", o.model, "write the JKO flow model (clouds X_0..X_K + manifest.json) to this directory");
+  jko->add_option("--out", o.out, "final cloud X_K (.npy)")->required();
+  jko->add_option("--report", o.report, "JSON report with the per-step records");
+  jko->add_option("--seed", o.seed, "random seed (draws of pi for the diagnostics)")->capture_default_str();
+  jko->add_option("--precision", o.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
+  jko->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  CLI::App* sample = app.add_subcommand("jko-sample", "Generate from a JKO flow model: fresh pi draws run back through the stored steps");
+  sample->add_option("--model", s.model, "model directory written by `jko --model`")->required();
+  sample->add_option("--n", s.n, "number of samples")->capture_default_str()->check(CLI::Range(std::size_t(1), std::size_t(1) << 40));
+  sample->add_option("--out", s.out, "samples (.npy, N x d)")->required();
+  sample->add_option("--seed", s.seed, "random seed")->capture_default_str();
+  sample->add_option("--precision", s.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
+  sample->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  if (commands) *commands = JkoCommands{jko, sample};
+  return jko;
+}
+
+namespace {
+
+nlohmann::json record_json(const jko::StepRecord& r) {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  return {{"k", r.k}, {"h", r.h}, {"eps", r.eps}, {"tol", r.tol}, {"inner", r.inner}, {"converged", r.converged},
+          {"estimator", jko::to_string(r.score.estimator)}, {"bandwidth", r.score.bandwidth}, {"ot_eps", r.score.ot_eps},
+          {"mean", r.mean}, {"covariance", r.cov}, {"w2_bures", num(r.w2)}, {"kl", num(r.kl)},
+          {"kl_gaussian", num(r.kl_gaussian)}, {"mmd2", num(r.mmd2)}, {"lipschitz_forward", num(r.lipschitz_forward)},
+          {"lipschitz_reverse", num(r.lipschitz_reverse)}, {"seconds", r.seconds}};
+}
+
+template <class Real>
+int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
+  const auto wall0 = std::chrono::steady_clock::now();
+  Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
+  FLOWSAMPLER_EXPECTS(o.to_normal != !o.target.empty(), "jko: give exactly one of --to-normal and --target");
+  const ParticleSet<Real> x0 = io::read_particles<Real>(ctx, o.data);
+  FLOWSAMPLER_EXPECTS(x0.n() >= 2, "--data: " << o.data << " needs at least 2 particles, got " << x0.n());
+  targets::GaussianMixture pi(x0.d());
+  if (o.to_normal) {
+    pi.add(1, std::vector<double>(x0.d(), 0.0), {1.0});
+  } else {
+    pi = targets::load_target(o.target);
+    FLOWSAMPLER_EXPECTS(pi.dim() == x0.d(), "--target: d = " << pi.dim() << ", --data has d = " << x0.d());
+  }
+  jko::ScoreOptions so;
+  so.estimator = jko::parse_score_estimator(o.estimator, "--estimator");
+  so.bandwidth = o.bandwidth;
+  so.ot_eps = o.ot_eps;
+  jko::FlowOptions fo;
+  if (!o.steps_list.empty()) {
+    fo.schedule = jko::StepSchedule::list(o.steps_list);
+  } else {
+    fo.schedule = o.schedule == "geometric" ? jko::StepSchedule::geometric(o.h, o.ratio) : jko::StepSchedule::constant(o.h);
+  }
+  fo.max_steps = std::size_t(o.steps);
+  fo.w2_tol = o.w2_tol;
+  fo.kl_tol = o.kl_tol;
+  fo.step.tol = o.tol;
+  fo.step.max_inner = o.max_inner;
+  fo.step.anderson = o.anderson;
+  fo.step.explicit_step = o.explicit_step;
+  fo.diagnostic_points = o.diagnostic_points;
+  fo.seed = o.seed;
+  jko::FlowResult<Real> r;
+  nlohmann::json inversion = nullptr;
+  if (!o.model.empty()) {
+    FLOWSAMPLER_EXPECTS(!o.explicit_step, "--model: the reverse process inverts backward (implicit) steps only; drop --explicit");
+    const auto model = jko::JkoModel<Real>::train(ctx, pi, so, x0, fo, &r);
+    model.save(o.model, o.precision);
+    const auto e = model.inversion_error(ctx);
+    inversion = {{"rms", e.rms}, {"relative", e.relative}, {"max", e.max}, {"per_step", e.per_step}};
+    r.x = model.clouds().back().copy(ctx);
+  } else {
+    jko::Objective<Real> F(so);
+    F.add_relative_entropy(pi);
+    r = jko::run_jko(ctx, F, x0, fo);
+  }
+  io::write_particles(o.out, r.x);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  if (!o.report.empty()) {
+    nlohmann::json rec = nlohmann::json::array();
+    for (const auto& s : r.records) rec.push_back(record_json(s));
+    const nlohmann::json j = {{"command", "jko"}, {"backend", to_string(ctx.backend())}, {"precision", o.precision},
+                              {"n", x0.n()}, {"dim", x0.d()}, {"target", o.to_normal ? "N(0, I)" : o.target},
+                              {"estimator", o.estimator}, {"steps", r.steps.size()}, {"h", r.steps},
+                              {"explicit", o.explicit_step}, {"stopped_by_tolerance", r.stopped_by_tolerance},
+                              {"model", o.model.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.model)},
+                              {"inversion_error", inversion}, {"wall_seconds", wall}, {"records", rec}};
+    std::ofstream f(o.report);
+    FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
+    f << j.dump(2) << "\n";
+  }
+  return 0;
+}
+
+template <class Real>
+int run_sample_typed(const JkoSampleOptions& o, const std::string& backend_name) {
+  Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
+  const auto model = jko::JkoModel<Real>::load(ctx, o.model);
+  io::write_particles(o.out, model.generate(ctx, o.n));
+  return 0;
+}
+
+}  // namespace
+
+int run_jko(const JkoOptions& o, const std::string& backend) {
+  return o.precision == "float" ? run_jko_typed<float>(o, backend) : run_jko_typed<double>(o, backend);
+}
+
+int run_jko_sample(const JkoSampleOptions& o, const std::string& backend) {
+  return o.precision == "float" ? run_sample_typed<float>(o, backend) : run_sample_typed<double>(o, backend);
+}
+
+}  // namespace flowsampler::cli
