@@ -16,6 +16,7 @@
 #include "flowsampler/flowsampler.hpp"
 #include "drift_command.hpp"
 #include "jko_command.hpp"
+#include "reproduce_command.hpp"
 #include "metrics_command.hpp"
 #include "sample_command.hpp"
 
@@ -151,6 +152,8 @@ int main(int argc, char** argv) {
   fs::cli::JkoSampleOptions jko_s;
   fs::cli::JkoCommands jko_c;
   fs::cli::add_jko_commands(app, jko_o, jko_s, backend, &jko_c);
+  fs::cli::ReproduceOptions ro;
+  CLI::App* reproduce = fs::cli::add_reproduce_command(app, ro, backend);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -168,6 +171,7 @@ int main(int argc, char** argv) {
     if (*drift) return fs::cli::run_drift(dro, backend);
     if (*jko_c.jko) return fs::cli::run_jko(jko_o, backend);
     if (*jko_c.sample) return fs::cli::run_jko_sample(jko_s, backend);
+    if (*reproduce) return fs::cli::run_reproduce(ro, backend);
   } catch (const fs::Error& e) {
     std::cerr << "flowsampler: " << e.what() << "\n";
     return 2;

@@ -1,0 +1,142 @@
+// `flowsampler reproduce NAME --quick`: each reproduction runs, writes its
+// files, and the inequalities its seed proves hold on the numbers it wrote
+// (recomputed here from result.json with their stated tolerances, not read
+// from its own verdicts). Bad input exits 2.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/run_cli.hpp"
+
+namespace {
+
+const auto run = flowsampler::test::run_cli;
+using Json = nlohmann::json;
+
+Json reproduce(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "/reproduce-" + name;
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(run("reproduce " + name + " --quick --seed 3 --backend cpu --out " + dir), 0) << name;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/table.md")) << name;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/" + name + ".json")) << name << ": figure spec";
+  std::ifstream f(dir + "/result.json");
+  EXPECT_TRUE(f.good()) << name << ": result.json";
+  if (!f.good()) return Json::object();
+  Json j = Json::parse(f);
+  EXPECT_EQ(j["experiment"], name);
+  EXPECT_TRUE(j["all_checks_hold"].get<bool>()) << name;
+  return j;
+}
+
+double num(const Json& j, const char* key) { return j.at(key).get<double>(); }
+
+}  // namespace
+
+TEST(CliReproduce, KimMilmanChain) {
+  const Json j = reproduce("km-stability");
+  ASSERT_EQ(j["cases"].size(), 4u);  // d = 2, 16 x Gaussian, mixture
+  for (const auto& c : j["cases"]) {
+    const double alpha = num(c, "alpha"), rk4 = num(c, "rk4_error");
+    EXPECT_GT(alpha, 0);
+    EXPECT_GE(num(c, "alpha_on_sample"), alpha * (1 - 1e-9));  // log-concave on the sample
+    ASSERT_GE(c["perturbations"].size(), 5u);
+    for (const auto& r : c["perturbations"]) {
+      const double D = num(r, "map_distance"), se = num(r, "map_distance_sq_se");
+      const double fi = num(r, "fisher"), fi_se = num(r, "fisher_se");
+      const double slack = 10 * rk4 * (D + rk4);
+      // W2 >= Gelbrich (exact moments) and W2 <= ||T^mu - T^nu|| (a coupling): within 3 standard errors.
+      EXPECT_LE(std::pow(num(r, "gelbrich"), 2), D * D + 3 * se + slack) << c["mu"] << " s = " << r["s"];
+      // Corollary 3.4: ||T^mu - T^nu||^2 <= FI / alpha^2.
+      EXPECT_LE(D * D, fi / (alpha * alpha) + 3 * std::hypot(se, fi_se / (alpha * alpha)) + slack) << c["mu"] << " s = " << r["s"];
+      // The exact assignment never costs more than the identity pairing of the same rows.
+      EXPECT_LE(num(r, "w2_subsample"), num(r, "map_distance_subsample") * (1 + 1e-9) + 1e-12);
+    }
+    // Proposition 3.1 at finite horizons; its Lambda_T by quadrature matches the closed form.
+    for (const auto& r : c["finite_horizon"]["rows"]) {
+      EXPECT_LE(num(r, "map_distance"), num(r, "bound") * 1.05) << "T = " << r["horizon"];
+      EXPECT_NEAR(num(r, "lambda_quadrature"), num(r, "lambda_closed_form"), 1e-6 * num(r, "lambda_closed_form"));
+    }
+    // Kim-Milman contraction: Lip(T_KM^mu) <= alpha^-1/2.
+    EXPECT_LE(num(c["lipschitz"], "max"), (1 + 1e-4) / std::sqrt(alpha));
+  }
+}
+
+TEST(CliReproduce, FlowMatchingGaussianMap) {
+  const Json j = reproduce("fm-gaussian-map");
+  ASSERT_GE(j["angles"].size(), 3u);
+  bool saw_commuting = false, saw_rotated = false;
+  for (const auto& r : j["angles"]) {
+    const double scale = num(r, "scale");
+    for (const auto& [path, err] : r["path_error"].items()) EXPECT_LE(err.get<double>(), 1e-6 * scale) << path << " theta = " << r["theta"];
+    EXPECT_LE(num(r, "spread"), 2e-6 * scale);
+    const double fm_ot = num(r, "fm_ot"), closed = num(r, "fm_ot_closed_form");
+    if (num(r, "commutator") < 1e-12) {  // commuting covariances: the flow map is the Brenier map
+      saw_commuting = true;
+      EXPECT_LE(fm_ot, 2e-6 * scale);
+    } else {  // otherwise it is not, by the closed-form distance (Monte Carlo within 4 standard errors)
+      saw_rotated = true;
+      EXPECT_GT(closed, 1e-3);
+      EXPECT_NEAR(fm_ot * fm_ot, closed * closed, 4 * num(r, "fm_ot_sq_se") + 2e-6 * scale * scale);
+    }
+  }
+  EXPECT_TRUE(saw_commuting && saw_rotated);
+  EXPECT_LE(num(j["d8"], "path_error_max"), 1e-5);
+}
+
+TEST(CliReproduce, GaussianClosures) {
+  const Json j = reproduce("closures");
+  ASSERT_EQ(j["rows"].size(), 5u);
+  for (const auto& r : j["rows"]) {
+    const double tol = num(r, "tolerance");
+    EXPECT_LE(tol, 0.05);
+    EXPECT_LE(num(r, "max_cov_deviation"), tol) << r["row"];
+  }
+  // The geodesic's particles carry the Bures geodesic's covariance (Monte Carlo, a few percent).
+  for (const auto& s : j["figure"]["geodesic"])
+    EXPECT_NEAR(num(s, "cov_trace_particles"), num(s, "cov_trace_geodesic"), 0.15 * num(s, "cov_trace_geodesic"));
+}
+
+TEST(CliReproduce, FollmerComplexity) {
+  const Json j = reproduce("follmer-complexity");
+  for (const auto& c : j["cases"]) {
+    const auto& err = c["errors"];
+    ASSERT_GE(err.size(), 3u);
+    if (c["method"] != "euler") continue;
+    // Euler is first order: the error falls with K, at a fitted rate near 1.
+    EXPECT_LT(err.back().get<double>(), err.front().get<double>());
+    EXPECT_GE(num(c, "order_p"), 0.8);
+    EXPECT_LE(num(c, "order_p"), 1.25);
+  }
+  for (const auto& f : j["fits"]) {
+    if (f["method"] != "euler") continue;
+    if (f["noise"] == "isotropic")
+      EXPECT_LE(num(f, "slope_vs_sqrt_trace"), 1.15);  // no worse than linear in sqrt(tr Sigma)
+    else
+      EXPECT_LE(num(f, "k_ratio_dmax_dmin"), 1.15 * num(f, "sqrt_trace_ratio"));  // dimension-free for trace-class Sigma
+  }
+}
+
+TEST(CliReproduce, BadInputExits2) {
+  const std::string dir = ::testing::TempDir() + "/reproduce-bad";
+  EXPECT_EQ(run("reproduce nonsense --out " + dir), 2);
+  EXPECT_EQ(run("reproduce km-stability"), 2);  // no --out
+  EXPECT_EQ(run("reproduce km-stability --quick --backend tpu --out " + dir), 2);
+}
+
+TEST(CliReproduce, JkoConvergence) {
+  const Json j = reproduce("jko-convergence");
+  const auto& claims = j["claims"];
+  ASSERT_GE(claims.size(), 3u);
+  // Theorem 4.3 (lambda = 1 for KL to N(0, I)): W2 contracts at least like (1 + h)^-k, fitted above its floor.
+  EXPECT_GE(num(claims[0], "measured_rate"), 0.8 * num(claims[0], "theory_rate"));
+  EXPECT_NEAR(num(claims[0], "theory_rate"), std::log1p(num(j, "h")), 1e-12);
+  EXPECT_LE(num(claims[1], "max_eps"), num(claims[1], "max_tol"));   // Assumption 1 at every step
+  EXPECT_LT(num(claims[2], "relative"), 1e-6);                        // the reverse process inverts the forward one
+  const auto& eps = j["eps"];
+  for (const auto& e : eps) EXPECT_LE(e.get<double>(), num(claims[1], "max_tol"));
+}

@@ -1,0 +1,54 @@
+// `flowsampler reproduce NAME ... --out DIR`: the table of reproductions and the subcommand.
+#include "reproduce_command.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include "flowsampler/core/error.hpp"
+
+namespace flowsampler::cli {
+
+const std::vector<Reproduction>& reproductions() {
+  static const std::vector<Reproduction> table = {
+      {"km-stability", "Kim-Milman map: W2 <= ||T^mu - T^nu||_L2 <= alpha^-1 sqrt(FI(nu || mu)) (kim-milman-stability)",
+       reproduce::km_stability},
+      {"follmer-complexity", "Föllmer flow: Euler steps for W2 error eps grow like sqrt(tr Sigma) / eps (wasserstein-complexity-flows)",
+       reproduce::follmer_complexity},
+      {"fm-gaussian-map", "Gaussian-to-Gaussian flow maps: one map for every scalar path, Brenier only for commuting covariances",
+       reproduce::fm_gaussian_map},
+      {"closures", "Gaussian closures: particle flows against their matrix ODEs, and the seed's closure figure",
+       reproduce::closures},
+      {"jko-convergence", "JKO flows: convergence of the proximal (JKO) scheme (jko-flow-convergence)", reproduce::jko_convergence},
+      {"monge", "Monge maps by constrained drifting (monge-maps-constrained-drifting)", reproduce::monge},
+  };
+  return table;
+}
+
+CLI::App* add_reproduce_command(CLI::App& app, ReproduceOptions& o, std::string& backend) {
+  std::string list = "Reproductions:\n";
+  std::vector<std::string> keys;
+  for (const auto& r : reproductions()) {
+    keys.push_back(r.name);
+    list += "  " + r.name + ": " + r.description + "\n";
+  }
+  CLI::App* cmd = app.add_subcommand("reproduce",
+                                     "Reproduce a seed paper's claim: claim and measurement side by side in DIR/result.json, "
+                                     "DIR/table.md and DIR/*.png; exit 1 when a theorem-backed check fails");
+  cmd->footer(list);
+  cmd->add_option("name", o.name, "which reproduction")->required()->check(CLI::IsMember(keys));
+  cmd->add_flag("--quick", o.options.quick, "smaller sizes (under a minute; the smoke tests use it)");
+  cmd->add_option("--seed", o.options.seed, "random seed")->capture_default_str();
+  cmd->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_option("--out", o.options.out_dir, "output directory (created)")->required();
+  return cmd;
+}
+
+int run_reproduce(const ReproduceOptions& o, const std::string& backend) {
+  reproduce::Options options = o.options;
+  options.backend = backend;
+  for (const auto& r : reproductions())
+    if (r.name == o.name) return r.run(options);
+  FLOWSAMPLER_EXPECTS(false, "reproduce: unknown experiment '" << o.name << "'");
+  return 2;
+}
+
+}  // namespace flowsampler::cli

@@ -1,0 +1,35 @@
+#pragma once
+// `flowsampler reproduce NAME [--quick] [--seed S] [--backend B] --out DIR`:
+// one command per numerical claim of the seed papers (reproduce/*.cpp).
+#include <string>
+#include <vector>
+
+#include "reproduce/common.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace flowsampler::cli {
+
+struct Reproduction {
+  std::string name, description;
+  int (*run)(const reproduce::Options&);
+};
+
+/// Every reproduction: km-stability, follmer-complexity, fm-gaussian-map,
+/// closures, jko-convergence, monge.
+const std::vector<Reproduction>& reproductions();
+
+struct ReproduceOptions {
+  std::string name;
+  reproduce::Options options;
+};
+
+/// Adds the `reproduce` subcommand to `app`, filling `o` and the shared `backend` string.
+CLI::App* add_reproduce_command(CLI::App& app, ReproduceOptions& o, std::string& backend);
+
+/// Runs the named reproduction; returns its exit code (0: every check held, 1: one failed).
+int run_reproduce(const ReproduceOptions& o, const std::string& backend);
+
+}  // namespace flowsampler::cli
