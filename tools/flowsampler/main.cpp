@@ -16,6 +16,7 @@
 #include "flowsampler/flowsampler.hpp"
 #include "drift_command.hpp"
 #include "jko_command.hpp"
+#include "monge_command.hpp"
 #include "reproduce_command.hpp"
 #include "metrics_command.hpp"
 #include "sample_command.hpp"
@@ -152,6 +153,7 @@ int main(int argc, char** argv) {
   fs::cli::JkoSampleOptions jko_s;
   fs::cli::JkoCommands jko_c;
   fs::cli::add_jko_commands(app, jko_o, jko_s, backend, &jko_c);
+  fs::cli::add_monge_commands(app, backend);
   fs::cli::ReproduceOptions ro;
   CLI::App* reproduce = fs::cli::add_reproduce_command(app, ro, backend);
   try {
@@ -172,6 +174,7 @@ int main(int argc, char** argv) {
     if (*jko_c.jko) return fs::cli::run_jko(jko_o, backend);
     if (*jko_c.sample) return fs::cli::run_jko_sample(jko_s, backend);
     if (*reproduce) return fs::cli::run_reproduce(ro, backend);
+    if (const int rc = fs::cli::run_monge_commands(backend); rc >= 0) return rc;
   } catch (const fs::Error& e) {
     std::cerr << "flowsampler: " << e.what() << "\n";
     return 2;

@@ -1,0 +1,238 @@
+// `flowsampler monge --source S.json|S.npy --target T.json|T.npy --potential lse|icnn
+//   --method implicit|explicit|euclidean|adam [--functional kl|mmd|sinkhorn] ... --out MAP_DIR
+//   [--report R.json]` and `flowsampler monge-apply --map MAP_DIR --x X.npy --out Y.npy`.
+#include "monge_command.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "flowsampler/flowsampler.hpp"
+#include "flowsampler/metrics/mmd.hpp"
+#include "flowsampler/monge/functional.hpp"
+#include "flowsampler/monge/map_io.hpp"
+#include "flowsampler/monge/potential.hpp"
+#include "flowsampler/monge/train.hpp"
+
+namespace flowsampler::cli {
+
+namespace {
+
+struct State {
+  MongeCliOptions monge;
+  MongeApplyOptions apply;
+  CLI::App* monge_cmd = nullptr;
+  CLI::App* apply_cmd = nullptr;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+void add_monge_commands(CLI::App& app, std::string& backend) {
+  State& st = state();
+  MongeCliOptions& o = st.monge;
+  CLI::App* m = app.add_subcommand("monge", "Learn a Monge map T = grad phi (convex potential) from a source towards a target "
+                                            "by constrained drifting (implicit/explicit) or Euclidean descent");
+  m->add_option("--source", o.source, "source rho: a target spec (JSON, sampled afresh) or a cloud (.npy, resampled)")
+      ->required()->check(CLI::ExistingFile);
+  m->add_option("--target", o.target, "target: a spec (JSON; kl needs one), or samples (.npy) for mmd/sinkhorn")
+      ->required()->check(CLI::ExistingFile);
+  m->add_option("--potential", o.potential, "lse or icnn")->capture_default_str();
+  m->add_option("--method", o.method, "implicit, explicit, euclidean or adam")->capture_default_str();
+  m->add_option("--functional", o.functional, "kl, mmd (energy kernel) or sinkhorn")->capture_default_str();
+  m->add_option("--tau", o.tau, "implicit/explicit: time step (> 0)")->capture_default_str();
+  m->add_option("--steps", o.steps, "outer steps (euclidean/adam: optimizer steps)")->capture_default_str();
+  m->add_option("--inner", o.inner, "implicit/explicit: inner Adam steps per outer step")->capture_default_str();
+  m->add_option("--lr", o.lr, "inner Adam lr (implicit/explicit), or the lr of euclidean/adam")->capture_default_str();
+  m->add_option("--batch", o.batch, "source points per (inner) step, drawn afresh each time")->capture_default_str();
+  m->add_option("--widths", o.widths, "icnn: hidden widths, comma-separated")->delimiter(',')->capture_default_str();
+  m->add_option("--pieces", o.pieces, "lse: affine pieces K")->capture_default_str();
+  m->add_option("--lse-s", o.lse_s, "lse: temperature s (> 0)")->capture_default_str();
+  m->add_option("--init", o.init, "identity (T starts near x) or seed (icnn: the seed code's PyTorch draws; use with --no-skip)")
+      ->capture_default_str();
+  m->add_flag("--no-skip", o.no_skip, "icnn: no (q/2)|x|^2 + v.x term");
+  m->add_flag("--identity-first-step", o.identity_first_step, "explicit: take T_0 = identity in the first step (as the seed's code)");
+  m->add_option("--ot-eps", o.ot_eps, "kl: eps of the entropic-OT score; sinkhorn: eps (0: 0.05 x median squared distance)")
+      ->capture_default_str();
+  m->add_flag("--allow-non-log-concave", o.allow_non_log_concave, "kl: warn instead of refusing a target that is not log-concave");
+  m->add_option("--target-samples", o.target_samples, "mmd/sinkhorn with a JSON target: its draws used as samples")
+      ->capture_default_str();
+  m->add_option("--eval-points", o.eval_points,
+                "record the energy distance between T(source draws) and target draws on this many points (0: off)")
+      ->capture_default_str();
+  m->add_option("--seed", o.seed, "random seed (initial potential and all draws)")->capture_default_str();
+  m->add_option("--out", o.out, "map directory to write (manifest.json, params.npy)")->required();
+  m->add_option("--report", o.report, "JSON report with the per-step records");
+  m->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  CLI::App* a = app.add_subcommand("monge-apply", "Push a cloud through a map saved by `monge`");
+  a->add_option("--map", st.apply.map, "map directory written by `monge --out`")->required();
+  a->add_option("--x", st.apply.x, "points (.npy, N x d)")->required()->check(CLI::ExistingFile);
+  a->add_option("--out", st.apply.out, "T(x) (.npy, N x d)")->required();
+  a->add_option("--precision", st.apply.precision, "float or double (of the output file)")->capture_default_str()
+      ->check(CLI::IsMember({"float", "double"}));
+  a->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  st.monge_cmd = m;
+  st.apply_cmd = a;
+}
+
+int run_monge_commands(const std::string& backend) {
+  const State& st = state();
+  if (st.monge_cmd && st.monge_cmd->parsed()) return run_monge(st.monge, backend);
+  if (st.apply_cmd && st.apply_cmd->parsed()) return run_monge_apply(st.apply, backend);
+  return -1;
+}
+
+int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
+  const auto wall0 = std::chrono::steady_clock::now();
+  // Validate the names before reading any file, so a typo fails fast.
+  monge::MongeOptions mo;
+  mo.method = monge::parse_method(o.method, "--method");
+  FLOWSAMPLER_EXPECTS(o.functional == "kl" || o.functional == "mmd" || o.functional == "sinkhorn",
+                      "--functional: expected kl, mmd or sinkhorn, got '" << o.functional << "'");
+  FLOWSAMPLER_EXPECTS(o.potential == "icnn" || o.potential == "lse", "--potential: expected lse or icnn, got '" << o.potential << "'");
+  FLOWSAMPLER_EXPECTS(std::isfinite(o.tau) && o.tau > 0, "--tau: must be > 0, got " << o.tau);
+  FLOWSAMPLER_EXPECTS(std::isfinite(o.lr) && o.lr > 0, "--lr: must be > 0, got " << o.lr);
+  FLOWSAMPLER_EXPECTS(o.steps >= 1, "--steps: must be >= 1, got " << o.steps);
+  FLOWSAMPLER_EXPECTS(o.inner >= 1, "--inner: must be >= 1, got " << o.inner);
+  FLOWSAMPLER_EXPECTS(o.batch >= 2, "--batch: must be >= 2, got " << o.batch);
+  FLOWSAMPLER_EXPECTS(std::isfinite(o.ot_eps) && o.ot_eps >= 0, "--ot-eps: must be >= 0, got " << o.ot_eps);
+  const Backend backend = parse_backend(backend_name, "--backend");
+  // A batch of a few hundred points costs less than waking a thread team.
+  Context ctx = Context::create(backend, o.seed, backend == Backend::cpu && o.batch < 1024 ? 1 : 0);
+
+  // Source: a spec sampled afresh, or a cloud resampled with replacement.
+  monge::Sampler source;
+  std::size_t d = 0, source_points = 0;
+  std::unique_ptr<targets::GaussianMixture> source_spec;
+  ParticleSet<double> source_cloud;
+  if (ends_with(o.source, ".npy")) {
+    source_cloud = io::read_particles<double>(ctx, o.source);
+    FLOWSAMPLER_EXPECTS(source_cloud.n() >= 2, "--source: " << o.source << " needs at least 2 points, got " << source_cloud.n());
+    d = source_cloud.d();
+    source_points = source_cloud.n();
+    source = monge::cloud_sampler(source_cloud);
+  } else {
+    source_spec = std::make_unique<targets::GaussianMixture>(targets::load_target(o.source));
+    d = source_spec->dim();
+    source = monge::mixture_sampler(*source_spec);
+  }
+
+  // Target: a spec (KL's exact potential, or draws for MMD/Sinkhorn) or samples.
+  std::unique_ptr<targets::GaussianMixture> target_spec;
+  ParticleSet<double> target_samples;
+  if (ends_with(o.target, ".npy")) {
+    FLOWSAMPLER_EXPECTS(o.functional != "kl", "--target: kl needs the target's density, give a spec (JSON), not samples " << o.target);
+    target_samples = io::read_particles<double>(ctx, o.target);
+    FLOWSAMPLER_EXPECTS(target_samples.n() >= 1, "--target: " << o.target << " holds no points");
+    FLOWSAMPLER_EXPECTS(target_samples.d() == d, "--target: d = " << target_samples.d() << ", --source has d = " << d);
+  } else {
+    target_spec = std::make_unique<targets::GaussianMixture>(targets::load_target(o.target));
+    FLOWSAMPLER_EXPECTS(target_spec->dim() == d, "--target: d = " << target_spec->dim() << ", --source has d = " << d);
+    if (o.functional != "kl") {
+      FLOWSAMPLER_EXPECTS(o.target_samples >= 1, "--target-samples: must be >= 1");
+      target_samples = target_spec->sample<double>(ctx, o.target_samples);
+    }
+  }
+
+  std::unique_ptr<monge::Functional> F;
+  if (o.functional == "kl") {
+    monge::KlOptions ko;
+    ko.ot_eps = o.ot_eps;
+    ko.check = o.allow_non_log_concave ? monge::LogConcaveCheck::warn : monge::LogConcaveCheck::refuse;
+    F = monge::make_kl(ctx, *target_spec, ko);
+  } else if (o.functional == "mmd") {
+    F = monge::make_mmd(ctx, target_samples);
+  } else {
+    F = monge::make_sinkhorn(ctx, target_samples, o.ot_eps);
+  }
+
+  monge::PotentialSpec ps;
+  ps.type = o.potential;
+  ps.dim = d;
+  ps.widths = o.widths;
+  ps.skip = !o.no_skip;
+  ps.pieces = o.pieces;
+  ps.s = o.lse_s;
+  ps.init = o.init;
+  ps.seed = o.seed;
+  const auto pot = monge::make_potential(ps);
+
+  mo.tau = o.tau;
+  mo.steps = o.steps;
+  mo.inner = o.inner;
+  mo.lr = o.lr;
+  mo.batch = o.batch;
+  mo.seed = o.seed;
+  mo.identity_first_step = o.identity_first_step;
+
+  // Quality records on fixed clouds drawn from their own stream.
+  ParticleSet<double> eval_src, eval_tgt;
+  monge::MongeEval ev;
+  double ed_identity = NAN;
+  if (o.eval_points > 0) {
+    Context ec = Context::create(backend, o.seed ^ 0xe7a1ull);
+    eval_src = source(ec, o.eval_points);
+    eval_tgt = target_spec ? target_spec->sample<double>(ec, o.eval_points) : target_samples.copy(ec);
+    ev = monge::MongeEval{&eval_src, &eval_tgt};
+    ed_identity = metrics::energy_distance(ctx, eval_src, eval_tgt);
+  }
+
+  const monge::MongeReport rep = monge::train_monge_map(ctx, *pot, *F, source, mo, ev);
+  const nlohmann::json info = {{"method", monge::to_string(mo.method)}, {"functional", o.functional}, {"source", o.source},
+                               {"target", o.target}, {"tau", o.tau}, {"steps", o.steps}, {"inner", o.inner},
+                               {"lr", o.lr}, {"batch", o.batch}, {"seed", o.seed}};
+  monge::save_map(o.out, *pot, info.dump());
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  if (!o.report.empty()) {
+    nlohmann::json rec = nlohmann::json::array();
+    for (const auto& r : rep.history)
+      rec.push_back({{"step", r.step}, {"time", r.time}, {"value", num(r.value)},
+                     {"energy_distance", num(r.energy_distance)}, {"seconds", r.seconds}});
+    const bool scheme = mo.method == monge::Method::implicit_scheme || mo.method == monge::Method::explicit_scheme;
+    const nlohmann::json j = {{"command", "monge"}, {"backend", to_string(ctx.backend())}, {"precision", "double"},
+                              {"n", o.batch}, {"source_points", source_cloud.n() ? nlohmann::json(source_points) : nlohmann::json(nullptr)}, {"dim", d},
+                              {"method", monge::to_string(mo.method)}, {"functional", o.functional},
+                              {"potential", o.potential}, {"params", pot->num_params()},
+                              {"tau", scheme ? num(o.tau) : nlohmann::json(nullptr)}, {"steps", o.steps},
+                              {"inner", scheme ? nlohmann::json(o.inner) : nlohmann::json(nullptr)}, {"lr", o.lr},
+                              {"seed", o.seed}, {"eval_points", o.eval_points},
+                              {"energy_distance_identity", num(ed_identity)},
+                              {"energy_distance", rep.history.empty() ? nlohmann::json(nullptr) : num(rep.history.back().energy_distance)},
+                              {"wgrad_evaluations", rep.wgrad_evaluations}, {"map_gradients", rep.map_gradients},
+                              {"train_seconds", rep.seconds}, {"wall_seconds", wall}, {"map", o.out}, {"records", rec}};
+    std::ofstream f(o.report);
+    FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
+    f << j.dump(2) << "\n";
+  }
+  return 0;
+}
+
+int run_monge_apply(const MongeApplyOptions& o, const std::string& backend_name) {
+  Context ctx = Context::create(parse_backend(backend_name, "--backend"));
+  const auto pot = monge::load_map(o.map);
+  const ParticleSet<double> x = io::read_particles<double>(ctx, o.x);
+  FLOWSAMPLER_EXPECTS(x.d() == pot->dim(), "--x: d = " << x.d() << ", the map in " << o.map << " has d = " << pot->dim());
+  const ParticleSet<double> y = monge::apply_map(ctx, *pot, x);
+  if (o.precision == "float") {
+    const std::vector<double> h = y.to_host();
+    const std::vector<float> f(h.begin(), h.end());
+    io::write_particles(o.out, ParticleSet<float>::from_column_major(ctx, f.data(), y.n(), y.d()));
+  } else {
+    io::write_particles(o.out, y);
+  }
+  return 0;
+}
+
+}  // namespace flowsampler::cli
