@@ -140,3 +140,15 @@ TEST(CliReproduce, JkoConvergence) {
   const auto& eps = j["eps"];
   for (const auto& e : eps) EXPECT_LE(e.get<double>(), num(claims[1], "max_tol"));
 }
+
+TEST(CliReproduce, MongeComparison) {
+  const Json j = reproduce("monge");
+  ASSERT_EQ(j["methods"].size(), 4u);
+  // Each method's energy distance to N(0, I) is a distance: >= 0 and below the identity map's.
+  for (const auto& m : j["methods"].items())
+    EXPECT_LT(num(m.value(), "mean"), num(j["energy_distance_identity"], "mean")) << m.key();
+  // The implicit scheme converges to the Bures map of the Gaussian source within its stated bound.
+  const auto& g = j["gaussian"];
+  EXPECT_LT(num(g, "map_error"), num(g, "bound"));
+  EXPECT_LT(num(g, "map_error"), 0.2 * num(g, "map_error_start"));
+}
