@@ -269,6 +269,15 @@ GaussianMixture whiten(const GaussianMixture& target, const Noise& noise) {
   const std::vector<double> wi = noise.inv_sqrt_matrix(d);
   const Eigen::Map<const Matrix> Winv(wi.data(), static_cast<long>(d), static_cast<long>(d));
   const double s2 = noise.sigma2();
+  // A diagonal noise keeps isotropic and diagonal components diagonal (d may
+  // then exceed the full-covariance kernels' limit).
+  bool diagonal_noise = true;
+  for (std::size_t i = 0; i < d && diagonal_noise; ++i)
+    for (std::size_t j = 0; j < d; ++j)
+      if (i != j && wi[i * d + j] != 0) {
+        diagonal_noise = false;
+        break;
+      }
   std::vector<double> rows;
   GaussianMixture out(d);
   if (target.has_atoms()) {
@@ -288,6 +297,11 @@ GaussianMixture whiten(const GaussianMixture& target, const Noise& noise) {
       std::vector<double> l = target.eigenvalues(k);
       for (double& v : l) v /= s2;
       out.add(w[k], mean, target.kind(k) == Covariance::isotropic ? std::vector<double>{l[0]} : (d == 1 ? std::vector<double>{l[0]} : l));
+    } else if (diagonal_noise && target.kind(k) != Covariance::full) {
+      const std::vector<double> S = target.covariance(k);
+      std::vector<double> v(d);
+      for (std::size_t i = 0; i < d; ++i) v[i] = S[i * d + i] * wi[i * d + i] * wi[i * d + i];
+      out.add(w[k], mean, d == 1 ? std::vector<double>{v[0]} : v);
     } else {
       const std::vector<double> S = target.covariance(k);
       const Eigen::Map<const Matrix> Sm(S.data(), static_cast<long>(d), static_cast<long>(d));

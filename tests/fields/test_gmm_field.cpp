@@ -378,3 +378,25 @@ TEST(Paths, UserPathsAndDomainChecks) {
   EXPECT_THROW(fs::paths::make_path("vp", {-1.0}), fs::Error);
   EXPECT_THROW(fs::paths::make_path("ve", {1.0, 5.0, 1.0}), fs::Error);
 }
+
+// Diagonal noise beyond the full-covariance kernels' d: a diagonal target
+// stays diagonal after whitening. Score per coordinate of N(a m, a^2 s_i + b^2 n_i).
+TEST(GmmField, DiagonalNoiseInHighDimension) {
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  const std::size_t d = 100;
+  std::vector<double> s(d), n(d), m(d);
+  for (std::size_t i = 0; i < d; ++i) s[i] = 0.5 + 0.01 * double(i), n[i] = 1.0 / double(i + 1), m[i] = std::sin(double(i));
+  fs::targets::GaussianMixture g(d);
+  g.add(1.0, m, s);
+  const fs::fields::GmmField field(g, fs::targets::Noise::diagonal(n));
+  const auto z = points(ctx, 7, d, 3, 1.0);
+  const fs::paths::PathPoint p{0.6, 0.8, 1, -0.75, -0.6};
+  fs::fields::FieldRequest req;
+  req.score = true;
+  const auto sc = field.evaluate(ctx, p, z, req).score;
+  for (std::size_t i = 0; i < z.n(); ++i)
+    for (std::size_t c = 0; c < d; ++c) {
+      const double want = -(z.at(i, c) - p.a * m[c]) / (p.a * p.a * s[c] + p.b * p.b * n[c]);
+      EXPECT_NEAR(sc.at(i, c), want, 1e-9 * (1 + std::fabs(want)));
+    }
+}
