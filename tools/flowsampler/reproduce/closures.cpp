@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "util.hpp"
 #include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/drifts.hpp"
 #include "flowsampler/fields/gaussian_closure.hpp"
@@ -48,17 +49,6 @@ using Mat = Eigen::MatrixXd;
 using Vec = Eigen::VectorXd;
 using fields::Closure;
 
-std::string fmt(double v, int digits = 4) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return buf;
-}
-
-template <class F>
-Mat spectral(const Mat& M, F f) {
-  Eigen::SelfAdjointEigenSolver<Mat> es(0.5 * (M + M.transpose()));
-  return es.eigenvectors() * es.eigenvalues().unaryExpr(f).asDiagonal() * es.eigenvectors().transpose();
-}
 
 Mat as_mat(const std::vector<double>& v, std::size_t d) { return Eigen::Map<const Mat>(v.data(), Eigen::Index(d), Eigen::Index(d)); }
 

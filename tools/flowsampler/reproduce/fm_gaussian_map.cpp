@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "util.hpp"
 #include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/integrate/integrate.hpp"
@@ -37,18 +38,6 @@ using Set = ParticleSet<double>;
 using Mat = Eigen::MatrixXd;
 using Vec = Eigen::VectorXd;
 
-std::string fmt(double v, int digits = 4) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return buf;
-}
-
-// f(M) for symmetric M through its eigendecomposition.
-template <class F>
-Mat spectral(const Mat& M, F f) {
-  Eigen::SelfAdjointEigenSolver<Mat> es(0.5 * (M + M.transpose()));
-  return es.eigenvectors() * es.eigenvalues().unaryExpr(f).asDiagonal() * es.eigenvectors().transpose();
-}
 Mat sqrtm(const Mat& M) { return spectral(M, [](double v) { return std::sqrt(v); }); }
 Mat inv_sqrtm(const Mat& M) { return spectral(M, [](double v) { return 1 / std::sqrt(v); }); }
 
@@ -62,25 +51,6 @@ Set affine(const Context& ctx, const Set& x, const Vec& offset, const Mat& A) {
   Mat Y = X * A.transpose();
   Y.rowwise() += offset.transpose();
   return Set::from_column_major(ctx, Y.data(), n, d);
-}
-
-// Squared paired distances: their mean and its standard error.
-struct Paired {
-  double l2 = 0, sq = 0, sq_se = 0;
-};
-Paired paired(const Set& a, const Set& b) {
-  const std::vector<double> ah = a.to_host(), bh = b.to_host();
-  const std::size_t n = a.n(), d = a.d();
-  std::vector<double> r(n, 0.0);
-  for (std::size_t k = 0; k < d; ++k)
-    for (std::size_t i = 0; i < n; ++i) r[i] += std::pow(ah[k * n + i] - bh[k * n + i], 2);
-  double s = 0, s2 = 0;
-  for (double v : r) s += v, s2 += v * v;
-  Paired p;
-  p.sq = s / double(n);
-  p.sq_se = std::sqrt(std::max(0.0, s2 / double(n) - p.sq * p.sq) / double(n - 1));
-  p.l2 = std::sqrt(p.sq);
-  return p;
 }
 
 struct Problem {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "util.hpp"
 #include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/integrate/integrate.hpp"
@@ -32,12 +33,6 @@ namespace {
 
 using Json = nlohmann::json;
 using Set = ParticleSet<double>;
-
-std::string fmt(double v, int digits = 4) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return buf;
-}
 
 // Least-squares line y = a + b x.
 std::pair<double, double> fit_line(const std::vector<double>& x, const std::vector<double>& y) {

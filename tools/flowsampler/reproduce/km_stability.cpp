@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "util.hpp"
 #include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/integrate/integrate.hpp"
@@ -39,32 +40,6 @@ using Json = nlohmann::json;
 using Set = ParticleSet<double>;
 using targets::GaussianMixture;
 
-std::string fmt(double v, int digits = 4) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return buf;
-}
-
-// ||a - b||_{L2} over paired rows and the standard error of its square (the
-// mean of |a_i - b_i|^2 over i.i.d. inputs).
-struct Paired {
-  double l2 = 0, sq = 0, sq_se = 0;
-};
-
-Paired paired(const Set& a, const Set& b, std::size_t rows) {
-  const std::vector<double> ah = a.to_host(), bh = b.to_host();
-  const std::size_t n = a.n(), d = a.d();
-  std::vector<double> r(rows, 0.0);
-  for (std::size_t k = 0; k < d; ++k)
-    for (std::size_t i = 0; i < rows; ++i) r[i] += std::pow(ah[k * n + i] - bh[k * n + i], 2);
-  double s = 0, s2 = 0;
-  for (double v : r) s += v, s2 += v * v;
-  Paired p;
-  p.sq = s / double(rows);
-  p.sq_se = std::sqrt(std::max(0.0, s2 / double(rows) - p.sq * p.sq) / double(rows - 1));
-  p.l2 = std::sqrt(p.sq);
-  return p;
-}
 
 // The first `rows` rows of a cloud, column-major (for the exact solver).
 std::vector<double> head_rows(const Set& a, std::size_t rows) {
