@@ -33,6 +33,7 @@ std::vector<EvolveRecord> evolve(const Context& ctx, const fields::Field<Real>& 
   Options<Real> opts;
   opts.on_step = [&](int k, double t, const ParticleSet<Real>& x) {
     if ((k + 1) % o.every == 0 || k + 1 == o.steps) record(k + 1, t, x);
+    if (o.on_step) o.on_step(k + 1);
   };
   std::vector<double> grid(static_cast<std::size_t>(o.steps) + 1);
   for (int k = 0; k <= o.steps; ++k) grid[static_cast<std::size_t>(k)] = k * o.dt;

@@ -174,6 +174,7 @@ FlowResult<Real> run_jko(const Context& ctx, const Objective<Real>& objective, c
       rec.lipschitz_forward = lf;
     }
     out.records.push_back(rec);
+    if (o.on_step) o.on_step(out.records.back());
     out.steps.push_back(h);
     out.score.push_back(rec.score);
     if (o.keep_clouds) out.clouds.push_back(x.copy(ctx));

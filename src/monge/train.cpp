@@ -130,6 +130,7 @@ MongeReport train_monge_map(Context& ctx, ConvexPotential& pot, const Functional
       for (double& v : g) v /= n;
       apply_step(*opt, b, g);
       if (s % every == 0 || s == o.steps) record(s, double(s));
+      if (o.on_step) o.on_step(s, o.steps);
     }
   } else {
     for (int k = 1; k <= o.steps; ++k) {
@@ -159,6 +160,7 @@ MongeReport train_monge_map(Context& ctx, ConvexPotential& pot, const Functional
         apply_step(opt, b, g);
       }
       record(k, k * o.tau);
+      if (o.on_step) o.on_step(k, o.steps);
     }
   }
   rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -4,7 +4,10 @@
 // samples closer to the data than the noise is; bad input exits 2.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -51,4 +54,18 @@ TEST(CliJko, FlowsToNormalAndGeneratesFromTheModel) {
   EXPECT_EQ(run("jko --data " + dir + "/jx.npy --h 0.1 --out " + dir + "/jz.npy"), 2);  // no target
   EXPECT_EQ(run("jko --data " + dir + "/jx.npy --to-normal --estimator knn --out " + dir + "/jz.npy"), 2);
   EXPECT_EQ(run("jko-sample --model " + dir + "/no-such-model --n 10 --out " + dir + "/jz.npy"), 2);
+}
+
+TEST(CliJko, ProgressGoesToStderrOnRequest) {
+  const std::string dir = ::testing::TempDir();
+  std::vector<double> x(2 * 50);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(double(i));
+  fs::io::write_npy(dir + "/jp.npy", x.data(), 50, 2);
+  const std::string err = dir + "/jko-progress.txt";
+  const std::string cmd = std::string(FLOWSAMPLER_CLI) + " jko --data " + dir + "/jp.npy --to-normal --h 0.2 --steps 3 --progress --out " +
+                          dir + "/jq.npy 2> " + err;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream f(err);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("step 3/3"), std::string::npos) << text;
 }

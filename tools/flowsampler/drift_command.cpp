@@ -6,6 +6,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
+#include "progress.hpp"
 #include "flowsampler/fields/drifts.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "flowsampler/integrate/evolve.hpp"
@@ -50,6 +53,8 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
   eo.dt = o.dt;
   eo.every = o.every;
   eo.method = integrate::parse_method(o.integrator, "--integrator");
+  const Progress progress(o.progress);
+  eo.on_step = [&](int done) { progress.draw(double(done) / o.steps, done, o.steps); };
   const auto records = integrate::evolve(ctx, field, z, eo, data.n() ? &data : nullptr);
   io::write_particles(o.out, z);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();

@@ -11,7 +11,7 @@ struct DriftOptions {
   double eps = 1.0, dt = 0.1, ot_eps = 0;
   std::vector<double> temperatures;
   int steps = 100, every = 10;
-  bool include_self = false, median_bandwidth = false;
+  bool include_self = false, median_bandwidth = false, progress = false;
   std::size_t target_samples = 0, batch = 0;
   std::uint64_t seed = 0;
 };

@@ -8,6 +8,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
+#include "progress.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "flowsampler/jko/flow.hpp"
 #include "flowsampler/jko/model.hpp"
@@ -32,6 +35,7 @@ CLI::App* add_jko_commands(CLI::App& app, JkoOptions& o, JkoSampleOptions& s, st
   jko->add_option("--max-inner", o.max_inner, "inner iterations per step at most")->capture_default_str()->check(CLI::Range(1, 100000));
   jko->add_option("--anderson", o.anderson, "Anderson memory of the inner iteration (0: damped fixed point)")->capture_default_str()->check(CLI::Range(0, 32));
   jko->add_flag("--explicit", o.explicit_step, "forward Euler steps instead (for comparison)");
+  jko->add_flag("--progress", o.progress, "progress bar on stderr (default: when stderr is a terminal)");
   jko->add_option("--w2-tol", o.w2_tol, "stop once the Bures W2 to pi is below this")->check(CLI::NonNegativeNumber);
   jko->add_option("--kl-tol", o.kl_tol, "stop once the KL estimate to pi is below this")->check(CLI::NonNegativeNumber);
   jko->add_option("--diagnostic-points", o.diagnostic_points, "particles used by the MMD, KL and Lipschitz diagnostics (0: off)")->capture_default_str();
@@ -96,6 +100,12 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   fo.step.explicit_step = o.explicit_step;
   fo.diagnostic_points = o.diagnostic_points;
   fo.seed = o.seed;
+  const Progress progress(o.progress);
+  fo.on_step = [&](const jko::StepRecord& r) {
+    char status[64];
+    std::snprintf(status, sizeof status, "eps %.2e  inner %d", r.eps, r.inner);
+    progress.draw(double(r.k + 1) / o.steps, r.k + 1, o.steps, status);
+  };
   jko::FlowResult<Real> r;
   nlohmann::json inversion = nullptr;
   if (!o.model.empty()) {

@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   drift->add_option("--batch", dro.batch, "random batch: use this many data points per step (default all)");
   drift->add_flag("--median-bandwidth", dro.median_bandwidth, "svgd: median-heuristic bandwidth, per step");
+  drift->add_flag("--progress", dro.progress, "progress bar on stderr (default: when stderr is a terminal)");
   drift->add_flag("--include-self", dro.include_self, "drifting(-normalized): keep j = i in the self term");
   drift->add_option("--temperatures", dro.temperatures, "drifting-normalized: temperatures, summed (default 0.02 0.05 0.2)")
       ->expected(1, 16);

@@ -9,6 +9,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
+#include "progress.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "flowsampler/metrics/mmd.hpp"
 #include "flowsampler/monge/functional.hpp"
@@ -63,6 +66,7 @@ void add_monge_commands(CLI::App& app, std::string& backend) {
   m->add_option("--init", o.init, "identity (T starts near x) or seed (icnn: the seed code's PyTorch draws; use with --no-skip)")
       ->capture_default_str();
   m->add_flag("--no-skip", o.no_skip, "icnn: no (q/2)|x|^2 + v.x term");
+  m->add_flag("--progress", o.progress, "progress bar on stderr (default: when stderr is a terminal)");
   m->add_flag("--identity-first-step", o.identity_first_step, "explicit: take T_0 = identity in the first step (as the seed's code)");
   m->add_option("--ot-eps", o.ot_eps, "kl: eps of the entropic-OT score; sinkhorn: eps (0: 0.05 x median squared distance)")
       ->capture_default_str();
@@ -176,6 +180,8 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   mo.batch = o.batch;
   mo.seed = o.seed;
   mo.identity_first_step = o.identity_first_step;
+  const Progress progress(o.progress);
+  mo.on_step = [&](int done, int total) { progress.draw(double(done) / total, done, total); };
 
   // Quality records on fixed clouds drawn from their own stream.
   ParticleSet<double> eval_src, eval_tgt;

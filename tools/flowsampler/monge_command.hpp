@@ -13,6 +13,7 @@ namespace flowsampler::cli {
 
 struct MongeCliOptions {
   std::string source, target, potential = "icnn", method = "implicit", functional = "kl", init = "identity", out, report;
+  bool progress = false;
   std::vector<std::size_t> widths{20, 20};
   std::size_t pieces = 64, batch = 100, target_samples = 2000, eval_points = 2000;
   double tau = 0.4, lr = 0.1, lse_s = 0.1, ot_eps = 0;

@@ -2,8 +2,6 @@
 // --init) and write the samples, a trajectory, log-likelihoods and a report.
 #include "sample_command.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "progress.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "sample_quality.hpp"
 
@@ -20,17 +19,6 @@ namespace fs = flowsampler;
 
 namespace {
 
-
-// One line on stderr, redrawn in place: the fraction done, step k (of K when
-// known), time t, elapsed seconds.
-void draw_progress(double fraction, int k, int steps, double t, double seconds) {
-  const int width = 30, done = static_cast<int>(width * std::clamp(fraction, 0.0, 1.0));
-  std::fprintf(stderr, "\r[%.*s%*s] step %d", done, "##############################", width - done, "", k);
-  if (steps > 0) std::fprintf(stderr, "/%d", steps);
-  std::fprintf(stderr, "  t = %.4f  %.1f s", t, seconds);
-  if (fraction >= 1) std::fprintf(stderr, "\n");
-  std::fflush(stderr);
-}
 
 template <class Real>
 int run_typed(const SampleOptions& o, const std::string& backend_name) {
@@ -86,7 +74,7 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
     ++next_snap;
   };
   take(0, z);
-  const bool progress = o.progress || isatty(STDERR_FILENO);
+  const Progress progress(o.progress);
   const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, steps) : o.times;
   std::vector<double> ll;
   fs::integrate::Options<Real> opts;
@@ -95,9 +83,9 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
   opts.on_step = [&](int, double t, const fs::ParticleSet<Real>& x) {
     ++done_steps;
     if (!adaptive) take(done_steps, x);
-    if (progress)
-      draw_progress((t - t0) / (t1 - t0), done_steps, adaptive ? 0 : steps, t,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
+    char status[32];
+    std::snprintf(status, sizeof status, "t = %.4f", t);
+    progress.draw((t - t0) / (t1 - t0), done_steps, adaptive ? 0 : steps, status);
   };
   fs::integrate::Report r;
   if (sde) {

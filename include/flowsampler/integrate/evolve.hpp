@@ -1,6 +1,7 @@
 #pragma once
 /// \file Particle evolution: a cloud moved by a field for K steps of size dt,
 /// with the cloud's distance to a reference recorded every J steps.
+#include <functional>
 #include <vector>
 
 #include "flowsampler/integrate/integrate.hpp"
@@ -20,6 +21,8 @@ struct EvolveOptions {
   double dt = 0.1;
   Method method = Method::euler;  ///< a velocity method: euler, heun, midpoint, rk4
   int every = 10;                 ///< record every J steps (and at the start and the end)
+  /// Called after every step with the number of steps done (progress reports).
+  std::function<void(int done)> on_step;
 };
 
 /// Moves z from t = 0 to steps * dt and returns the records. `reference`

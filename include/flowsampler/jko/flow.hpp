@@ -4,6 +4,7 @@
 /// engine does the N x N work of every gradient evaluation.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -30,6 +31,8 @@ class StepSchedule {
   std::vector<double> list_;
 };
 
+struct StepRecord;
+
 struct FlowOptions {
   StepSchedule schedule = StepSchedule::constant(0.1);
   std::size_t max_steps = 10;     ///< also at most the schedule's list length
@@ -44,6 +47,8 @@ struct FlowOptions {
   double mmd_bandwidth = 1.0;
   bool lipschitz = true;          ///< Lipschitz estimates of the step maps (on the diagnostic points)
   std::uint64_t seed = 0;         ///< draws of pi and finite-difference directions
+  /// Called after every step with its record (progress reports).
+  std::function<void(const StepRecord&)> on_step;
 };
 
 /// What happened at step k (X_k -> X_{k+1}); k = -1 is the initial cloud.

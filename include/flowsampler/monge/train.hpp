@@ -52,6 +52,9 @@ struct MongeOptions {
   /// euclidean/adam: record every this many steps (0: steps / 10, at least 1).
   int record_every = 0;
   bool record_value = true;  ///< record F(T#rho) on the batch where the functional has a cheap value
+  /// Called after every outer (euclidean/adam: optimizer) step with the
+  /// number done and the total (progress reports).
+  std::function<void(int done, int total)> on_step;
 };
 
 /// Draws n points of rho (N x d, double).
