@@ -118,7 +118,8 @@ FlowResult<Real> run_jko(const Context& ctx, const Objective<Real>& objective, c
   FlowResult<Real> out;
   ParticleSet<Real> draws;
   if (objective.target() && o.diagnostic_points > 0) {
-    Context c = Context::create(ctx.backend(), o.seed);
+    // Derived from the seed, so that data drawn with the same seed are not these normals.
+    Context c = Context::create(ctx.backend(), o.seed ^ 0x70692d6472617773ull);
     draws = objective.target()->template sample<Real>(c, o.diagnostic_points);
   }
   StepRecord first;

@@ -87,8 +87,11 @@ JkoModel<Real>::JkoModel(const targets::GaussianMixture& pi, std::vector<Particl
   for (std::size_t k = 0; k < steps_.size(); ++k) {
     FLOWSAMPLER_EXPECTS(std::isfinite(steps_[k]) && steps_[k] > 0, "jko model: step " << k << " is " << steps_[k] << "; expected > 0");
     const ScoreParams& p = score_[k];
-    FLOWSAMPLER_EXPECTS(p.estimator == ScoreEstimator::ot ? p.ot_eps > 0 && p.ot_tol > 0 : p.bandwidth > 0,
-                        "jko model: the score parameters of step " << k << " are not set");
+    const bool ot = p.estimator == ScoreEstimator::ot;
+    const double key = ot ? p.ot_eps : p.bandwidth;
+    FLOWSAMPLER_EXPECTS(std::isfinite(key) && key > 0 && (!ot || (std::isfinite(p.ot_tol) && p.ot_tol > 0)),
+                        "jko model: the score parameters of step " << k << " are not set (" << (ot ? "ot_eps " : "bandwidth ")
+                                                                   << key << "; expected finite and > 0)");
   }
 }
 

@@ -77,7 +77,9 @@ MongeReport train_monge_map(Context& ctx, ConvexPotential& pot, const Functional
                         "monge: evaluation clouds have d = " << eval.source->d() << " and " << eval.target->d()
                                                              << ", the potential d = " << d);
   }
-  ctx.set_seed(o.seed);
+  // A stream of its own: draws made elsewhere with the same seed (e.g. the
+  // target samples of an MMD functional) must not be the same normals.
+  ctx.set_seed(o.seed ^ 0x6d6f6e6765747261ull);
   // Records draw from their own stream, so recording never changes the training draws.
   Context rec_ctx = Context::create(ctx.backend(), o.seed ^ 0x5eedf00dull);
   const auto t0 = Clock::now();

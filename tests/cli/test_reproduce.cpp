@@ -135,10 +135,11 @@ TEST(CliReproduce, JkoConvergence) {
   // Theorem 4.3 (lambda = 1 for KL to N(0, I)): W2 contracts at least like (1 + h)^-k, fitted above its floor.
   EXPECT_GE(num(claims[0], "measured_rate"), 0.8 * num(claims[0], "theory_rate"));
   EXPECT_NEAR(num(claims[0], "theory_rate"), std::log1p(num(j, "h")), 1e-12);
-  EXPECT_LE(num(claims[1], "max_eps"), num(claims[1], "max_tol"));   // Assumption 1 at every step
-  EXPECT_LT(num(claims[2], "relative"), 1e-6);                        // the reverse process inverts the forward one
-  const auto& eps = j["eps"];
-  for (const auto& e : eps) EXPECT_LE(e.get<double>(), num(claims[1], "max_tol"));
+  // Assumption 1: every step converged below its own tolerance (tolerances shrink with the flow, so not the max).
+  EXPECT_TRUE(claims[1]["holds"].get<bool>());
+  ASSERT_EQ(j["eps"].size(), j["tol"].size());
+  for (std::size_t k = 0; k < j["eps"].size(); ++k) EXPECT_LE(j["eps"][k].get<double>(), j["tol"][k].get<double>()) << "step " << k;
+  EXPECT_LT(num(claims[2], "relative"), 1e-6);  // the reverse process inverts the forward one
 }
 
 TEST(CliReproduce, MongeComparison) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdio>
 
 #include "progress.hpp"
@@ -80,6 +81,7 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   } else {
     pi = targets::load_target(o.target);
     FLOWSAMPLER_EXPECTS(pi.dim() == x0.d(), "--target: d = " << pi.dim() << ", --data has d = " << x0.d());
+    FLOWSAMPLER_EXPECTS(!pi.has_atoms(), "--target: KL(rho || pi) needs pi with a density, not Dirac atoms");
   }
   jko::ScoreOptions so;
   so.estimator = jko::parse_score_estimator(o.estimator, "--estimator");
@@ -87,6 +89,9 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   so.ot_eps = o.ot_eps;
   jko::FlowOptions fo;
   if (!o.steps_list.empty()) {
+    for (std::size_t k = 0; k < o.steps_list.size(); ++k)
+      FLOWSAMPLER_EXPECTS(std::isfinite(o.steps_list[k]) && o.steps_list[k] > 0,
+                          "--step-list: step " << k << " is " << o.steps_list[k] << "; expected > 0");
     fo.schedule = jko::StepSchedule::list(o.steps_list);
   } else {
     fo.schedule = o.schedule == "geometric" ? jko::StepSchedule::geometric(o.h, o.ratio) : jko::StepSchedule::constant(o.h);

@@ -162,6 +162,13 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
     F = monge::make_sinkhorn(ctx, target_samples, o.ot_eps);
   }
 
+  // The potential's own checks do not know the options' names: check here.
+  FLOWSAMPLER_EXPECTS(o.potential == "icnn" || o.potential == "lse", "--potential: expected icnn or lse, got '" << o.potential << "'");
+  FLOWSAMPLER_EXPECTS(std::isfinite(o.lse_s) && o.lse_s > 0, "--lse-s: expected a number > 0, got " << o.lse_s);
+  FLOWSAMPLER_EXPECTS(o.pieces >= 1, "--pieces: expected >= 1, got " << o.pieces);
+  FLOWSAMPLER_EXPECTS(!o.widths.empty(), "--widths: expected at least one hidden width");
+  for (std::size_t w : o.widths) FLOWSAMPLER_EXPECTS(w >= 1, "--widths: every width must be >= 1, got " << w);
+  FLOWSAMPLER_EXPECTS(o.init == "identity" || o.init == "seed", "--init: expected identity or seed, got '" << o.init << "'");
   monge::PotentialSpec ps;
   ps.type = o.potential;
   ps.dim = d;

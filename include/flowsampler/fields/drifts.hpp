@@ -23,11 +23,15 @@
 ///               subtraction from the normalizers: where a point's neighbours
 ///               weigh w << 1 next to its own pair, about eps_machine / w of
 ///               relative precision is lost (float, tiny clouds, tau << 0.05).
+///               A temperature whose attraction and repulsion cancel to
+///               rounding (RMS below 1e3 eps_machine of their parts: the cloud
+///               is the data) contributes zero instead of normalized noise.
 ///   kde_score   grad log (k_h * mu_t)(x) = B_h[mu_t](x) / h^2 (Gaussian kernel)
 ///   blob        grad (delta F / delta rho) of the blob entropy F(rho) =
 ///               int rho log(k_h * rho) (Carrillo, Craig & Patacchini 2019):
-///               grad log (k_h * mu_t)(x) + sum_j grad_x k(x, x_j) / (k_h * mu_t)(x_j),
-///               both terms; a score estimate whose particle flow is the
+///               grad log (k_h * mu_t)(x) + (1/N) sum_j grad_x k(x, x_j) / (k_h * mu_t)(x_j)
+///               with (k_h * mu_t)(y) = (1/N) sum_l k(y, x_l): both terms; a
+///               score estimate whose particle flow is the
 ///               gradient flow of a regularized entropy
 ///   svgd        phi(x) = mean_j [k(z_j, x) s(z_j) + grad_{z_j} k(z_j, x)] for a
 ///               Gaussian-mixture target with exact scores s (Liu & Wang 2016)

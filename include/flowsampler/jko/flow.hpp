@@ -46,7 +46,7 @@ struct FlowOptions {
   std::size_t diagnostic_points = 1024;
   double mmd_bandwidth = 1.0;
   bool lipschitz = true;          ///< Lipschitz estimates of the step maps (on the diagnostic points)
-  std::uint64_t seed = 0;         ///< draws of pi and finite-difference directions
+  std::uint64_t seed = 0;         ///< draws of pi (a stream derived from it) and finite-difference directions
   /// Called after every step with its record (progress reports).
   std::function<void(const StepRecord&)> on_step;
 };
@@ -89,7 +89,7 @@ struct FlowResult {
 };
 
 /// Runs the JKO scheme from x0. Error on an empty or wrong-dimension cloud,
-/// h_k <= 0, max_steps = 0 with no tolerance.
+/// h_k <= 0, max_steps = 0.
 template <class Real>
 FlowResult<Real> run_jko(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x0,
                          const FlowOptions& options);

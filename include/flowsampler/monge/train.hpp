@@ -41,7 +41,9 @@ struct MongeOptions {
   double lr = 0.1;           ///< inner Adam lr (implicit/explicit), or the lr of euclidean/adam
   double beta1 = 0.9, beta2 = 0.999, adam_eps = 1e-8;
   std::size_t batch = 100;   ///< points of rho per (inner) step, >= 2
-  std::uint64_t seed = 0;    ///< reseeds ctx's random stream at the start (the source draws)
+  /// Reseeds ctx's random stream at the start (the source draws), with a
+  /// stream derived from seed: not the draws a context seeded with `seed` makes.
+  std::uint64_t seed = 0;
   /// explicit/implicit: draw a new batch (and, explicit, re-estimate grad_W F
   /// on T_k of it) at every inner step, as the seed's code; false: one batch
   /// per outer step.

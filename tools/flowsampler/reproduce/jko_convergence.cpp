@@ -37,13 +37,13 @@ int jko_convergence(const Options& o) {
   // Exact W2 between each cloud and as many fresh draws of pi (an empirical
   // W2 with a sampling floor of order n^-1/2 in d = 2).
   const ParticleSet<double> ref = pi.sample<double>(ctx, n);
-  std::vector<double> ks, w2_exact, w2_bures, kl, eps;
+  std::vector<double> ks, w2_exact, w2_bures, kl, eps, tols;
   for (std::size_t k = 0; k < model.clouds().size(); ++k) {
     ks.push_back(double(k));
     w2_exact.push_back(std::sqrt(metrics::exact_assignment(model.clouds()[k], ref).cost));
     w2_bures.push_back(r.records[k].w2);
     kl.push_back(r.records[k].kl);
-    if (k > 0) eps.push_back(r.records[k].eps);
+    if (k > 0) eps.push_back(r.records[k].eps), tols.push_back(r.records[k].tol);
   }
   const double floor_w2 = std::sqrt(metrics::exact_assignment(pi.sample<double>(ctx, n), ref).cost);
   // Fitted rate of log W2 over the first steps (at most 6, while W2 is above
@@ -72,26 +72,30 @@ int jko_convergence(const Options& o) {
   const bool inv_ok = inv.relative < 1e-6;
   const bool eps_ok = all_converged;
   nlohmann::json claims = nlohmann::json::array();
-  claims.push_back({{"claim", "Theorem 4.3: W2(rho_k, pi) contracts at least like (1 + h lambda)^-k (exponential in k) up to an eps-floor"},
+  claims.push_back({{"claim", "Theorem 4.3: W2(rho_k, pi) contracts at least like (1 + h lambda)^-k (exponential in k) up to an eps-floor; "
+                              "checked as rate >= 0.8 x theory (the 0.8 allows for the KDE score and the heuristic subtraction "
+                              "of the W2 sampling floor)"},
                     {"theory_rate", theory}, {"measured_rate", rate}, {"steps_fitted", m}, {"holds", rate_ok}});
   claims.push_back({{"claim", "Assumption 1: the first-order residual eps_k of every JKO step is small"},
                     {"max_eps", eps_max}, {"max_tol", tol_max}, {"holds", eps_ok}});
-  claims.push_back({{"claim", "Section 3.3: the reverse process inverts the forward one (inversion error of the training points)"},
+  claims.push_back({{"claim", "Section 3.3: the reverse process inverts the forward one (inversion error of the training points; a consistency "
+                              "check: it is bounded by the steps' residuals h_k eps_k)"},
                     {"relative", inv.relative}, {"rms", inv.rms}, {"holds", inv_ok}});
   claims.push_back({{"claim", "Corollary 5.2: KL(rho_K || pi) = O(eps^2) after about log(1/eps) steps"},
                     {"kl_final_estimate", kl.back()}, {"note", "kNN entropy estimate (biased at this n); not a pass/fail check"},
                     {"holds", nullptr}});
   const nlohmann::json result = {{"experiment", "jko-convergence"}, {"n", n}, {"steps", steps}, {"h", h}, {"estimator", "kde"},
-                                 {"k", ks}, {"w2_exact", w2_exact}, {"w2_bures", w2_bures}, {"kl", kl}, {"eps", eps},
+                                 {"k", ks}, {"w2_exact", w2_exact}, {"w2_bures", w2_bures}, {"kl", kl}, {"eps", eps}, {"tol", tols},
                                  {"w2_sampling_floor", floor_w2}, {"w2_corrected", w2_corrected}, {"claims", claims},
                                  {"all_checks_hold", rate_ok && inv_ok && eps_ok}};
   std::ostringstream t;
   char buf[512];
   t << "| claim (jko-flow-convergence) | seed says | measured | holds |\n|---|---|---|---|\n";
-  std::snprintf(buf, sizeof buf, "| W2 rate per step (Thm 4.3) | >= log(1 + h lambda) = %.3f | %.3f (fit over %d steps) | %s |\n", theory, rate, m,
+  std::snprintf(buf, sizeof buf, "| W2 rate per step (Thm 4.3) | >= log(1 + h lambda) = %.3f | %.3f (fit over %d steps; checked >= 0.8 x theory) | %s |\n", theory, rate, m,
                 rate_ok ? "yes" : "no");
   t << buf;
-  std::snprintf(buf, sizeof buf, "| eps_k (Assumption 1) | small | max %.2e (tolerance %.2e) | %s |\n", eps_max, tol_max, eps_ok ? "yes" : "no");
+  std::snprintf(buf, sizeof buf, "| eps_k (Assumption 1) | small | max %.2e; every step below its own tolerance: %s | %s |\n", eps_max,
+                eps_ok ? "yes" : "no", eps_ok ? "yes" : "no");
   t << buf;
   std::snprintf(buf, sizeof buf, "| inversion error (Sec. 3.3) | small | %.2e relative | %s |\n", inv.relative, inv_ok ? "yes" : "no");
   t << buf;
