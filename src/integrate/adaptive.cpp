@@ -67,7 +67,7 @@ Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, 
                       "dopri5: rtol and atol must be finite, >= 0 and not both 0, got " << o.rtol << ", " << o.atol);
   FLOWSAMPLER_EXPECTS(o.max_steps >= 1, "dopri5: max_steps must be >= 1, got " << o.max_steps);
   FLOWSAMPLER_EXPECTS(o.first_step >= 0 && o.max_step >= 0, "dopri5: first_step and max_step must be >= 0");
-  FLOWSAMPLER_EXPECTS(z.d() == field.dim(), "dopri5: particles have d = " << z.d() << ", the field d = " << field.dim());
+  FLOWSAMPLER_EXPECTS(field.dim() == 0 || z.d() == field.dim(), "dopri5: particles have d = " << z.d() << ", the field d = " << field.dim());
   std::vector<double>* ll = options.log_density;
   fields::FieldRequest needs;
   needs.velocity = true;

@@ -57,7 +57,7 @@ Report integrate(const Context& ctx, const fields::Field<Real>& field, ParticleS
                  const std::vector<double>& grid, Method method, const Options<Real>& options) {
   if (field.path()) validate_grid(grid, *field.path());
   else validate_grid(grid);
-  FLOWSAMPLER_EXPECTS(z.d() == field.dim(), "integrate: particles have d = " << z.d() << ", the field d = " << field.dim());
+  FLOWSAMPLER_EXPECTS(field.dim() == 0 || z.d() == field.dim(), "integrate: particles have d = " << z.d() << ", the field d = " << field.dim());
   const bool exponential = method == Method::ddim || method == Method::dpmpp2m;
   std::vector<double>* ll = options.log_density;
   FLOWSAMPLER_EXPECTS(!(ll && exponential), "integrate: the log-likelihood needs a velocity method (euler, heun, "

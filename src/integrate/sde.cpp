@@ -57,7 +57,7 @@ Report integrate_sde(Context& ctx, const fields::Field<Real>& field, ParticleSet
   field.require(needs, "the reverse SDE");
   const paths::Path& path = *field.path();
   validate_grid(grid, path);
-  FLOWSAMPLER_EXPECTS(z.d() == field.dim(), "sde: particles have d = " << z.d() << ", the field d = " << field.dim());
+  FLOWSAMPLER_EXPECTS(field.dim() == 0 || z.d() == field.dim(), "sde: particles have d = " << z.d() << ", the field d = " << field.dim());
   Report r;
   ParticleSet<Real> noise(ctx, z.n(), z.d());
   for (std::size_t k = 0; k + 1 < grid.size(); ++k) {

@@ -52,4 +52,7 @@ TEST(CliDrift, FlowsReachTheData) {
   EXPECT_EQ(run("drift --field mmd --x " + dir + "/dx.npy --data " + dir + "/dy.npy --eps 0 --out " + dir + "/dz.npy"), 2);
   EXPECT_EQ(run("drift --field mmd --x " + dir + "/dx.npy --data " + dir + "/dy.npy --integrator ddim --out " + dir + "/dz.npy"), 2);
   EXPECT_EQ(run("drift --field kde-score --kernel laplace --x " + dir + "/dx.npy --out " + dir + "/dz.npy"), 2);
+  // Fields of the cloud alone (no data, no target) run in any dimension.
+  for (const std::string field : {"kde-score --eps 0.5", "blob --eps 0.5", "ot-score"})
+    EXPECT_EQ(run("drift --field " + field + " --x " + dir + "/dx.npy --steps 3 --dt 0.01 --out " + dir + "/dz.npy"), 0) << field;
 }

@@ -37,6 +37,8 @@ template <class Real>
 class Field {
  public:
   virtual ~Field() = default;
+  /// The dimension d of the particles; 0 for fields of the cloud alone
+  /// (e.g. KDE and OT score estimates), which work in any d.
   virtual std::size_t dim() const = 0;
   /// What evaluate() can compute (velocity at least).
   virtual FieldRequest capabilities() const {
