@@ -32,6 +32,7 @@ struct PairwiseDeviceArgs {
   int k;                // kmin
   double* carry;        // runtime d: n x p (sum, softmax) or unused
   Real* tacc;           // runtime d: n x p tile accumulators; kmin: unused
+  bool skip_diagonal = false;  // softmax: x and y are the same set; leave out j = i
 };
 
 template <int D, class Op, Reduction R>
@@ -100,11 +101,12 @@ struct PairwiseBody {
             for (int k = 0; k < p; ++k) carry_s(k) += static_cast<double>(tacc_s(k));
           }
         } else if constexpr (R == Reduction::softmax) {
-          const Real mt = softmax_tile_max<D>(op, x, yt, pt, tl, a.d);
+          const int skip = a.skip_diagonal && i >= j0 && i < j0 + static_cast<std::size_t>(tl) ? static_cast<int>(i - j0) : -1;
+          const Real mt = softmax_tile_max<D>(op, x, yt, pt, tl, a.d, skip);
           if constexpr (D > 0)
-            softmax_tile_update<D>(op, x, yt, pt, tl, a.d, mt, m, s, carry_r, tacc_r);
+            softmax_tile_update<D>(op, x, yt, pt, tl, a.d, mt, m, s, carry_r, tacc_r, skip);
           else
-            softmax_tile_update<D>(op, x, yt, pt, tl, a.d, mt, m, s, carry_s, tacc_s);
+            softmax_tile_update<D>(op, x, yt, pt, tl, a.d, mt, m, s, carry_s, tacc_s, skip);
         } else {
           kmin_tile<D>(op, x, yt, pt, static_cast<unsigned>(j0), tl, a.d, p, best, bidx);
         }

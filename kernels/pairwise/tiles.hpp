@@ -31,13 +31,15 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE void sum_tile(const Op& op, const X& x, const 
 /// logit without any exp, then softmax_tile_update takes one exp per pair
 /// relative to the new max and rescales the carried state once. Rows whose
 /// logits are all -inf so far keep m = -inf, s = 0. +inf or NaN logits make
-/// the row's outputs NaN.
+/// the row's outputs NaN. Tile row `skip` (-1: none) is left out: the lane's
+/// own point when x and y are the same set.
 template <int D, class Op, class Real, class X>
 FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real softmax_tile_max(const Op& op, const X& x, const Real* yt, const Real* pt, int len,
-                                            int d) {
+                                            int d, int skip = -1) {
   const int ds = dim<D>(d);
   Real mt = -std::numeric_limits<Real>::infinity();
   for (int j = 0; j < len; ++j) {
+    if (j == skip) continue;
     const Real l = op.template logit<D>(x, yt + j * ds, pt + j * Op::payload_dim(ds), d);
     mt = l > mt ? l : mt;
   }
@@ -86,14 +88,15 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_carry(int p, Real shift, Real mne
 
 template <int D, class Op, class Real, class X, class CA, class TA>
 FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_tile_update(const Op& op, const X& x, const Real* yt, const Real* pt, int len,
-                                               int d, Real mt, Real& m, double& s, CA& carry, TA& tacc) {
+                                               int d, Real mt, Real& m, double& s, CA& carry, TA& tacc, int skip = -1) {
   const int ds = dim<D>(d);
   const int p = Op::value_dim(ds);
   Real mnew;
   const Real shift = softmax_shift(mt, m, mnew);
   FLOWSAMPLER_UNROLL for (int k = 0; k < p; ++k) tacc(k) = Real(0);
   Real ts = 0;
-  for (int j = 0; j < len; ++j) softmax_pair<D>(op, x, yt + j * ds, pt + j * Op::payload_dim(ds), d, shift, ts, tacc);
+  for (int j = 0; j < len; ++j)
+    if (j != skip) softmax_pair<D>(op, x, yt + j * ds, pt + j * Op::payload_dim(ds), d, shift, ts, tacc);
   softmax_carry(p, shift, mnew, ts, tacc, m, s, carry);
 }
 

@@ -34,6 +34,7 @@ struct PairwiseArgs {
   std::size_t m;
   int d;
   int threads;
+  bool skip_diagonal = false;  ///< softmax: x and y are the same set; leave out the pairs j = i
 };
 
 namespace detail {
@@ -186,6 +187,18 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& args, Real* out, R
             const Real v = op.template logit<D>(x, y, py, a.d);
             lgj[l] = v;
             mtp[l] = v > mtp[l] ? v : mtp[l];
+          }
+        }
+        if (a.skip_diagonal && j0 < i0 + len && i0 < j0 + static_cast<std::size_t>(tl)) {
+          // The block's own points lie in this tile: drop their self pairs
+          // (logit -inf, so exp gives 0) and take the lanes' max again.
+          const std::size_t lo = std::max(i0, j0), hi = std::min(i0 + len, j0 + static_cast<std::size_t>(tl));
+          for (std::size_t g = lo; g < hi; ++g) {
+            const std::size_t l = g - i0;
+            lg[(g - j0) * B + l] = -std::numeric_limits<Real>::infinity();
+            Real mx = -std::numeric_limits<Real>::infinity();
+            for (int j = 0; j < tl; ++j) mx = std::max(mx, lg[static_cast<std::size_t>(j) * B + l]);
+            mtp[l] = mx;
           }
         }
 #pragma omp simd

@@ -22,13 +22,6 @@ std::vector<double> host(const ParticleSet<Real>& p) {
   return std::vector<double>(h.begin(), h.end());
 }
 
-// log(exp(l) - 1): a log-normalizer without the self term exp(0) = 1; -inf
-// when the self term is all there is (underflow of the others).
-double without_self(double l) {
-  const double rest = -std::expm1(-l);  // 1 - exp(-l)
-  return rest > 0 ? l + std::log(rest) : -INFINITY;
-}
-
 }  // namespace
 
 // With logits L_ij = -|x_i - t_j| / h over the targets t = (y, x) (minus
@@ -59,26 +52,24 @@ ParticleSet<Real> drifting_normalized(const Context& ctx, const ParticleSet<Real
     // Log-normalizers: rows over the data and over the cloud, columns of the data.
     const auto row_y = pairwise::mean_shift(ctx, k, x, y);
     const auto col_y = pairwise::mean_shift(ctx, k, y, x);
-    const auto row_x = pairwise::mean_shift(ctx, k, x, x);  // symmetric: also the cloud's columns
-    std::vector<double> lp = host(row_y.lse), cy = host(col_y.lse), lx = host(row_x.lse);
-    if (!include_self)
-      for (double& l : lx) l = without_self(l);
+    // Symmetric: also the cloud's columns. The self pairs are left out by
+    // the engine (logit -inf), not subtracted: no cancellation.
+    const auto row_x = pairwise::mean_shift(ctx, k, x, x, static_cast<const ParticleSet<Real>*>(nullptr), !include_self);
+    const std::vector<double> lp = host(row_y.lse), cy = host(col_y.lse), lx = host(row_x.lse);
     std::vector<Real> wy(m), wx(n);
     for (std::size_t j = 0; j < m; ++j) wy[j] = static_cast<Real>(-0.5 * cy[j]);
     for (std::size_t i = 0; i < n; ++i) wx[i] = static_cast<Real>(std::isfinite(lx[i]) ? -0.5 * lx[i] : -INFINITY);
     const auto log_wy = ParticleSet<Real>::from_column_major(ctx, wy.data(), m, 1);
     const auto log_wx = ParticleSet<Real>::from_column_major(ctx, wx.data(), n, 1);
     const auto pos = pairwise::mean_shift(ctx, k, x, y, &log_wy);
-    const auto neg = pairwise::mean_shift(ctx, k, x, x, &log_wx);
+    const auto neg = pairwise::mean_shift(ctx, k, x, x, &log_wx, !include_self);
     const std::vector<double> mp = host(pos.mean), lpos = host(pos.lse), mn = host(neg.mean), lneg = host(neg.lse);
     std::vector<double> v(n * d);
     double sq = 0, sq_parts = 0;
     for (std::size_t i = 0; i < n; ++i) {
       const double r = std::log(std::exp(lp[i] - std::max(lp[i], lx[i])) + std::exp(lx[i] - std::max(lp[i], lx[i]))) +
                        std::max(lp[i], lx[i]);  // row normalizer over all targets
-      // Row sums of exp(L - c/2) over the cloud, without the self weight exp(-c_i/2).
-      double sn = std::exp(lneg[i]);
-      if (!include_self && std::isfinite(lx[i])) sn = std::max(0.0, sn - std::exp(-0.5 * lx[i]));
+      const double sn = std::exp(lneg[i]);  // row sum of exp(L - c/2) over the cloud
       // V_i = exp(-r) exp(lpos) (Sn mp - exp(lneg) mn); displacements are relative to x_i.
       const double fp = std::exp(lpos[i] - r) * sn, fn = std::exp(lpos[i] + lneg[i] - r);
       for (std::size_t c = 0; c < d; ++c) {

@@ -146,20 +146,10 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
     case Drift::mean_shift: out.velocity = std::move(pairwise::mean_shift(ctx, o_.kernel, z, beta, lw).mean); break;
     case Drift::drifting: {
       const auto attract = pairwise::mean_shift(ctx, o_.kernel, z, beta, lw);
-      auto self = pairwise::mean_shift(ctx, o_.kernel, z, z);
-      std::vector<Real> rep = self.mean.to_host();
-      if (!o_.include_self) {
-        // The self term k(x_i, x_i) = 1 adds 1 to the normalizer and 0 to the
-        // sum: leaving it out rescales by den / (den - 1), den = exp(lse) >= 1.
-        const std::vector<Real> lse = self.lse.to_host();
-        for (std::size_t i = 0; i < z.n(); ++i) {
-          const double em = -std::expm1(-double(lse[i]));  // 1 - 1 / den
-          const double f = em > 1e-30 ? 1 / em : 0.0;     // alone in its neighbourhood: no repulsion
-          for (std::size_t c = 0; c < z.d(); ++c) rep[c * z.n() + i] = static_cast<Real>(f * double(rep[c * z.n() + i]));
-        }
-      }
-      const ParticleSet<Real> repulse = ParticleSet<Real>::from_column_major(ctx, rep.data(), z.n(), z.d());
-      out.velocity = detail::lincomb(ctx, attract.mean, {{-1.0, &repulse}});
+      // Without the self pairs (left out exactly by the engine), a point
+      // alone in its neighbourhood feels no repulsion (mean 0).
+      const auto self = pairwise::mean_shift(ctx, o_.kernel, z, z, static_cast<const ParticleSet<Real>*>(nullptr), !o_.include_self);
+      out.velocity = detail::lincomb(ctx, attract.mean, {{-1.0, &self.mean}});
       break;
     }
     case Drift::drifting_normalized:

@@ -38,11 +38,13 @@ struct same {
 template <kernels::Reduction R, class Op, class Real>
 void run(const Context& ctx, const Op& op, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
          const typename same<Real>::type* py, typename same<Real>::type* out,
-         typename same<Real>::type* lse = nullptr, std::uint32_t* idx = nullptr, int k = 0) {
+         typename same<Real>::type* lse = nullptr, std::uint32_t* idx = nullptr, int k = 0, bool skip_diagonal = false) {
   const int d = static_cast<int>(x.d());
+  FLOWSAMPLER_EXPECTS(!skip_diagonal || (R == kernels::Reduction::softmax && x.n() == y.n()),
+                      "pairwise: leaving out the pairs j = i needs a softmax over a set and itself (n = m)");
   if (ctx.is_cuda()) {
 #ifdef FLOWSAMPLER_HAVE_CUDA
-    kernels::PairwiseDeviceArgs<Real> a{x.data(), x.n(), y.data(), py, y.n(), d, out, lse, idx, k, nullptr, nullptr};
+    kernels::PairwiseDeviceArgs<Real> a{x.data(), x.n(), y.data(), py, y.n(), d, out, lse, idx, k, nullptr, nullptr, skip_diagonal};
     cuda::pairwise<R>(ctx.impl().cuda, op, a);
 #endif
     return;
@@ -55,7 +57,7 @@ void run(const Context& ctx, const Op& op, const ParticleSet<Real>& x, const Par
     for (std::size_t c = 0; c < x.d(); ++c) y_rows[j * x.d() + c] = y.data()[c * m + j];
   for (std::size_t j = 0; j < m; ++j)
     for (std::size_t c = 0; c < q; ++c) p_rows[j * q + c] = py[c * m + j];
-  const cpu::PairwiseArgs<Real> a{x.data(), x.n(), y_rows.data(), p_rows.data(), m, d, ctx.threads()};
+  const cpu::PairwiseArgs<Real> a{x.data(), x.n(), y_rows.data(), p_rows.data(), m, d, ctx.threads(), skip_diagonal};
   kernels::dispatch_dim(d, [&](auto dc) {
     constexpr int D = decltype(dc)::value;
     if constexpr (R == kernels::Reduction::sum)

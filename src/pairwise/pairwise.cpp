@@ -80,18 +80,20 @@ namespace {
 
 template <class Real>
 SoftmaxResult<Real> mean_shift_impl(const Context& ctx, double eps, bool laplace, const ParticleSet<Real>& x,
-                                    const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights) {
+                                    const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights, bool exclude_self) {
   detail::expect_pair(ctx, "mean_shift", x, y);
   FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "mean_shift: the bandwidth must be finite and > 0, got " << eps);
   FLOWSAMPLER_EXPECTS(y.n() > 0, "mean_shift: y is empty (M = 0); a softmax over no points is undefined");
   expect_column(ctx, "mean_shift", "log_weights", log_weights, y.n());
+  FLOWSAMPLER_EXPECTS(!exclude_self || x.n() == y.n(),
+                      "mean_shift: exclude_self needs x and y to be the same set, got n = " << x.n() << " and m = " << y.n());
   SoftmaxResult<Real> r{ParticleSet<Real>(ctx, x.n(), x.d()), ParticleSet<Real>(ctx, x.n(), 1)};
   if (x.n() == 0) return r;
   detail::visit_mean_shift_op<Real>(
       eps, log_weights != nullptr,
       [&](const auto& op) {
         detail::run<Reduction::softmax>(ctx, op, x, y, log_weights ? log_weights->data() : nullptr, r.mean.data(),
-                                        r.lse.data());
+                                        r.lse.data(), nullptr, 0, exclude_self);
       },
       laplace);
   ctx.synchronize();
@@ -103,15 +105,15 @@ SoftmaxResult<Real> mean_shift_impl(const Context& ctx, double eps, bool laplace
 template <class Real>
 SoftmaxResult<Real> mean_shift(const Context& ctx, double eps, const ParticleSet<Real>& x,
                                const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights) {
-  return mean_shift_impl(ctx, eps, false, x, y, log_weights);
+  return mean_shift_impl(ctx, eps, false, x, y, log_weights, false);
 }
 
 template <class Real>
 SoftmaxResult<Real> mean_shift(const Context& ctx, const KernelSpec& kernel, const ParticleSet<Real>& x,
-                               const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights) {
+                               const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights, bool exclude_self) {
   FLOWSAMPLER_EXPECTS(kernel.kind == Kernel::gaussian || kernel.kind == Kernel::laplace,
                       "mean_shift: the kernel must be gaussian or laplace, got " << to_string(kernel.kind));
-  return mean_shift_impl(ctx, kernel.bandwidth, kernel.kind == Kernel::laplace, x, y, log_weights);
+  return mean_shift_impl(ctx, kernel.bandwidth, kernel.kind == Kernel::laplace, x, y, log_weights, exclude_self);
 }
 
 template <class Real>
@@ -157,7 +159,7 @@ KminResult<Real> kmin_sqdist(const Context& ctx, const ParticleSet<Real>& x, con
   template SoftmaxResult<Real> mean_shift<Real>(const Context&, double, const ParticleSet<Real>&,              \
                                                 const ParticleSet<Real>&, const ParticleSet<Real>*);           \
   template SoftmaxResult<Real> mean_shift<Real>(const Context&, const KernelSpec&, const ParticleSet<Real>&,      \
-                                                const ParticleSet<Real>&, const ParticleSet<Real>*);           \
+                                                const ParticleSet<Real>&, const ParticleSet<Real>*, bool);     \
   template SoftmaxResult<Real> softmin_sqdist<Real>(const Context&, double, const ParticleSet<Real>&,          \
                                                     const ParticleSet<Real>&, const ParticleSet<Real>&);       \
   template KminResult<Real> kmin_sqdist<Real>(const Context&, const ParticleSet<Real>&, const ParticleSet<Real>&, int);

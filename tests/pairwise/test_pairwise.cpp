@@ -127,6 +127,53 @@ TYPED_TEST(PairwiseTest, MeanShiftMatchesNaiveLoopWithWeightsAndMinusInf) {
       }
 }
 
+// exclude_self: a set against itself without the pairs j = i, against the
+// naive loop that skips them, with bandwidths small enough that the other
+// points weigh 1e-30 and less beside the self pair (subtracting it would
+// lose everything), both kernels, sizes across tile edges.
+TYPED_TEST(PairwiseTest, MeanShiftWithoutSelfPairsMatchesNaiveLoop) {
+  using Real = TypeParam;
+  const fs::Context ctx = fs::Context::create(fs::Backend::automatic, 0, 2);
+  for (const auto& [n, m_unused, d] : shapes) {
+    (void)m_unused;
+    auto data = make<Real>(ctx, n, 1, d, 11 * n + d);
+    for (fs::pairwise::Kernel kind : {fs::pairwise::Kernel::gaussian, fs::pairwise::Kernel::laplace})
+      for (double h : {0.02, 1.0}) {
+        const auto r = fs::pairwise::mean_shift(ctx, fs::pairwise::KernelSpec{kind, h}, data.X, data.X, static_cast<const fs::ParticleSet<Real>*>(nullptr), true);
+        const auto mean = r.mean.to_host(), lse = r.lse.to_host();
+        for (std::size_t i = 0; i < n; ++i) {
+          double mx = -INFINITY;
+          std::vector<double> l(n, -INFINITY);
+          for (std::size_t j = 0; j < n; ++j) {
+            if (j == i) continue;
+            const double r2 = fs::test::sqdist(data.x, i, data.x, j);
+            l[j] = kind == fs::pairwise::Kernel::gaussian ? -r2 / (2 * h * h) : -std::sqrt(r2) / h;
+            mx = std::max(mx, l[j]);
+          }
+          if (n == 1) {
+            EXPECT_TRUE(std::isinf(double(lse[0])) && lse[0] < 0);
+            for (std::size_t k = 0; k < d; ++k) EXPECT_EQ(mean[k], Real(0));
+            continue;
+          }
+          double z = 0;
+          std::vector<double> acc(d, 0.0);
+          for (std::size_t j = 0; j < n; ++j) {
+            if (j == i) continue;
+            const double e = std::exp(l[j] - mx);
+            z += e;
+            for (std::size_t k = 0; k < d; ++k) acc[k] += e * (data.x(j, k) - data.x(i, k));
+          }
+          ASSERT_NEAR(lse[i], mx + std::log(z), tol<Real>() * (std::fabs(mx) + 1) * 8) << "n=" << n << " d=" << d << " h=" << h;
+          for (std::size_t k = 0; k < d; ++k)
+            ASSERT_NEAR(mean[k * n + i], acc[k] / z, 50 * tol<Real>() * (1 + std::fabs(acc[k] / z)) * std::max(1.0, std::fabs(mx) * 1e-3))
+                << "n=" << n << " d=" << d << " h=" << h << " i=" << i;
+        }
+      }
+  }
+  auto data = make<Real>(ctx, 5, 6, 2, 1);
+  EXPECT_THROW(fs::pairwise::mean_shift(ctx, fs::pairwise::KernelSpec{fs::pairwise::Kernel::gaussian, 1.0}, data.X, data.Y, static_cast<const fs::ParticleSet<Real>*>(nullptr), true), fs::Error);
+}
+
 TYPED_TEST(PairwiseTest, KminMatchesSortedDistances) {
   using Real = TypeParam;
   const fs::Context ctx = fs::Context::create(fs::Backend::automatic, 0, 2);

@@ -19,10 +19,8 @@
 ///               V_tau(x_i) = sum_{j,k} A_ij A_ik (y_j - x_k) (data j, cloud k),
 ///               divided by its per-coordinate RMS over the cloud, summed over
 ///               the temperatures (default 0.02, 0.05, 0.2). Scale-free: the
-///               bandwidth is not used. The self pairs are removed by
-///               subtraction from the normalizers: where a point's neighbours
-///               weigh w << 1 next to its own pair, about eps_machine / w of
-///               relative precision is lost (float, tiny clouds, tau << 0.05).
+///               bandwidth is not used. The self pairs are left out exactly
+///               (masked in the engine, as the public code masks its diagonal).
 ///               A temperature whose attraction and repulsion cancel to
 ///               rounding (RMS below 1e3 eps_machine of their parts: the cloud
 ///               is the data) contributes zero instead of normalized noise.

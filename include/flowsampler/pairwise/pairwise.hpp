@@ -59,9 +59,13 @@ SoftmaxResult<Real> mean_shift(const Context& ctx, double eps, const ParticleSet
 /// The same with the Laplace kernel as well: softmax of log k(x_i, y_j) +
 /// log w_j with k = exp(-r^2 / (2 h^2)) (gaussian) or exp(-r / h) (laplace),
 /// h = kernel.bandwidth. Error for the imq and energy kernels.
+/// `exclude_self`: x and y are the same set; the pairs j = i are left out of
+/// the softmax (exactly: their logits are -inf, nothing is subtracted), which
+/// needs n = m. A point alone (n = 1) gets mean 0 and lse -inf.
 template <class Real>
 SoftmaxResult<Real> mean_shift(const Context& ctx, const KernelSpec& kernel, const ParticleSet<Real>& x,
-                               const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights = nullptr);
+                               const ParticleSet<Real>& y, const ParticleSet<Real>* log_weights = nullptr,
+                               bool exclude_self = false);
 
 /// Soft-min of the squared distance, the building block of log-domain
 /// Sinkhorn: lse_i = log sum_j exp(-|x_i - y_j|^2 / eps + lw_j) and mean_i =
