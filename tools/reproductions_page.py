@@ -47,7 +47,7 @@ def section(results, out_dir, name, seed, title):
     if "tolerance" in r:
         lines += [f"**Tolerance of the checks.** {r['tolerance']}", ""]
     holds = r.get("all_checks_hold")
-    lines += [f"**Theorem-backed checks hold:** {'yes' if holds else 'NO' if holds is not None else 'not reported'}", ""]
+    lines += [f"**Checks hold** (theorem-backed, sanity and stated-error checks; each table says which is which): {'yes' if holds else 'NO' if holds is not None else 'not reported'}", ""]
     tfile = os.path.join(d, "table.md")
     if os.path.exists(tfile):
         with open(tfile) as f:
