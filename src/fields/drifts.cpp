@@ -8,6 +8,7 @@
 #include "fields/drifting_normalized.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
+#include "flowsampler/fields/score_estimates.hpp"
 #include "flowsampler/metrics/moments.hpp"
 #include "flowsampler/metrics/sinkhorn.hpp"
 
@@ -168,22 +169,8 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
       out.velocity = detail::lincomb(ctx, self, {{weighted_ ? 1.0 : 1 / double(beta.n()), &other}}, -1 / n);
       break;
     }
-    case Drift::kde_score: {
-      const double h = o_.kernel.bandwidth;
-      out.velocity = detail::lincomb(ctx, pairwise::mean_shift(ctx, o_.kernel, z, z).mean, {}, 1 / (h * h));
-      break;
-    }
-    case Drift::blob: {
-      // Both terms share the kernel sums K_j = sum_l k(x_j, x_l) = exp(lse_j).
-      const double h = o_.kernel.bandwidth;
-      const auto shift = pairwise::mean_shift(ctx, o_.kernel, z, z);
-      std::vector<Real> inv = shift.lse.to_host();
-      for (Real& v : inv) v = static_cast<Real>(std::exp(-double(v)));
-      const auto w = ParticleSet<Real>::from_column_major(ctx, inv.data(), inv.size(), 1);
-      const auto spread = pairwise::kernel_grad_sum(ctx, o_.kernel, z, z, &w);
-      out.velocity = detail::lincomb(ctx, shift.mean, {{1.0, &spread}}, 1 / (h * h));
-      break;
-    }
+    case Drift::kde_score: out.velocity = kde_score(ctx, o_.kernel.bandwidth, z, z); break;
+    case Drift::blob: out.velocity = blob_score(ctx, o_.kernel.bandwidth, z, z); break;
     case Drift::svgd: {
       pairwise::KernelSpec k = o_.kernel;
       if (o_.median_bandwidth) k.bandwidth = median_heuristic_bandwidth(z);
@@ -203,20 +190,13 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
     }
     case Drift::sinkhorn:
     case Drift::ot_score: {
-      double eps = o_.ot_eps;
-      if (eps == 0) {
-        const double med = median_pairwise_distance(z);
-        eps = 0.05 * med * med;
-      }
-      metrics::SinkhornOptions so;
-      so.tol = o_.ot_tol;
-      so.debias = false;
+      const double eps = o_.ot_eps > 0 ? o_.ot_eps : default_ot_eps(z);
       if (kind_ == Drift::ot_score) {
-        // Cost |x - y|^2 / 2 with eps is cost |x - y|^2 with 2 eps: the same plan.
-        so.eps = 2 * eps;
-        const auto T = metrics::barycentric_projection(ctx, z, z, metrics::sinkhorn_self_potential(ctx, z, so), so.eps);
-        out.velocity = detail::lincomb(ctx, detail::lincomb(ctx, T, {{-1.0, &z}}), {}, 2 / eps);  // T - x first: it cancels
+        out.velocity = ot_score(ctx, eps, o_.ot_tol, z, z);
       } else {
+        metrics::SinkhornOptions so;
+        so.tol = o_.ot_tol;
+        so.debias = false;
         so.eps = eps;
         const auto to_data = metrics::barycentric_projection(ctx, z, beta, metrics::sinkhorn(ctx, z, beta, so).g, eps);
         const auto to_self = metrics::barycentric_projection(ctx, z, z, metrics::sinkhorn_self_potential(ctx, z, so), eps);

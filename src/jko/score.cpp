@@ -3,12 +3,9 @@
 #include <cmath>
 #include <vector>
 
-#include "core/lincomb.hpp"
 #include "flowsampler/core/error.hpp"
-#include "flowsampler/fields/drifts.hpp"
+#include "flowsampler/fields/score_estimates.hpp"
 #include "flowsampler/metrics/moments.hpp"
-#include "flowsampler/metrics/sinkhorn.hpp"
-#include "flowsampler/pairwise/pairwise.hpp"
 
 namespace flowsampler::jko {
 
@@ -47,12 +44,7 @@ ScoreParams resolve_score(const Context& ctx, const ScoreOptions& o, const Parti
   p.estimator = o.estimator;
   p.ot_tol = o.ot_tol;
   if (o.estimator == ScoreEstimator::ot) {
-    if (o.ot_eps > 0) {
-      p.ot_eps = o.ot_eps;
-    } else {
-      const double med = fields::median_pairwise_distance(cloud);
-      p.ot_eps = 0.05 * med * med;
-    }
+    p.ot_eps = o.ot_eps > 0 ? o.ot_eps : fields::default_ot_eps(cloud);
   } else if (o.bandwidth > 0) {
     p.bandwidth = o.bandwidth;
   } else {
@@ -68,30 +60,12 @@ ScoreParams resolve_score(const Context& ctx, const ScoreOptions& o, const Parti
 template <class Real>
 ParticleSet<Real> score_estimate(const Context& ctx, const ScoreParams& p, const ParticleSet<Real>& cloud,
                                  const ParticleSet<Real>& at) {
-  FLOWSAMPLER_EXPECTS(cloud.n() > 0, "score estimate: the cloud is empty");
-  FLOWSAMPLER_EXPECTS(at.n() > 0, "score estimate: no evaluation points");
-  FLOWSAMPLER_EXPECTS(cloud.d() == at.d(), "score estimate: the cloud has d = " << cloud.d() << ", the points d = " << at.d());
-  if (p.estimator == ScoreEstimator::ot) {
-    FLOWSAMPLER_EXPECTS(std::isfinite(p.ot_eps) && p.ot_eps > 0, "score estimate (ot): ot_eps must be > 0, got " << p.ot_eps);
-    metrics::SinkhornOptions so;
-    so.tol = p.ot_tol;
-    so.debias = false;
-    so.eps = 2 * p.ot_eps;  // cost |x - y|^2 / 2 with eps is cost |x - y|^2 with 2 eps
-    const std::vector<double> pot = metrics::sinkhorn_self_potential(ctx, cloud, so);
-    const auto T = metrics::barycentric_projection(ctx, at, cloud, pot, so.eps);
-    return detail::lincomb(ctx, detail::lincomb(ctx, T, {{-1.0, &at}}), {}, 2 / p.ot_eps);
+  switch (p.estimator) {
+    case ScoreEstimator::kde: return fields::kde_score(ctx, p.bandwidth, cloud, at);
+    case ScoreEstimator::blob: return fields::blob_score(ctx, p.bandwidth, cloud, at);
+    case ScoreEstimator::ot: return fields::ot_score(ctx, p.ot_eps, p.ot_tol, cloud, at);
   }
-  const double b = p.bandwidth;
-  FLOWSAMPLER_EXPECTS(std::isfinite(b) && b > 0, "score estimate (" << to_string(p.estimator) << "): the bandwidth must be > 0, got " << b);
-  const pairwise::KernelSpec k{pairwise::Kernel::gaussian, b};
-  ParticleSet<Real> kde = detail::lincomb(ctx, pairwise::mean_shift(ctx, k, at, cloud).mean, {}, 1 / (b * b));
-  if (p.estimator == ScoreEstimator::kde) return kde;
-  // blob: the second term, sum_j grad k(y, x_j) w_j with w_j = 1 / sum_l k(x_j, x_l).
-  std::vector<Real> w = pairwise::kernel_sum(ctx, k, cloud, cloud).to_host();
-  for (Real& v : w) v = static_cast<Real>(1 / double(v));
-  const ParticleSet<Real> wset = ParticleSet<Real>::from_column_major(ctx, w.data(), w.size(), 1);
-  const ParticleSet<Real> second = pairwise::kernel_grad_sum(ctx, k, at, cloud, &wset);
-  return detail::lincomb(ctx, kde, {{1.0, &second}});
+  FLOWSAMPLER_EXPECTS(false, "score estimate: unknown estimator");
 }
 
 template ScoreParams resolve_score<float>(const Context&, const ScoreOptions&, const ParticleSet<float>&);

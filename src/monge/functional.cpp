@@ -8,6 +8,7 @@
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/drifts.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
+#include "flowsampler/fields/score_estimates.hpp"
 #include "flowsampler/metrics/knn.hpp"
 #include "flowsampler/metrics/mmd.hpp"
 #include "flowsampler/metrics/sinkhorn.hpp"
@@ -115,12 +116,7 @@ class SinkhornDivergence final : public Functional {
   double value(const Context& ctx, const ParticleSet<double>& y) const override {
     check_cloud(y, dim(), "sinkhorn functional");
     metrics::SinkhornOptions so;
-    double eps = eps_;
-    if (eps == 0) {
-      const double med = fields::median_pairwise_distance(y);
-      eps = 0.05 * med * med;
-    }
-    so.eps = eps;
+    so.eps = eps_ > 0 ? eps_ : fields::default_ot_eps(y);
     so.tol = tol_;
     return metrics::sinkhorn(ctx, y, nu_, so).divergence;
   }

@@ -1,0 +1,34 @@
+#pragma once
+/// \file Estimates of the score grad log rho of a cloud's empirical law rho
+/// (N x d), evaluated at the rows of `at` (M x d: the cloud itself for a
+/// particle flow, other points for a reverse process), on the pairwise
+/// engine. The drift fields kde_score, blob and ot_score and the JKO
+/// objectives all use these.
+#include "flowsampler/core/context.hpp"
+#include "flowsampler/core/particle_set.hpp"
+
+namespace flowsampler::fields {
+
+/// grad log (k_h * rho)(y), k_h the Gaussian kernel of bandwidth h > 0.
+template <class Real>
+ParticleSet<Real> kde_score(const Context& ctx, double h, const ParticleSet<Real>& cloud, const ParticleSet<Real>& at);
+
+/// The blob estimate (Carrillo, Craig & Patacchini 2019), grad of the first
+/// variation of int rho log(k_h * rho): kde_score(y) + (1/N) sum_j
+/// grad_y k_h(y, x_j) / (k_h * rho)(x_j), (k_h * rho)(x) = (1/N) sum_l k_h(x, x_l).
+template <class Real>
+ParticleSet<Real> blob_score(const Context& ctx, double h, const ParticleSet<Real>& cloud, const ParticleSet<Real>& at);
+
+/// The self-entropic-OT estimate (2 / eps) (T_eps(y) - y), T_eps the
+/// barycentric projection of the symmetric Sinkhorn self-plan of the cloud
+/// for the cost |x - y|^2 / 2; `tol` the Sinkhorn marginal tolerance.
+template <class Real>
+ParticleSet<Real> ot_score(const Context& ctx, double eps, double tol, const ParticleSet<Real>& cloud,
+                           const ParticleSet<Real>& at);
+
+/// The default eps of ot_score: 0.05 x the median squared pairwise distance
+/// of (up to 1000 strided points of) the cloud.
+template <class Real>
+double default_ot_eps(const ParticleSet<Real>& cloud);
+
+}  // namespace flowsampler::fields
