@@ -1,97 +1,94 @@
 #include "flowsampler/core/buffer.hpp"
 
-#include <cstdlib>
 #include <cstring>
-#include <map>
-#include <mutex>
-#include <new>
-#include <unordered_map>
 
-#include "cuda/runtime.hpp"
+#include "core/device.hpp"
+#include "cpu/host_pool.hpp"
 #include "flowsampler/core/error.hpp"
 
-namespace flowsampler::detail {
+namespace flowsampler {
 
-namespace {
+namespace detail {
+void fail_device_buffer_without_context() {
+  FLOWSAMPLER_FAIL("buffer: device memory belongs to a context; construct the buffer with the context");
+}
+void fail_buffer_overflow(std::size_t size, std::size_t elem) {
+  FLOWSAMPLER_EXPECTS(false, "buffer: " << size << " elements of " << elem << " bytes overflow the address space");
+}
+}  // namespace detail
 
-// Large host blocks are kept for reuse. Integrators allocate and free
-// cloud-sized buffers at every stage; fresh pages from the kernel cost a page
-// fault and a zeroing each (about 15% of a 2^20-particle sampling run before
-// this pool). Blocks of at least 1 MiB are matched by exact size; at most
-// 512 MiB are kept, beyond that they go back to the system.
-class HostPool {
- public:
-  void* get(std::size_t bytes) {
-    if (bytes < min_block) return aligned(bytes);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      const auto it = free_.find(bytes);
-      if (it != free_.end()) {
-        void* p = it->second;
-        free_.erase(it);
-        kept_ -= bytes;
-        live_.emplace(p, bytes);
-        return p;
-      }
-    }
-    void* p = aligned(bytes);
-    std::lock_guard<std::mutex> lock(mu_);
-    live_.emplace(p, bytes);
-    return p;
+Storage::Storage(std::size_t bytes) : data_(cpu::host_allocate(bytes)), bytes_(bytes) {}
+
+Storage::Storage(const Context& ctx, std::size_t bytes) : bytes_(bytes) {
+  if (ctx.on_device()) {
+    device_ = detail::shared_device_of(ctx);
+    data_ = device_->allocate(bytes);
+  } else {
+    data_ = cpu::host_allocate(bytes);
   }
-  void put(void* p) noexcept {
-    if (!p) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    const auto it = live_.find(p);
-    if (it == live_.end()) return std::free(p);  // a small block
-    const std::size_t bytes = it->second;
-    live_.erase(it);
-    if (kept_ + bytes > max_kept) return std::free(p);
-    free_.emplace(bytes, p);
-    kept_ += bytes;
-  }
-
- private:
-  static constexpr std::size_t min_block = std::size_t(1) << 20, max_kept = std::size_t(512) << 20;
-  // 64-byte aligned so that the CPU kernels can use aligned vector loads.
-  static void* aligned(std::size_t bytes) {
-    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!p) FLOWSAMPLER_FAIL("out of host memory allocating " << bytes << " bytes");
-    return p;
-  }
-  std::mutex mu_;
-  std::unordered_map<void*, std::size_t> live_;
-  std::multimap<std::size_t, void*> free_;
-  std::size_t kept_ = 0;
-};
-
-// Never destroyed: buffers in static objects may be released after main returns.
-HostPool& host_pool() {
-  static HostPool* pool = new HostPool;
-  return *pool;
 }
 
-}  // namespace
-
-void* allocate_bytes(Memory where, std::size_t bytes) {
-  if (bytes == 0) return nullptr;
-  if (where == Memory::device) return cuda::malloc_device(bytes);
-  return host_pool().get(bytes);
+Storage::Storage(Storage&& o) noexcept : data_(o.data_), bytes_(o.bytes_), device_(std::move(o.device_)) {
+  o.data_ = nullptr;
+  o.bytes_ = 0;
 }
 
-void release_bytes(Memory where, void* p) noexcept {
-  if (where == Memory::device)
-    cuda::free_device(p);
+Storage& Storage::operator=(Storage&& o) noexcept {
+  if (this != &o) {
+    release();
+    data_ = o.data_, bytes_ = o.bytes_, device_ = std::move(o.device_);
+    o.data_ = nullptr, o.bytes_ = 0;
+  }
+  return *this;
+}
+
+Storage::~Storage() { release(); }
+
+void Storage::release() noexcept {
+  if (device_)
+    device_->release(data_);
   else
-    host_pool().put(p);
+    cpu::host_release(data_);
+  data_ = nullptr;
+  device_.reset();
 }
 
-void copy_bytes(void* dst, Memory dst_where, const void* src, Memory src_where, std::size_t bytes) {
+bool Storage::belongs_to(const Context& ctx) const {
+  return device_ ? device_ == detail::shared_device_of(ctx) : !ctx.on_device();
+}
+
+void Storage::copy_from_host(const void* src, std::size_t bytes, std::size_t offset) {
+  FLOWSAMPLER_EXPECTS(offset + bytes <= bytes_, "buffer: copying " << bytes << " bytes at " << offset << " into " << bytes_);
   if (bytes == 0) return;
-  if (dst_where == Memory::host && src_where == Memory::host)
-    std::memcpy(dst, src, bytes);
+  void* dst = static_cast<char*>(data_) + offset;
+  if (device_)
+    device_->upload(dst, src, bytes);
   else
-    cuda::copy(dst, dst_where == Memory::device, src, src_where == Memory::device, bytes);
+    std::memcpy(dst, src, bytes);
 }
 
-}  // namespace flowsampler::detail
+void Storage::copy_to_host(void* dst, std::size_t bytes, std::size_t offset) const {
+  FLOWSAMPLER_EXPECTS(offset + bytes <= bytes_, "buffer: copying " << bytes << " bytes at " << offset << " out of " << bytes_);
+  if (bytes == 0) return;
+  const void* src = static_cast<const char*>(data_) + offset;
+  if (device_)
+    device_->download(dst, src, bytes);
+  else
+    std::memcpy(dst, src, bytes);
+}
+
+void Storage::copy_from(const Storage& src, std::size_t bytes) {
+  FLOWSAMPLER_EXPECTS(bytes <= bytes_ && bytes <= src.bytes_, "buffer: copying " << bytes << " bytes between blocks of "
+                                                                                 << src.bytes_ << " and " << bytes_);
+  if (bytes == 0) return;
+  if (device_ && device_ == src.device_) return device_->copy(data_, src.data_, bytes);
+  if (!device_ && !src.device_) return static_cast<void>(std::memcpy(data_, src.data_, bytes));
+  if (!src.device_) return copy_from_host(src.data_, bytes);
+  if (!device_) return src.copy_to_host(data_, bytes);
+  // Between two devices: through the host.
+  Storage staging(bytes);
+  src.copy_to_host(staging.data_, bytes);
+  copy_from_host(staging.data_, bytes);
+}
+
+}  // namespace flowsampler

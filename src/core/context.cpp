@@ -1,9 +1,9 @@
-#include <omp.h>
+#include "flowsampler/core/context.hpp"
 
-#include <algorithm>
 #include <sstream>
 
-#include "core/context_impl.hpp"
+#include "core/device.hpp"
+#include "cuda/runtime.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/core/version.hpp"
 
@@ -14,6 +14,7 @@ std::string to_string(Backend b) {
     case Backend::automatic: return "auto";
     case Backend::cpu: return "cpu";
     case Backend::cuda: return "cuda";
+    case Backend::emulator: return "emulator";
   }
   return "?";
 }
@@ -22,62 +23,45 @@ Backend parse_backend(const std::string& text, const std::string& what) {
   if (text == "auto" || text == "automatic") return Backend::automatic;
   if (text == "cpu") return Backend::cpu;
   if (text == "cuda") return Backend::cuda;
-  FLOWSAMPLER_EXPECTS(false, what << ": expected auto, cpu or cuda, got '" << text << "'");
+  if (text == "emulator") return Backend::emulator;
+  FLOWSAMPLER_EXPECTS(false, what << ": expected auto, cpu, cuda or emulator, got '" << text << "'");
 }
 
 int cuda_device_count() { return cuda::device_count(); }
 
-Context::Context(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+namespace detail {
+Device& device_of(const Context& ctx) { return *ctx.device_; }
+std::shared_ptr<Device> shared_device_of(const Context& ctx) { return ctx.device_; }
+}  // namespace detail
+
+Context::Context(std::shared_ptr<detail::Device> device, std::uint64_t seed) : device_(std::move(device)), seed_(seed) {}
 Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
 Context::~Context() = default;
 
 Context Context::create(Backend backend, std::uint64_t seed, int threads) {
-  auto impl = std::make_unique<Impl>();
-  impl->seed = seed;
+  if (backend == Backend::emulator) return Context(detail::make_emulator_device(threads), seed);
   const int devices = cuda::device_count();
   if (backend == Backend::cuda && devices == 0) {
     FLOWSAMPLER_EXPECTS(false, "backend: CUDA was requested but no CUDA device answers"
                                    << (built_with_cuda() ? " (no GPU or driver on this machine)"
                                                          : " (this build has no CUDA backend)")
-                                   << "; use the cpu or auto backend");
+                                   << "; use the cpu, emulator or auto backend");
   }
-  impl->backend = (backend == Backend::cpu || devices == 0) ? Backend::cpu : Backend::cuda;
-  Context ctx(std::move(impl));
-  ctx.set_threads(threads);
-  if (ctx.impl_->backend == Backend::cuda) {
-    ctx.impl_->device = 0;
-    ctx.impl_->cuda = cuda::create_handles(0, seed);
-  }
-  return ctx;
+  if (backend == Backend::cpu || devices == 0) return Context(detail::make_cpu_device(threads), seed);
+  return Context(detail::make_cuda_device(0, threads), seed);
 }
 
-Backend Context::backend() const { return impl_->backend; }
-int Context::threads() const { return impl_->threads; }
-void Context::set_threads(int threads) {
-  impl_->threads = threads > 0 ? threads : std::max(1, omp_get_max_threads());
-}
-std::uint64_t Context::seed() const { return impl_->seed; }
-void Context::set_seed(std::uint64_t seed) {
-  impl_->seed = seed;
-  impl_->draw = 0;
-}
-std::uint32_t Context::next_draw() { return impl_->draw++; }
-
-void Context::synchronize() const {
-  if (impl_->cuda) cuda::synchronize(impl_->cuda);
-}
+Backend Context::backend() const { return device_->backend(); }
+int Context::threads() const { return device_->threads(); }
+void Context::set_threads(int threads) { device_->set_threads(threads); }
+void Context::synchronize() const { device_->synchronize(); }
+DeviceCounters Context::counters() const { return device_->counters(); }
+void Context::reset_counters() { device_->reset_counters(); }
 
 std::string Context::describe() const {
   std::ostringstream os;
-  os << "flowsampler " << version() << ", backend " << to_string(impl_->backend);
-  if (impl_->backend == Backend::cuda)
-    os << ": device " << impl_->device << " (" << cuda::describe_device(impl_->device) << ")";
-  else
-    os << ": " << impl_->threads << " OpenMP thread" << (impl_->threads == 1 ? "" : "s")
-       << (!built_with_cuda()            ? " (built without CUDA)"
-           : cuda::device_count() == 0 ? " (CUDA compiled in, no device answers)"
-                                       : " (CUDA device present, CPU chosen)");
+  os << "flowsampler " << version() << ", backend " << to_string(backend()) << ": " << device_->describe();
   return os.str();
 }
 

@@ -6,8 +6,6 @@
 
 namespace flowsampler {
 
-Memory memory_of(const Context& ctx) { return ctx.is_cuda() ? Memory::device : Memory::host; }
-
 namespace {
 std::size_t checked_size(std::size_t n, std::size_t d, std::size_t elem) {
   FLOWSAMPLER_EXPECTS(d >= 1, "particle set: dimension d must be >= 1, got " << d);
@@ -23,30 +21,29 @@ ParticleSet<Real>::ParticleSet(std::size_t n, std::size_t d, Memory where)
 
 template <class Real>
 ParticleSet<Real>::ParticleSet(const Context& ctx, std::size_t n, std::size_t d)
-    : ParticleSet(n, d, memory_of(ctx)) {}
+    : n_(n), d_(d), buf_(ctx, checked_size(n, d, sizeof(Real))) {}
 
 template <class Real>
-ParticleSet<Real> ParticleSet<Real>::from_column_major(const Context& ctx, const Real* cols,
-                                                       std::size_t n, std::size_t d) {
+ParticleSet<Real> ParticleSet<Real>::from_column_major(const Context& ctx, const Real* cols, std::size_t n,
+                                                       std::size_t d) {
   ParticleSet out(ctx, n, d);
-  out.buf_.copy_from(cols, Memory::host);
+  out.buf_.copy_from_host(cols);
   return out;
 }
 
 template <class Real>
-ParticleSet<Real> ParticleSet<Real>::from_row_major(const Context& ctx, const Real* rows,
-                                                    std::size_t n, std::size_t d) {
+ParticleSet<Real> ParticleSet<Real>::from_row_major(const Context& ctx, const Real* rows, std::size_t n, std::size_t d) {
   ParticleSet host(n, d, Memory::host);
   for (std::size_t k = 0; k < d; ++k)
     for (std::size_t i = 0; i < n; ++i) host.buf_.data()[k * n + i] = rows[i * d + k];
-  if (ctx.is_cuda()) return host.copy(ctx);
+  if (ctx.on_device()) return host.copy(ctx);
   return host;
 }
 
 template <class Real>
 std::vector<Real> ParticleSet<Real>::to_host() const {
   std::vector<Real> out(size());
-  buf_.copy_to(out.data(), Memory::host);
+  buf_.copy_to_host(out.data());
   return out;
 }
 
@@ -62,7 +59,7 @@ std::vector<Real> ParticleSet<Real>::to_row_major() const {
 template <class Real>
 ParticleSet<Real> ParticleSet<Real>::copy(const Context& ctx) const {
   ParticleSet out(ctx, n_, d_);
-  out.buf_.copy_from(buf_.data(), buf_.memory());
+  out.buf_.copy_from(buf_);
   return out;
 }
 

@@ -3,32 +3,25 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/context_impl.hpp"
-#include "cpu/random.hpp"
-#include "cuda/random.hpp"
+#include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
-#include "random/philox.hpp"
+#include "random/fill.hpp"
 
 namespace flowsampler {
 namespace {
 template <class Real>
-void fill(Context& ctx, ParticleSet<Real>& out, int kind) {
+void fill(Context& ctx, ParticleSet<Real>& out, kernels::Distribution kind) {
+  FLOWSAMPLER_EXPECTS(out.belongs_to(ctx), "random fill: the particle set must live in the context's memory ("
+                                               << to_string(ctx.backend()) << ")");
   const std::uint32_t draw = ctx.next_draw();
-  if (ctx.is_cuda()) {
-#ifdef FLOWSAMPLER_HAVE_CUDA
-    cuda::fill_random(ctx.impl().cuda, out.data(), out.n(), out.d(), ctx.seed(), draw, kind);
-#endif
-  } else {
-    FLOWSAMPLER_EXPECTS(out.memory() == Memory::host, "random fill: the particle set lives in device memory but the context is CPU");
-    cpu::fill_random(ctx.threads(), out.data(), out.n(), out.d(), ctx.seed(), draw, kind);
-  }
+  detail::for_each(ctx, out.size(), kernels::RandomFill<Real>{out.data(), out.n(), ctx.seed(), draw, kind});
 }
 }  // namespace
 
 template <class Real>
-void fill_normal(Context& ctx, ParticleSet<Real>& out) { fill(ctx, out, 1); }
+void fill_normal(Context& ctx, ParticleSet<Real>& out) { fill(ctx, out, kernels::Distribution::normal); }
 template <class Real>
-void fill_uniform(Context& ctx, ParticleSet<Real>& out) { fill(ctx, out, 0); }
+void fill_uniform(Context& ctx, ParticleSet<Real>& out) { fill(ctx, out, kernels::Distribution::uniform); }
 
 template void fill_normal<float>(Context&, ParticleSet<float>&);
 template void fill_normal<double>(Context&, ParticleSet<double>&);
@@ -50,13 +43,10 @@ std::vector<std::uint32_t> categorical(Context& ctx, const std::vector<double>& 
   const std::uint64_t seed = ctx.seed();
   std::vector<std::uint32_t> out(n);
   const long long nn = static_cast<long long>(n);
-#pragma omp parallel for num_threads(ctx.threads()) schedule(static) if (nn > 16384)
-  for (long long i = 0; i < nn; ++i) {
-    // u in (0, 1] * total: the first k with cdf[k] >= u has positive weight.
-    const double u = kernels::uniform_coordinate<double>(seed, draw, static_cast<std::uint64_t>(i), 0) * total;
-    const auto it = std::lower_bound(cdf.begin(), cdf.end(), u);
-    out[i] = static_cast<std::uint32_t>(std::min<std::size_t>(it - cdf.begin(), cdf.size() - 1));
-  }
+#pragma omp parallel for num_threads(ctx.threads()) schedule(static) if (nn >= detail::parallel_min_elements)
+  for (long long i = 0; i < nn; ++i)
+    out[i] = kernels::categorical_index(cdf.data(), static_cast<std::uint32_t>(cdf.size()), total,
+                                        kernels::uniform_coordinate<double>(seed, draw, static_cast<std::uint64_t>(i), 0));
   return out;
 }
 

@@ -1,21 +1,17 @@
-// Stands in for src/cuda/runtime.cu in CPU-only builds: there is never a device.
+// Stands in for the CUDA backend in CPU-only builds: there is never a device.
+#include "core/device.hpp"
 #include "cuda/runtime.hpp"
 #include "flowsampler/core/error.hpp"
 
-namespace flowsampler::cuda {
-
+namespace flowsampler {
+namespace cuda {
 int device_count() { return 0; }
 std::string describe_device(int) { FLOWSAMPLER_FAIL("this build has no CUDA backend"); }
-struct Handles {};
-Handles* create_handles(int, unsigned long long) {
+}  // namespace cuda
+
+namespace detail {
+std::shared_ptr<Device> make_cuda_device(int, int) {
   FLOWSAMPLER_FAIL("this build of flowsampler has no CUDA backend (configured with FLOWSAMPLER_CUDA=OFF)");
 }
-void destroy_handles(Handles*) noexcept {}
-void synchronize(Handles*) {}
-void* malloc_device(std::size_t) { FLOWSAMPLER_FAIL("this build has no CUDA backend: no device memory"); }
-void free_device(void*) noexcept {}
-void copy(void*, bool, const void*, bool, std::size_t) {
-  FLOWSAMPLER_FAIL("this build has no CUDA backend: no device memory");
-}
-
-}  // namespace flowsampler::cuda
+}  // namespace detail
+}  // namespace flowsampler

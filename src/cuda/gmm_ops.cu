@@ -8,8 +8,8 @@ using kernels::GmmOp;
 using kernels::GmmValues;
 using kernels::Reduction;
 #define FLOWSAMPLER_GMM(Real, Full, V)                                                              \
-  template void pairwise<Reduction::softmax, GmmOp<Real, Full, V>, Real>(Handles*, const GmmOp<Real, Full, V>&, \
-                                                                         kernels::PairwiseDeviceArgs<Real>);
+  template void pairwise<Reduction::softmax, GmmOp<Real, Full, V>, Real>(Handles*, const void*,              \
+                                                                         const kernels::PairwiseDeviceArgs<Real>&);
 #define FLOWSAMPLER_GMM_ALL(Real, Full)              \
   FLOWSAMPLER_GMM(Real, Full, GmmValues::all)        \
   FLOWSAMPLER_GMM(Real, Full, GmmValues::score)      \

@@ -8,6 +8,7 @@ struct Handles {
   int dev = 0;
   cudaStream_t stream = nullptr;
   cublasHandle_t blas = nullptr;
-  curandGenerator_t rng = nullptr;
+  std::size_t max_shared_per_block = 48 * 1024;  ///< opt-in shared memory of one block (device attribute)
+  int sms = 1;                                   ///< streaming multiprocessors
 };
 }  // namespace flowsampler::cuda

@@ -5,9 +5,9 @@
 
 namespace flowsampler::cuda {
 struct Handles;
-/// Launches PairwiseBody<D, Op, R> for the D of a.d; allocates the runtime-d
-/// scratch itself (a.carry, a.tacc are ignored on input). Asynchronous on the
-/// context's stream.
+/// Launches PairwiseBody<D, Op, R> for the D of a.d on the context's stream
+/// (`op` points to an Op). The runtime-d path needs a.carry and a.tacc
+/// (n x p each), which the device backend takes from its pool.
 template <kernels::Reduction R, class Op, class Real>
-void pairwise(Handles* h, const Op& op, kernels::PairwiseDeviceArgs<Real> a);
+void pairwise(Handles* h, const void* op, const kernels::PairwiseDeviceArgs<Real>& a);
 }  // namespace flowsampler::cuda

@@ -88,7 +88,7 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
                                      const FieldRequest& what) const {
   const std::size_t d = white_.dim(), n = z.n(), K = white_.size();
   FLOWSAMPLER_EXPECTS(z.d() == d, "GmmField: particles have d = " << z.d() << ", the target d = " << d);
-  FLOWSAMPLER_EXPECTS(z.memory() == memory_of(ctx), "GmmField: particles must live in the context's memory");
+  FLOWSAMPLER_EXPECTS(z.belongs_to(ctx), "GmmField: particles must live in the context's memory");
   FLOWSAMPLER_EXPECTS(std::isfinite(p.a) && std::isfinite(p.b) && std::isfinite(p.da) && std::isfinite(p.b_db) && p.b >= 0,
                       "GmmField: path point a = " << p.a << ", b = " << p.b << ", a' = " << p.da << ", b b' = " << p.b_db
                                                   << " (need finite values, b >= 0; set b_db on user path points)");

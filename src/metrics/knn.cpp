@@ -27,7 +27,7 @@ std::vector<double> log_kth_distance(const Context& ctx, const ParticleSet<Real>
   const auto r = pairwise::kmin_sqdist(ctx, x, y, kk);
   const std::vector<Real> d2 = r.dist2.to_host();
   std::vector<std::uint32_t> idx(r.index.size());
-  r.index.copy_to(idx.data(), Memory::host);
+  r.index.copy_to_host(idx.data());
   const std::size_t n = x.n();
   std::vector<double> out(n);
   for (std::size_t i = 0; i < n; ++i) {

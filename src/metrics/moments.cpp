@@ -1,27 +1,25 @@
 #include "flowsampler/metrics/moments.hpp"
 
-#include "core/context_impl.hpp"
-#include "cpu/moments.hpp"
-#include "cuda/moments.hpp"
-#include "flowsampler/core/error.hpp"
-
-#include <cblas.h>
-
 #include <algorithm>
+
+#include "cloud/center.hpp"
+#include "cloud/column_sums.hpp"
+#include "cloud/lincomb.hpp"
+#include "core/launch.hpp"
+#include "flowsampler/core/error.hpp"
 
 namespace flowsampler::metrics {
 
 template <class Real>
 std::vector<double> column_sums(const Context& ctx, const ParticleSet<Real>& x) {
-  FLOWSAMPLER_EXPECTS(x.memory() == memory_of(ctx), "column_sums: x lives in " << (x.memory() == Memory::host ? "host" : "device")
-                                                        << " memory but the context is " << to_string(ctx.backend()));
-  std::vector<double> out(x.d(), 0.0);
-  if (ctx.is_cuda()) {
-#ifdef FLOWSAMPLER_HAVE_CUDA
-    cuda::column_sums(ctx.impl().cuda, x.data(), x.n(), x.d(), out.data());
-#endif
-  } else {
-    cpu::column_sums(ctx.threads(), x.data(), x.n(), x.d(), out.data());
+  FLOWSAMPLER_EXPECTS(x.belongs_to(ctx), "column_sums: x must live in the memory of the " << to_string(ctx.backend())
+                                                                                          << " context");
+  std::vector<double> out;
+  out.reserve(x.d());
+  for (std::size_t c0 = 0; c0 < x.d(); c0 += detail::reduce_max_width) {
+    const int w = static_cast<int>(std::min<std::size_t>(detail::reduce_max_width, x.d() - c0));
+    const std::vector<double> part = detail::reduce(ctx, x.n(), w, kernels::ColumnSums<Real>{x.data(), x.n(), c0, w});
+    out.insert(out.end(), part.begin(), part.end());
   }
   return out;
 }
@@ -40,28 +38,25 @@ std::vector<double> covariance(const Context& ctx, const ParticleSet<Real>& x, b
   FLOWSAMPLER_EXPECTS(n >= (unbiased ? 2u : 1u), "covariance: need at least " << (unbiased ? 2 : 1)
                                                                               << " particles, got N = " << n);
   const std::vector<double> m = mean(ctx, x);
-  // Device clouds are reduced on the host for now (d x d work is tiny; the
-  // copy is the cost).
-  const std::vector<Real> staged = x.memory() == Memory::host ? std::vector<Real>() : x.to_host();
-  const Real* data = staged.empty() ? x.data() : staged.data();
-  std::vector<double> S(d * d, 0.0);
-  constexpr std::size_t rows = 8192;  // centered rows per syrk: 64 KiB per coordinate, cache-sized
-  std::vector<double> centered(rows * d);
+  Buffer<double> mean_dev(ctx, d), S(ctx, d * d);
+  mean_dev.copy_from_host(m.data());
+  detail::for_each(ctx, d * d, kernels::Fill<double>{S.data(), 0.0});
+  // Centred rows in double, a block at a time, and their products C^T C
+  // accumulated in double (a large offset does not cancel the variance).
+  const std::size_t rows = std::min<std::size_t>(n, ctx.on_device() ? std::size_t(1) << 20 : 8192);
+  Buffer<double> centered(ctx, rows * d);
   for (std::size_t r0 = 0; r0 < n; r0 += rows) {
     const std::size_t b = std::min(rows, n - r0);
-    const long long total = static_cast<long long>(b * d);
-#pragma omp parallel for num_threads(ctx.threads()) if (total > 65536)
-    for (long long e = 0; e < total; ++e) {
-      const std::size_t k = static_cast<std::size_t>(e) / b, i = static_cast<std::size_t>(e) % b;
-      centered[k * b + i] = static_cast<double>(data[k * n + r0 + i]) - m[k];
-    }
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, static_cast<int>(d), static_cast<int>(b), 1.0, centered.data(),
-                static_cast<int>(b), 1.0, S.data(), static_cast<int>(d));
+    detail::for_each(ctx, b * d, kernels::CenterRows<Real>{centered.data(), x.data(), n, r0, b, mean_dev.data()});
+    detail::gemm<double>(ctx, true, false, int(d), int(d), int(b), 1.0, centered.data(), int(b), centered.data(), int(b),
+                         1.0, S.data(), int(d));
   }
+  std::vector<double> out(d * d);
+  S.copy_to_host(out.data());
   const double norm = 1.0 / static_cast<double>(unbiased ? n - 1 : n);
   for (std::size_t j = 0; j < d; ++j)
-    for (std::size_t i = 0; i <= j; ++i) S[i * d + j] = S[j * d + i] = S[j * d + i] * norm;  // mirror the upper triangle
-  return S;
+    for (std::size_t i = 0; i <= j; ++i) out[i * d + j] = out[j * d + i] = 0.5 * (out[i * d + j] + out[j * d + i]) * norm;
+  return out;
 }
 
 template std::vector<double> covariance<float>(const Context&, const ParticleSet<float>&, bool);

@@ -8,7 +8,7 @@
 
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/core/random.hpp"
-#include "metrics/radix_sort.hpp"
+#include "cpu/radix_sort.hpp"
 
 namespace flowsampler::metrics {
 
@@ -87,14 +87,14 @@ SlicedW2 sliced_w2(const Context& ctx, const ParticleSet<Real>& x, const Particl
     gemm(Y, m, d, theta.data() + p0 * d, b, py.data());
 #pragma omp parallel num_threads(threads) if (b > 1)
     {
-      std::vector<detail::SortKey<Real>> scratch;
+      std::vector<cpu::SortKey<Real>> scratch;
       std::vector<double> u, v;
 #pragma omp for schedule(dynamic, 1)
       for (long long c = 0; c < static_cast<long long>(b); ++c) {
         Real* cx = px.data() + std::size_t(c) * n;
         Real* cy = py.data() + std::size_t(c) * m;
-        detail::radix_sort(cx, n, scratch);
-        detail::radix_sort(cy, m, scratch);
+        cpu::radix_sort(cx, n, scratch);
+        cpu::radix_sort(cy, m, scratch);
         u.assign(cx, cx + n);
         v.assign(cy, cy + m);
         per_direction[p0 + std::size_t(c)] = w2_squared_1d_sorted(u.data(), n, v.data(), m);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "cloud/lincomb.hpp"
+#include "core/launch.hpp"
 #include "pairwise/engine.hpp"
 #include "pairwise/shipped_ops.hpp"
 
@@ -33,15 +35,16 @@ template <class Real>
 void expect_column(const Context& ctx, const char* what, const char* name, const ParticleSet<Real>* c,
                    std::size_t m) {
   if (!c) return;
-  FLOWSAMPLER_EXPECTS(c->memory() == memory_of(ctx), what << ": " << name << " must live in the context's memory");
+  FLOWSAMPLER_EXPECTS(c->belongs_to(ctx), what << ": " << name << " must live in the context's memory");
   FLOWSAMPLER_EXPECTS(c->d() == 1 && c->n() == m,
                       what << ": " << name << " must be M x 1 = " << m << " x 1, got " << c->n() << " x " << c->d());
 }
 
 template <class Real>
 ParticleSet<Real> zeros(const Context& ctx, std::size_t n, std::size_t d) {
-  std::vector<Real> z(n * d, Real(0));
-  return ParticleSet<Real>::from_column_major(ctx, z.data(), n, d);
+  ParticleSet<Real> z(ctx, n, d);
+  flowsampler::detail::for_each(ctx, z.size(), kernels::Fill<Real>{z.data(), Real(0)});
+  return z;
 }
 
 template <class Real>
@@ -58,7 +61,6 @@ ParticleSet<Real> kernel_reduce(const char* what, bool grad, const Context& ctx,
   detail::visit_kernel_op<Real>(kernel, grad, weights != nullptr, [&](const auto& op) {
     detail::run<Reduction::sum>(ctx, op, x, y, weights ? weights->data() : nullptr, out.data());
   });
-  ctx.synchronize();
   return out;
 }
 
@@ -96,7 +98,6 @@ SoftmaxResult<Real> mean_shift_impl(const Context& ctx, double eps, bool laplace
                                         r.lse.data(), nullptr, 0, exclude_self);
       },
       laplace);
-  ctx.synchronize();
   return r;
 }
 
@@ -127,7 +128,6 @@ SoftmaxResult<Real> softmin_sqdist(const Context& ctx, double eps, const Particl
   if (x.n() == 0) return r;
   detail::run<Reduction::softmax>(ctx, detail::softmin_op<Real>(eps), x, y, log_weights.data(), r.mean.data(),
                                   r.lse.data());
-  ctx.synchronize();
   return r;
 }
 
@@ -136,18 +136,15 @@ KminResult<Real> kmin_sqdist(const Context& ctx, const ParticleSet<Real>& x, con
   detail::expect_pair(ctx, "kmin_sqdist", x, y);
   FLOWSAMPLER_EXPECTS(k >= 1 && k <= 32, "kmin_sqdist: k must be in [1, 32], got " << k);
   const std::size_t kk = static_cast<std::size_t>(k);
-  KminResult<Real> r{ParticleSet<Real>(ctx, x.n(), kk), Buffer<std::uint32_t>(x.n() * kk, memory_of(ctx))};
+  KminResult<Real> r{ParticleSet<Real>(ctx, x.n(), kk), Buffer<std::uint32_t>(ctx, x.n() * kk)};
   if (x.n() == 0) return r;
   if (y.n() == 0) {
-    std::vector<Real> inf(x.n() * kk, std::numeric_limits<Real>::infinity());
-    std::vector<std::uint32_t> none(x.n() * kk, 0xffffffffu);
-    r.dist2 = ParticleSet<Real>::from_column_major(ctx, inf.data(), x.n(), kk);
-    r.index.copy_from(none.data(), Memory::host);
+    flowsampler::detail::for_each(ctx, r.dist2.size(), kernels::Fill<Real>{r.dist2.data(), std::numeric_limits<Real>::infinity()});
+    flowsampler::detail::for_each(ctx, r.index.size(), kernels::Fill<std::uint32_t>{r.index.data(), 0xffffffffu});
     return r;
   }
   detail::run<Reduction::kmin>(ctx, kernels::SqDistOp<Real>{}, x, y, nullptr, r.dist2.data(), nullptr,
                                r.index.data(), k);
-  ctx.synchronize();
   return r;
 }
 

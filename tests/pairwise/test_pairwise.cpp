@@ -183,7 +183,7 @@ TYPED_TEST(PairwiseTest, KminMatchesSortedDistances) {
       const auto r = fs::pairwise::kmin_sqdist(ctx, data.X, data.Y, k);
       const auto dist = r.dist2.to_host();
       std::vector<std::uint32_t> idx(n * k);
-      r.index.copy_to(idx.data(), fs::Memory::host);
+      r.index.copy_to_host(idx.data());
       for (std::size_t i = 0; i < n; ++i) {
         std::vector<std::pair<double, std::uint32_t>> all;
         for (std::size_t j = 0; j < m; ++j) {

@@ -1,52 +1,101 @@
 #pragma once
-/// \file RAII buffers in host or device memory.
+/// \file RAII buffers in host memory or in a context's (device) memory.
 #include <cstddef>
 #include <memory>
-#include <utility>
+
+#include "flowsampler/core/context.hpp"
 
 namespace flowsampler {
 
-/// Where a buffer lives: ordinary host memory, or CUDA device memory.
+/// Where a buffer lives: ordinary host memory, or device memory (a GPU's, or
+/// the emulator's protected arena), which only the library's kernels touch.
 enum class Memory { host, device };
 
-namespace detail {
-void* allocate_bytes(Memory where, std::size_t bytes);
-void release_bytes(Memory where, void* p) noexcept;
-/// memcpy across host/device in any direction; synchronous.
-void copy_bytes(void* dst, Memory dst_where, const void* src, Memory src_where, std::size_t bytes);
-}  // namespace detail
+/// Memory where `ctx`'s backend keeps its data.
+inline Memory memory_of(const Context& ctx) { return ctx.on_device() ? Memory::device : Memory::host; }
 
-/// An owning, non-copyable array of `size()` elements of T in `memory()`.
-/// Contents are uninitialized after construction.
+/// An owning, movable block of bytes: host memory, or memory of a context's
+/// backend (taken from its stream-ordered pool; the block keeps the backend
+/// alive). The untyped core of Buffer<T>.
+class Storage {
+ public:
+  Storage() = default;
+  /// `bytes` of host memory (64-byte aligned).
+  explicit Storage(std::size_t bytes);
+  /// `bytes` in the memory of `ctx`'s backend.
+  Storage(const Context& ctx, std::size_t bytes);
+  Storage(Storage&& o) noexcept;
+  Storage& operator=(Storage&& o) noexcept;
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  ~Storage();
+
+  void* data() const { return data_; }
+  std::size_t bytes() const { return bytes_; }
+  Memory memory() const { return device_ ? Memory::device : Memory::host; }
+  /// True when the block lives where `ctx` computes (same host, or same device).
+  bool belongs_to(const Context& ctx) const;
+
+  /// Copies `bytes` from host memory `src` into the block at `offset` (an upload on a device).
+  void copy_from_host(const void* src, std::size_t bytes, std::size_t offset = 0);
+  /// Copies `bytes` at `offset` to host memory `dst` (a download on a device: waits for it).
+  void copy_to_host(void* dst, std::size_t bytes, std::size_t offset = 0) const;
+  /// Copies the first `bytes` of `src` (any memory) to the start of this block.
+  void copy_from(const Storage& src, std::size_t bytes);
+
+ private:
+  void release() noexcept;
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+  std::shared_ptr<detail::Device> device_;  // null: host memory
+};
+
+/// An owning, non-copyable array of `size()` elements of T in host memory or
+/// in a context's memory. Contents are uninitialized after construction.
 template <class T>
 class Buffer {
  public:
   Buffer() = default;
-  Buffer(std::size_t size, Memory where)
-      : data_(static_cast<T*>(detail::allocate_bytes(where, size * sizeof(T))), Deleter{where}),
-        size_(size) {}
+  /// Host memory. (Device memory needs a context: use the other constructor.)
+  Buffer(std::size_t size, Memory where) : store_(host_bytes(size, where)), size_(size) {}
+  /// In the memory of `ctx`'s backend.
+  Buffer(const Context& ctx, std::size_t size) : store_(ctx, checked_bytes(size)), size_(size) {}
 
-  T* data() { return data_.get(); }
-  const T* data() const { return data_.get(); }
+  T* data() { return static_cast<T*>(store_.data()); }
+  const T* data() const { return static_cast<const T*>(store_.data()); }
   std::size_t size() const { return size_; }
-  Memory memory() const { return data_.get_deleter().where; }
+  Memory memory() const { return store_.memory(); }
+  bool belongs_to(const Context& ctx) const { return store_.belongs_to(ctx); }
 
-  /// Copies `size()` elements from `src` (which lives in `src_where`).
-  void copy_from(const T* src, Memory src_where) {
-    detail::copy_bytes(data(), memory(), src, src_where, size_ * sizeof(T));
-  }
-  /// Copies `size()` elements to `dst` (which lives in `dst_where`).
-  void copy_to(T* dst, Memory dst_where) const {
-    detail::copy_bytes(dst, dst_where, data(), memory(), size_ * sizeof(T));
-  }
+  /// Copies `size()` elements from host memory.
+  void copy_from_host(const T* src) { store_.copy_from_host(src, size_ * sizeof(T)); }
+  /// Copies `size()` elements to host memory.
+  void copy_to_host(T* dst) const { store_.copy_to_host(dst, size_ * sizeof(T)); }
+  /// Copies `size()` elements from another buffer (any memory).
+  void copy_from(const Buffer& src) { store_.copy_from(src.store_, size_ * sizeof(T)); }
 
  private:
-  struct Deleter {
-    Memory where = Memory::host;
-    void operator()(T* p) const noexcept { detail::release_bytes(where, p); }
-  };
-  std::unique_ptr<T, Deleter> data_{nullptr, Deleter{}};
+  static std::size_t checked_bytes(std::size_t size);
+  static std::size_t host_bytes(std::size_t size, Memory where);
+  Storage store_;
   std::size_t size_ = 0;
 };
+
+namespace detail {
+[[noreturn]] void fail_device_buffer_without_context();
+[[noreturn]] void fail_buffer_overflow(std::size_t size, std::size_t elem);
+}  // namespace detail
+
+template <class T>
+std::size_t Buffer<T>::checked_bytes(std::size_t size) {
+  if (size > static_cast<std::size_t>(-1) / sizeof(T)) detail::fail_buffer_overflow(size, sizeof(T));
+  return size * sizeof(T);
+}
+
+template <class T>
+std::size_t Buffer<T>::host_bytes(std::size_t size, Memory where) {
+  if (where != Memory::host) detail::fail_device_buffer_without_context();
+  return checked_bytes(size);
+}
 
 }  // namespace flowsampler

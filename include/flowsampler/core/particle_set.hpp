@@ -9,8 +9,10 @@
 namespace flowsampler {
 
 /// An N x d matrix of particles stored column-major: coordinate k of particle i
-/// is at data()[k * n() + i]. Lives in device memory on a CUDA context and in
-/// host memory on a CPU context. Instantiated for float and double.
+/// is at data()[k * n() + i]. Lives in device memory on a CUDA (or emulator)
+/// context and in host memory on a CPU context; host code reads device sets
+/// only through to_host() / to_row_major() (downloads). Instantiated for float
+/// and double.
 template <class Real>
 class ParticleSet {
  public:
@@ -18,7 +20,8 @@ class ParticleSet {
   /// Uninitialized N x d set in the memory of `ctx`'s backend. N = 0 is allowed
   /// (an empty cloud); d must be >= 1.
   ParticleSet(const Context& ctx, std::size_t n, std::size_t d);
-  /// Uninitialized N x d set in the given memory.
+  /// Uninitialized N x d set in host memory (`where` must be Memory::host:
+  /// device memory comes from a context).
   ParticleSet(std::size_t n, std::size_t d, Memory where);
 
   /// From a row-major (numpy C order) host array of n*d values.
@@ -32,6 +35,8 @@ class ParticleSet {
   std::size_t d() const { return d_; }
   std::size_t size() const { return n_ * d_; }
   Memory memory() const { return buf_.memory(); }
+  /// True when the set lives where `ctx` computes.
+  bool belongs_to(const Context& ctx) const { return buf_.belongs_to(ctx); }
   Real* data() { return buf_.data(); }
   const Real* data() const { return buf_.data(); }
   /// Start of coordinate column k (n() contiguous values).
@@ -42,7 +47,7 @@ class ParticleSet {
   std::vector<Real> to_host() const;
   /// Host copy in row-major (numpy C) order.
   std::vector<Real> to_row_major() const;
-  /// Deep copy into the memory of `ctx`'s backend.
+  /// Deep copy into the memory of `ctx`'s backend (on the device when both are there).
   ParticleSet copy(const Context& ctx) const;
 
   /// Element access; host memory only (throws Error on device memory).
@@ -56,8 +61,5 @@ class ParticleSet {
 
 extern template class ParticleSet<float>;
 extern template class ParticleSet<double>;
-
-/// Memory where `ctx`'s backend keeps its data.
-Memory memory_of(const Context& ctx);
 
 }  // namespace flowsampler

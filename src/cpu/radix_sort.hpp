@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <vector>
 
-namespace flowsampler::metrics::detail {
+namespace flowsampler::cpu {
 
 template <class Real>
 using SortKey = std::conditional_t<sizeof(Real) == 4, std::uint32_t, std::uint64_t>;
@@ -56,4 +56,4 @@ void radix_sort(Real* values, std::size_t n, std::vector<SortKey<Real>>& scratch
   for (std::size_t i = 0; i < n; ++i) values[i] = from_key<Real>(a[i]);
 }
 
-}  // namespace flowsampler::metrics::detail
+}  // namespace flowsampler::cpu

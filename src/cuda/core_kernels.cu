@@ -1,0 +1,31 @@
+// CUDA instantiations of the core kernels: cloud linear combinations, fills,
+// conversions, random fills, column sums and centring (kernels/cloud,
+// kernels/random), for float and double.
+#include "cloud/center.hpp"
+#include "cloud/column_sums.hpp"
+#include "cloud/lincomb.hpp"
+#include "cuda/launch.cuh"
+#include "random/fill.hpp"
+
+using namespace flowsampler::kernels;
+
+#define FLOWSAMPLER_LINCOMBS(Real)                                                                   \
+  FLOWSAMPLER_CUDA_FOR_EACH(Lincomb<Real, 0>) FLOWSAMPLER_CUDA_FOR_EACH(Lincomb<Real, 1>)           \
+  FLOWSAMPLER_CUDA_FOR_EACH(Lincomb<Real, 2>) FLOWSAMPLER_CUDA_FOR_EACH(Lincomb<Real, 3>)           \
+  FLOWSAMPLER_CUDA_FOR_EACH(Lincomb<Real, 4>) FLOWSAMPLER_CUDA_FOR_EACH(Lincomb<Real, 5>)           \
+  FLOWSAMPLER_CUDA_FOR_EACH(Lincomb<Real, 6>) FLOWSAMPLER_CUDA_FOR_EACH(Lincomb<Real, 7>)           \
+  FLOWSAMPLER_CUDA_FOR_EACH(Lincomb<Real, 8>)
+FLOWSAMPLER_LINCOMBS(float)
+FLOWSAMPLER_LINCOMBS(double)
+
+FLOWSAMPLER_CUDA_FOR_EACH(Fill<float>)
+FLOWSAMPLER_CUDA_FOR_EACH(Fill<double>)
+FLOWSAMPLER_CUDA_FOR_EACH(Fill<unsigned>)
+FLOWSAMPLER_CUDA_FOR_EACH(Convert<float, double>)
+FLOWSAMPLER_CUDA_FOR_EACH(Convert<double, float>)
+FLOWSAMPLER_CUDA_FOR_EACH(RandomFill<float>)
+FLOWSAMPLER_CUDA_FOR_EACH(RandomFill<double>)
+FLOWSAMPLER_CUDA_FOR_EACH(CenterRows<float>)
+FLOWSAMPLER_CUDA_FOR_EACH(CenterRows<double>)
+FLOWSAMPLER_CUDA_REDUCE(ColumnSums<float>)
+FLOWSAMPLER_CUDA_REDUCE(ColumnSums<double>)
