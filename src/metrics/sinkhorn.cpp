@@ -77,6 +77,11 @@ Schedule eps_schedule(double diameter2, const SinkhornOptions& o) {
 
 // OT_eps(a, a): the symmetric fixed point p = T(p), averaged updates
 // p <- (p + T(p)) / 2 (they converge where plain ones oscillate); OT = 2 <a, p>.
+std::vector<double> host(const ParticleSet<double>& p) { return p.to_host(); }
+ParticleSet<double> device(const Context& ctx, const std::vector<double>& v) {
+  return ParticleSet<double>::from_column_major(ctx, v.data(), v.size(), 1);
+}
+
 template <class Real>
 std::vector<double> symmetric_potential(const Context& ctx, const ParticleSet<Real>& x, const Schedule& s,
                                         const SinkhornOptions& o) {
@@ -167,13 +172,13 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
   r.ot = mean(f) + mean(g);
   r.divergence = o.debias ? r.ot - (mean(symmetric_potential(ctx, x, s, o)) + mean(symmetric_potential(ctx, y, s, o)))
                           : std::numeric_limits<double>::quiet_NaN();
-  r.f = std::move(f);
-  r.g = std::move(g);
+  r.f = device(ctx, f);
+  r.g = device(ctx, g);
   return r;
 }
 
 template <class Real>
-std::vector<double> sinkhorn_self_potential(const Context& ctx, const ParticleSet<Real>& x_in, const SinkhornOptions& o) {
+ParticleSet<double> sinkhorn_self_potential(const Context& ctx, const ParticleSet<Real>& x_in, const SinkhornOptions& o) {
   FLOWSAMPLER_EXPECTS(x_in.n() > 0, "sinkhorn_self: empty set");
   FLOWSAMPLER_EXPECTS(std::isfinite(o.eps) && o.eps > 0, "sinkhorn_self: eps must be finite and > 0, got " << o.eps);
   FLOWSAMPLER_EXPECTS(o.tol > 0 && o.max_iter >= 1, "sinkhorn_self: need tol > 0 and max_iter >= 1");
@@ -185,13 +190,14 @@ std::vector<double> sinkhorn_self_potential(const Context& ctx, const ParticleSe
     centre[k] /= double(n);
   }
   const ParticleSet<Real> x = shifted(ctx, xh, n, d, centre);
-  return symmetric_potential(ctx, x, eps_schedule(squared_diameter(xh, n, xh, n, d), o), o);
+  return device(ctx, symmetric_potential(ctx, x, eps_schedule(squared_diameter(xh, n, xh, n, d), o), o));
 }
 
 template <class Real>
 ParticleSet<Real> barycentric_projection(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
-                                         const std::vector<double>& g, double eps) {
-  FLOWSAMPLER_EXPECTS(g.size() == y.n(), "barycentric_projection: g needs M = " << y.n() << " values, got " << g.size());
+                                         const ParticleSet<double>& g_dev, double eps) {
+  FLOWSAMPLER_EXPECTS(g_dev.n() == y.n() && g_dev.d() == 1, "barycentric_projection: g needs M = " << y.n() << " values, got " << g_dev.n() << " x " << g_dev.d());
+  const std::vector<double> g = host(g_dev);
   FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "barycentric_projection: eps must be > 0, got " << eps);
   std::vector<Real> lw(y.n());
   for (std::size_t j = 0; j < y.n(); ++j) lw[j] = static_cast<Real>(g[j] / eps - std::log(double(y.n())));
@@ -203,12 +209,12 @@ ParticleSet<Real> barycentric_projection(const Context& ctx, const ParticleSet<R
   return ParticleSet<Real>::from_column_major(ctx, t.data(), x.n(), x.d());
 }
 
-template std::vector<double> sinkhorn_self_potential<float>(const Context&, const ParticleSet<float>&, const SinkhornOptions&);
-template std::vector<double> sinkhorn_self_potential<double>(const Context&, const ParticleSet<double>&, const SinkhornOptions&);
+template ParticleSet<double> sinkhorn_self_potential<float>(const Context&, const ParticleSet<float>&, const SinkhornOptions&);
+template ParticleSet<double> sinkhorn_self_potential<double>(const Context&, const ParticleSet<double>&, const SinkhornOptions&);
 template ParticleSet<float> barycentric_projection<float>(const Context&, const ParticleSet<float>&, const ParticleSet<float>&,
-                                                          const std::vector<double>&, double);
+                                                          const ParticleSet<double>&, double);
 template ParticleSet<double> barycentric_projection<double>(const Context&, const ParticleSet<double>&,
-                                                            const ParticleSet<double>&, const std::vector<double>&, double);
+                                                            const ParticleSet<double>&, const ParticleSet<double>&, double);
 template SinkhornResult sinkhorn<float>(const Context&, const ParticleSet<float>&, const ParticleSet<float>&,
                                         const SinkhornOptions&);
 template SinkhornResult sinkhorn<double>(const Context&, const ParticleSet<double>&, const ParticleSet<double>&,

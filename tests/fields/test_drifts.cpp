@@ -286,10 +286,11 @@ TEST(Drifts, SinkhornDriftAndBarycentricProjection) {
   so.debias = false;
   const auto r = fs::metrics::sinkhorn(ctx, x, y, so);
   const auto T = fs::metrics::barycentric_projection(ctx, x, y, r.g, 0.3);
+  const std::vector<double> f = r.f.to_host(), g = r.g.to_host();
   for (std::size_t i = 0; i < 60; ++i) {
     long double mass = 0, t0 = 0, t1 = 0;
     for (std::size_t j = 0; j < 50; ++j) {
-      const long double p = std::exp((r.f[i] + r.g[j] - std::pow(dist(x, i, y, j), 2)) / 0.3) / (60.0L * 50.0L);
+      const long double p = std::exp((f[i] + g[j] - std::pow(dist(x, i, y, j), 2)) / 0.3) / (60.0L * 50.0L);
       mass += p, t0 += p * y.at(j, 0), t1 += p * y.at(j, 1);
     }
     EXPECT_NEAR(double(mass), 1.0 / 60, 1e-9);

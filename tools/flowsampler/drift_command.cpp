@@ -12,6 +12,7 @@
 #include "flowsampler/fields/drifts.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "flowsampler/integrate/evolve.hpp"
+#include "device_report.hpp"
 
 namespace flowsampler::cli {
 
@@ -69,7 +70,8 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
                               {"median_bandwidth", o.median_bandwidth}, {"ot_eps", o.ot_eps}, {"batch", o.batch}, {"include_self", o.include_self},
                               {"backend", to_string(ctx.backend())}, {"precision", o.precision}, {"n", z.n()},
                               {"dim", z.d()}, {"data_points", data.n()}, {"steps", o.steps}, {"dt", o.dt},
-                              {"integrator", o.integrator}, {"wall_seconds", wall}, {"records", rec}};
+                              {"integrator", o.integrator}, {"wall_seconds", wall}, {"records", rec},
+                              {"device", device_report(ctx)}};
     std::ofstream f(o.report);
     FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
     f << j.dump(2) << "\n";

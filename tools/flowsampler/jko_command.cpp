@@ -15,6 +15,7 @@
 #include "flowsampler/flowsampler.hpp"
 #include "flowsampler/jko/flow.hpp"
 #include "flowsampler/jko/model.hpp"
+#include "device_report.hpp"
 
 namespace flowsampler::cli {
 
@@ -45,14 +46,14 @@ CLI::App* add_jko_commands(CLI::App& app, JkoOptions& o, JkoSampleOptions& s, st
   jko->add_option("--report", o.report, "JSON report with the per-step records");
   jko->add_option("--seed", o.seed, "random seed (draws of pi for the diagnostics)")->capture_default_str();
   jko->add_option("--precision", o.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
-  jko->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  flowsampler::cli::add_backend_option(jko, backend);
   CLI::App* sample = app.add_subcommand("jko-sample", "Generate from a JKO flow model: fresh pi draws run back through the stored steps");
   sample->add_option("--model", s.model, "model directory written by `jko --model`")->required();
   sample->add_option("--n", s.n, "number of samples")->capture_default_str()->check(CLI::Range(std::size_t(1), std::size_t(1) << 40));
   sample->add_option("--out", s.out, "samples (.npy, N x d)")->required();
   sample->add_option("--seed", s.seed, "random seed")->capture_default_str();
   sample->add_option("--precision", s.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
-  sample->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  flowsampler::cli::add_backend_option(sample, backend);
   if (commands) *commands = JkoCommands{jko, sample};
   return jko;
 }
@@ -135,7 +136,8 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
                               {"estimator", o.estimator}, {"steps", r.steps.size()}, {"h", r.steps},
                               {"explicit", o.explicit_step}, {"stopped_by_tolerance", r.stopped_by_tolerance},
                               {"model", o.model.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.model)},
-                              {"inversion_error", inversion}, {"wall_seconds", wall}, {"records", rec}};
+                              {"inversion_error", inversion}, {"wall_seconds", wall}, {"records", rec},
+                              {"device", device_report(ctx)}};
     std::ofstream f(o.report);
     FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
     f << j.dump(2) << "\n";

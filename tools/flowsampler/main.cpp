@@ -41,9 +41,9 @@ int main(int argc, char** argv) {
   CLI::App app{"flowsampler: move particle clouds along transport flows"};
   app.require_subcommand(1);
   std::string backend = "auto";
-  app.add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  flowsampler::cli::add_backend_option(&app, backend);
   CLI::App* info = app.add_subcommand("info", "Backends found, device, version, precisions");
-  info->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  flowsampler::cli::add_backend_option(info, backend);
   fs::cli::SampleOptions so;
   CLI::App* sample = app.add_subcommand("sample", "Sample a Gaussian-mixture target by integrating its exact flow");
   sample->add_option("--target", so.target, "target spec (JSON, DESIGN.md section 6)")->required()->check(CLI::ExistingFile);
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   auto* n_opt = sample->add_option("--n", so.n, "number of particles")->capture_default_str()->check(CLI::Range(std::size_t(1), std::size_t(1) << 40));
   sample->add_option("--init", so.init, "initial particles (.npy, N x d) instead of --n fresh noise")->excludes(n_opt)->check(CLI::ExistingFile);
   sample->add_option("--seed", so.seed, "random seed")->capture_default_str();
-  sample->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  flowsampler::cli::add_backend_option(sample, backend);
   sample->add_option("--precision", so.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
   sample->add_option("--out", so.out, "output particles (.npy, N x d)")->required();
   sample->add_option("--log-likelihood", so.loglik,
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   metrics->add_option("--target-samples", mo.target_samples, "draws of --target for the sample-based metrics (default N)");
   metrics->add_option("--seed", mo.seed, "seed of the directions and draws")->capture_default_str();
   metrics->add_option("--precision", mo.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
-  metrics->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  flowsampler::cli::add_backend_option(metrics, backend);
   fs::cli::DriftOptions dro;
   CLI::App* drift = app.add_subcommand("drift", "Move a cloud with a kernel drift field (mean shift, drifting, MMD, KDE score, SVGD)");
   drift->add_option("--field", dro.field,
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
   drift->add_option("--report", dro.report, "JSON report with the records");
   drift->add_option("--seed", dro.seed, "random seed")->capture_default_str();
   drift->add_option("--precision", dro.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
-  drift->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  flowsampler::cli::add_backend_option(drift, backend);
   fs::cli::JkoOptions jko_o;
   fs::cli::JkoSampleOptions jko_s;
   fs::cli::JkoCommands jko_c;
@@ -179,6 +179,9 @@ int main(int argc, char** argv) {
   } catch (const fs::Error& e) {
     std::cerr << "flowsampler: " << e.what() << "\n";
     return 2;
+  } catch (const fs::RuntimeError& e) {  // the machine failed (device, I/O), not the input
+    std::cerr << "flowsampler: " << e.what() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "flowsampler: internal error: " << e.what() << "\n";
     return 1;

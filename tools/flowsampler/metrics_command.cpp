@@ -15,6 +15,7 @@
 #include "flowsampler/metrics/mmd.hpp"
 #include "flowsampler/metrics/sinkhorn.hpp"
 #include "flowsampler/metrics/sliced_w2.hpp"
+#include "device_report.hpp"
 
 namespace flowsampler::cli {
 
@@ -154,6 +155,7 @@ int run_typed(const MetricsOptions& o, const std::string& backend_name) {
                      {"samples", r.samples}};
     });
   }
+  if (ctx.on_device()) out["device"] = device_report(ctx);
   std::cout << out.dump(2) << "\n";
   return 0;
 }

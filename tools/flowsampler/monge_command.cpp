@@ -11,6 +11,7 @@
 
 #include <cstdio>
 
+#include "cli_checks.hpp"
 #include "progress.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "flowsampler/metrics/mmd.hpp"
@@ -18,6 +19,7 @@
 #include "flowsampler/monge/map_io.hpp"
 #include "flowsampler/monge/potential.hpp"
 #include "flowsampler/monge/train.hpp"
+#include "device_report.hpp"
 
 namespace flowsampler::cli {
 
@@ -79,14 +81,14 @@ void add_monge_commands(CLI::App& app, std::string& backend) {
   m->add_option("--seed", o.seed, "random seed (initial potential and all draws)")->capture_default_str();
   m->add_option("--out", o.out, "map directory to write (manifest.json, params.npy)")->required();
   m->add_option("--report", o.report, "JSON report with the per-step records");
-  m->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  flowsampler::cli::add_backend_option(m, backend);
   CLI::App* a = app.add_subcommand("monge-apply", "Push a cloud through a map saved by `monge`");
   a->add_option("--map", st.apply.map, "map directory written by `monge --out`")->required();
   a->add_option("--x", st.apply.x, "points (.npy, N x d)")->required()->check(CLI::ExistingFile);
   a->add_option("--out", st.apply.out, "T(x) (.npy, N x d)")->required();
   a->add_option("--precision", st.apply.precision, "float or double (of the output file)")->capture_default_str()
       ->check(CLI::IsMember({"float", "double"}));
-  a->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  flowsampler::cli::add_backend_option(a, backend);
   st.monge_cmd = m;
   st.apply_cmd = a;
 }
@@ -224,7 +226,8 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
                               {"energy_distance_identity", num(ed_identity)},
                               {"energy_distance", rep.history.empty() ? nlohmann::json(nullptr) : num(rep.history.back().energy_distance)},
                               {"wgrad_evaluations", rep.wgrad_evaluations}, {"map_gradients", rep.map_gradients},
-                              {"train_seconds", rep.seconds}, {"wall_seconds", wall}, {"map", o.out}, {"records", rec}};
+                              {"train_seconds", rep.seconds}, {"wall_seconds", wall}, {"map", o.out}, {"records", rec},
+                              {"device", device_report(ctx)}};
     std::ofstream f(o.report);
     FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
     f << j.dump(2) << "\n";

@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_checks.hpp"
+
 #include "flowsampler/core/error.hpp"
 
 namespace flowsampler::cli {
@@ -37,7 +39,7 @@ CLI::App* add_reproduce_command(CLI::App& app, ReproduceOptions& o, std::string&
   cmd->add_option("name", o.name, "which reproduction")->required()->check(CLI::IsMember(keys));
   cmd->add_flag("--quick", o.options.quick, "smaller sizes (under a minute; the smoke tests use it)");
   cmd->add_option("--seed", o.options.seed, "random seed")->capture_default_str();
-  cmd->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  flowsampler::cli::add_backend_option(cmd, backend);
   cmd->add_option("--out", o.options.out_dir, "output directory (created)")->required();
   return cmd;
 }

@@ -12,6 +12,7 @@
 #include "progress.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "sample_quality.hpp"
+#include "device_report.hpp"
 
 namespace flowsampler::cli {
 
@@ -124,7 +125,8 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
                         {"t1", t1},
                         {"seed", o.seed},
                         {"wall_seconds", wall},
-                        {"particle_steps_per_second", double(z.n()) * r.steps / wall}};
+                        {"particle_steps_per_second", double(z.n()) * r.steps / wall},
+                        {"device", device_report(ctx)}};
     if (o.quality_subsample > 0) {
       const fs::paths::PathPoint p1 = path.at(t1);
       j["quality"] = sample_quality(ctx, fs::targets::noised(target, noise, p1.a, p1.b), z, o.quality_subsample,

@@ -25,7 +25,7 @@ struct SinkhornResult {
   double ot = 0;          ///< OT_eps(a, b) = min <P, C> + eps KL(P | a x b) = <a, f> + <b, g> at convergence
   double cost = 0;        ///< <P, C>, the transport cost of the entropic plan (-> W2^2 as eps -> 0)
   double divergence = 0;  ///< S_eps = OT_eps(a, b) - (OT_eps(a, a) + OT_eps(b, b)) / 2 (NaN without debias)
-  std::vector<double> f, g;  ///< dual potentials on x (N) and y (M)
+  ParticleSet<double> f, g;  ///< dual potentials on x (N x 1) and y (M x 1), in the context's memory
   int iterations = 0;     ///< at the final eps (of the a-b problem)
   int stages = 0;         ///< eps values visited, the final one included
   double marginal_error = 0;
@@ -45,13 +45,13 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x, const Pa
 /// values, the fixed point p = T(p); OT_eps(a, a) = 2 mean(p)), with the same
 /// eps-scaling and stopping rule as sinkhorn().
 template <class Real>
-std::vector<double> sinkhorn_self_potential(const Context& ctx, const ParticleSet<Real>& x, const SinkhornOptions& options);
+ParticleSet<double> sinkhorn_self_potential(const Context& ctx, const ParticleSet<Real>& x, const SinkhornOptions& options);
 
 /// Barycentric projection of the entropic plan onto y: T(x_i) = sum_j P_ij y_j /
 /// sum_j P_ij with P_ij proportional to exp((g_j - |x_i - y_j|^2) / eps) / M,
-/// g the dual potential on y (from sinkhorn() or sinkhorn_self_potential()).
+/// g the dual potential on y (M x 1, from sinkhorn() or sinkhorn_self_potential()).
 template <class Real>
 ParticleSet<Real> barycentric_projection(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
-                                         const std::vector<double>& g, double eps);
+                                         const ParticleSet<double>& g, double eps);
 
 }  // namespace flowsampler::metrics

@@ -321,13 +321,14 @@ int closures(const Options& o) {
   so.debias = false;
   const Set As = Set::from_column_major(ctx, A.data(), nf, 2), Bs = Set::from_column_major(ctx, B.data(), nf, 2);
   const metrics::SinkhornResult sk = metrics::sinkhorn(ctx, As, Bs, so);
+  const std::vector<double> sk_g = sk.g.to_host();
   std::mt19937_64 rng(o.seed + 11);
   std::normal_distribution<double> g01;
   Mat Yp(nf, 2);
   for (std::size_t i = 0; i < nf; ++i) {  // j ~ P_ij / a_i, P_ij proportional to exp((g_j - |x_i - y_j|^2) / eps)
     std::vector<double> w(nf);
     double top = -INFINITY;
-    for (std::size_t j = 0; j < nf; ++j) top = std::max(top, w[j] = (sk.g[j] - (A.row(Eigen::Index(i)) - B.row(Eigen::Index(j))).squaredNorm()) / so.eps);
+    for (std::size_t j = 0; j < nf; ++j) top = std::max(top, w[j] = (sk_g[j] - (A.row(Eigen::Index(i)) - B.row(Eigen::Index(j))).squaredNorm()) / so.eps);
     for (double& v : w) v = std::exp(v - top);
     std::discrete_distribution<std::size_t> pick(w.begin(), w.end());
     Yp.row(Eigen::Index(i)) = B.row(Eigen::Index(pick(rng)));
