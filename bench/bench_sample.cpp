@@ -3,7 +3,8 @@
 // 100 steps, N = 2^20, float, 2 threads, from fresh noise to the samples
 // (no file I/O). Rate: particle-steps per second; limit: libmvec's exp rate
 // over the K exps of each of the 2 velocity evaluations of a heun step.
-// Usage: bench_sample [threads]
+// On a GPU the limit is the SFU's exp rate (bench_util.hpp).
+// Usage: bench_sample [--backend cpu|cuda|emulator] [--threads T]
 #include <cstdlib>
 
 #include "bench_util.hpp"
@@ -14,7 +15,8 @@
 namespace fs = flowsampler;
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  const fs::bench::Args args = fs::bench::parse_args(argc, argv);
+  const int threads = args.threads;
   const std::size_t n = std::size_t(1) << 20;
   const int steps = 100, K = 8;
   fs::targets::GaussianMixture ring(2);
@@ -24,10 +26,11 @@ int main(int argc, char** argv) {
   fs::integrate::Report r;
   const double s = fs::bench::median_seconds(
       [&] {
-        fs::Context ctx = fs::Context::create(fs::Backend::cpu, 1, threads);
+        fs::Context ctx = fs::Context::create(args.backend, 1, threads);
         const auto p0 = flow.path()->at(0.0);
         auto z = fs::targets::sample_initial<float>(ctx, ring, fs::targets::Noise::isotropic(), p0.a, p0.b, n, true);
         r = fs::integrate::integrate(ctx, flow, z, grid, fs::integrate::Method::heun);
+        ctx.synchronize();
       },
       5);
   fs::bench::Line l;
@@ -40,7 +43,9 @@ int main(int argc, char** argv) {
   l.seconds = s;
   l.rate = double(n) * steps / s;
   l.unit = "particle-steps/s";
-  l.limit = fs::bench::exp_limit<float>(threads) / (2.0 * K);
+  const fs::Context probe = fs::Context::create(args.backend, 1, threads);
+  l.backend = fs::to_string(probe.backend());
+  l.limit = (probe.is_cuda() ? fs::bench::gpu_exp_limit(probe.device_info()) : fs::bench::exp_limit<float>(threads)) / (2.0 * K);
   l.extra = "\"nfe\": " + std::to_string(r.nfe) + ", \"steps\": " + std::to_string(steps);
   l.print();
   return 0;

@@ -4,10 +4,43 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "flowsampler/core/context.hpp"
+
 namespace flowsampler::bench {
+
+/// Every benchmark's command line: `[--backend cpu|cuda|emulator] [--threads T]`
+/// (a bare number is the thread count, as before).
+struct Args {
+  Backend backend = Backend::cpu;
+  int threads = 2;
+};
+
+inline Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--backend") && i + 1 < argc) {
+      a.backend = parse_backend(argv[++i], "--backend");
+    } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
+      a.threads = std::atoi(argv[++i]);
+    } else if (argv[i][0] >= '0' && argv[i][0] <= '9') {
+      a.threads = std::atoi(argv[i]);
+    } else {
+      std::fprintf(stderr, "usage: %s [--backend cpu|cuda|emulator] [--threads T]\n", argv[0]);
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+/// A GPU's own limits, from its properties: the SFU (MUFU) exp2 rate,
+/// 16 per clock per SM on sm_80/sm_90, and the peak DRAM bandwidth.
+inline double gpu_exp_limit(const DeviceInfo& i) { return 16.0 * i.multiprocessors * i.clock_hz; }
+inline double gpu_bandwidth_limit(const DeviceInfo& i) { return i.memory_bandwidth; }
 
 struct Line {
   std::string bench, backend = "cpu", precision, unit;

@@ -56,6 +56,7 @@ Backend Context::backend() const { return device_->backend(); }
 int Context::threads() const { return device_->threads(); }
 void Context::set_threads(int threads) { device_->set_threads(threads); }
 void Context::synchronize() const { device_->synchronize(); }
+DeviceInfo Context::device_info() const { return device_->info(); }
 DeviceCounters Context::counters() const { return device_->counters(); }
 void Context::reset_counters() { device_->reset_counters(); }
 

@@ -88,6 +88,7 @@ class Device {
   int threads() const { return threads_; }
   void set_threads(int threads);
   virtual std::string describe() const = 0;
+  virtual DeviceInfo info() const { return {}; }
 
   // Memory: blocks from the backend's stream-ordered pool; copies on its stream.
   virtual void* allocate(std::size_t bytes) = 0;

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "cloud/gather.hpp"
+#include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
 
 namespace flowsampler {
@@ -57,6 +59,26 @@ std::vector<Real> ParticleSet<Real>::to_row_major() const {
 }
 
 template <class Real>
+std::vector<Real> ParticleSet<Real>::head_to_row_major(std::size_t count) const {
+  FLOWSAMPLER_EXPECTS(count <= n_, "head_to_row_major: " << count << " rows of a set of " << n_);
+  std::vector<Real> col(count), rows(count * d_);
+  for (std::size_t k = 0; k < d_; ++k) {
+    buf_.store().copy_to_host(col.data(), count * sizeof(Real), k * n_ * sizeof(Real));
+    for (std::size_t i = 0; i < count; ++i) rows[i * d_ + k] = col[i];
+  }
+  return rows;
+}
+
+template <class Real>
+ParticleSet<Real> strided_rows(const Context& ctx, const ParticleSet<Real>& x, std::size_t k) {
+  FLOWSAMPLER_EXPECTS(k >= 1 && k <= x.n(), "strided_rows: need 1 <= k <= N = " << x.n() << ", got " << k);
+  FLOWSAMPLER_EXPECTS(x.belongs_to(ctx), "strided_rows: x must live in the context's memory");
+  ParticleSet<Real> out(ctx, k, x.d());
+  detail::for_each(ctx, out.size(), kernels::StridedRows<Real>{out.data(), x.data(), x.n(), k});
+  return out;
+}
+
+template <class Real>
 ParticleSet<Real> ParticleSet<Real>::copy(const Context& ctx) const {
   ParticleSet out(ctx, n_, d_);
   out.buf_.copy_from(buf_);
@@ -77,5 +99,7 @@ const Real& ParticleSet<Real>::at(std::size_t i, std::size_t k) const {
 
 template class ParticleSet<float>;
 template class ParticleSet<double>;
+template ParticleSet<float> strided_rows(const Context&, const ParticleSet<float>&, std::size_t);
+template ParticleSet<double> strided_rows(const Context&, const ParticleSet<double>&, std::size_t);
 
 }  // namespace flowsampler

@@ -1,8 +1,10 @@
 // CUDA instantiations of the core kernels: cloud linear combinations, fills,
 // conversions, random fills, column sums and centring (kernels/cloud,
 // kernels/random), for float and double.
+#include "cloud/apply_matrix.hpp"
 #include "cloud/center.hpp"
 #include "cloud/column_sums.hpp"
+#include "cloud/gather.hpp"
 #include "cloud/lincomb.hpp"
 #include "cuda/launch.cuh"
 #include "random/fill.hpp"
@@ -29,3 +31,19 @@ FLOWSAMPLER_CUDA_FOR_EACH(CenterRows<float>)
 FLOWSAMPLER_CUDA_FOR_EACH(CenterRows<double>)
 FLOWSAMPLER_CUDA_REDUCE(ColumnSums<float>)
 FLOWSAMPLER_CUDA_REDUCE(ColumnSums<double>)
+FLOWSAMPLER_CUDA_FOR_EACH(ApplyMatrix<float>)
+FLOWSAMPLER_CUDA_FOR_EACH(ApplyMatrix<double>)
+FLOWSAMPLER_CUDA_FOR_EACH(StridedRows<float>)
+FLOWSAMPLER_CUDA_FOR_EACH(StridedRows<double>)
+FLOWSAMPLER_CUDA_FOR_EACH(GatherRows<float>)
+FLOWSAMPLER_CUDA_FOR_EACH(GatherRows<double>)
+
+// The integrators' kernels.
+#include "integrate/stages.hpp"
+#define FLOWSAMPLER_INTEGRATE(Real)                                                                  \
+  FLOWSAMPLER_CUDA_FOR_EACH(AddDivergences<Real, 1>) FLOWSAMPLER_CUDA_FOR_EACH(AddDivergences<Real, 2>) \
+  FLOWSAMPLER_CUDA_FOR_EACH(AddDivergences<Real, 4>) FLOWSAMPLER_CUDA_FOR_EACH(AddDivergences<Real, 6>) \
+  FLOWSAMPLER_CUDA_REDUCE(DopriError<Real, false>) FLOWSAMPLER_CUDA_REDUCE(DopriError<Real, true>)      \
+  FLOWSAMPLER_CUDA_REDUCE(ScaledSquares<Real>) FLOWSAMPLER_CUDA_REDUCE(RowNorms2<Real>)
+FLOWSAMPLER_INTEGRATE(float)
+FLOWSAMPLER_INTEGRATE(double)

@@ -48,6 +48,24 @@ class CudaDevice final : public PooledDevice {
     return os.str();
   }
 
+  DeviceInfo info() const override {
+    DeviceInfo i;
+    cudaDeviceProp p{};
+    FLOWSAMPLER_CUDA_TRY(cudaGetDeviceProperties(&p, h_.dev));
+    int clock_khz = 0, mem_khz = 0, bus_bits = 0;
+    FLOWSAMPLER_CUDA_TRY(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, h_.dev));
+    FLOWSAMPLER_CUDA_TRY(cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, h_.dev));
+    FLOWSAMPLER_CUDA_TRY(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, h_.dev));
+    i.name = p.name;
+    i.compute_major = p.major, i.compute_minor = p.minor;
+    i.multiprocessors = h_.sms;
+    i.clock_hz = 1e3 * clock_khz;
+    i.memory_bandwidth = 2.0 * 1e3 * mem_khz * (bus_bits / 8.0);
+    i.memory_bytes = p.totalGlobalMem;
+    i.shared_memory_per_block = h_.max_shared_per_block;
+    return i;
+  }
+
   // Pageable sources may be reused as soon as cudaMemcpyAsync returns (the
   // driver stages them), so an upload needs no wait; a download does.
   void upload(void* dst, const void* src, std::size_t bytes) override {

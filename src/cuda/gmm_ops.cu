@@ -21,3 +21,13 @@ FLOWSAMPLER_GMM_ALL(double, true)
 #undef FLOWSAMPLER_GMM_ALL
 #undef FLOWSAMPLER_GMM
 }  // namespace flowsampler::cuda
+
+// The kernels around the engine: the fields' per-particle finish and the
+// mixture's draws.
+#include "cuda/launch.cuh"
+#include "targets/gmm_draw.hpp"
+#include "targets/gmm_epilogue.hpp"
+FLOWSAMPLER_CUDA_FOR_EACH(flowsampler::kernels::GmmEpilogue<float>)
+FLOWSAMPLER_CUDA_FOR_EACH(flowsampler::kernels::GmmEpilogue<double>)
+FLOWSAMPLER_CUDA_FOR_EACH(flowsampler::kernels::GmmDraw<float>)
+FLOWSAMPLER_CUDA_FOR_EACH(flowsampler::kernels::GmmDraw<double>)

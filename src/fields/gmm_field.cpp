@@ -4,8 +4,11 @@
 #include <cmath>
 #include <type_traits>
 
+#include "cloud/apply_matrix.hpp"
+#include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
 #include "pairwise/engine.hpp"
+#include "targets/gmm_epilogue.hpp"
 #include "targets/gmm_ops.hpp"
 
 namespace flowsampler::fields {
@@ -69,18 +72,6 @@ void component_table(const targets::GaussianMixture& g, const paths::PathPoint& 
   }
 }
 
-// y = M x for a d x d column-major M, per particle (column-major sets).
-template <class Real>
-void apply(const std::vector<double>& M, const std::vector<Real>& x, std::vector<Real>& y, std::size_t n, std::size_t d) {
-  y.assign(n * d, Real(0));
-  for (std::size_t j = 0; j < d; ++j)
-    for (std::size_t r = 0; r < d; ++r) {
-      const double m = M[r * d + j];
-      if (m == 0) continue;
-      for (std::size_t i = 0; i < n; ++i) y[j * n + i] += static_cast<Real>(m * static_cast<double>(x[r * n + i]));
-    }
-}
-
 }  // namespace
 
 template <class Real>
@@ -94,23 +85,27 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
                                                   << " (need finite values, b >= 0; set b_db on user path points)");
   FLOWSAMPLER_EXPECTS(std::fabs(p.a) < p.b || p.a != 0, "GmmField: a = b = 0 at this path point");
   const bool full = white_.has_full();
+  // The components at this path point: K rows, uploaded (a few hundred bytes).
   std::vector<Real> yv, pv;
   component_table<Real>(white_, p, full, yv, pv);
   const ParticleSet<Real> Y = ParticleSet<Real>::from_column_major(ctx, yv.data(), K, d);
   const ParticleSet<Real> PY = ParticleSet<Real>::from_column_major(ctx, pv.data(), K, pv.size() / K);
 
   // Whitened particles w = W^-1 z (z itself for the identity noise).
-  const bool host = z.memory() == Memory::host;
-  std::vector<Real> zh, wh;
-  if (!host) zh = z.to_host();
-  const Real* zp = host ? z.data() : zh.data();
-  ParticleSet<Real> Wp;
+  Buffer<double> W, Winv;
   if (!identity_noise_) {
-    apply(Winv_, std::vector<Real>(zp, zp + n * d), wh, n, d);
-    Wp = ParticleSet<Real>::from_column_major(ctx, wh.data(), n, d);
+    W = Buffer<double>(ctx, d * d), Winv = Buffer<double>(ctx, d * d);
+    W.copy_from_host(W_.data());
+    Winv.copy_from_host(Winv_.data());
   }
-  const ParticleSet<Real>& wz = identity_noise_ ? z : Wp;
-  const Real* wp = identity_noise_ ? zp : wh.data();
+  auto transformed = [&](const Buffer<double>& M, const ParticleSet<Real>& in) {
+    ParticleSet<Real> out(ctx, in.n(), in.d());
+    detail::for_each(ctx, out.size(), kernels::ApplyMatrix<Real>{out.data(), in.data(), M.data(), in.n(), static_cast<int>(d)});
+    return out;
+  };
+  ParticleSet<Real> whitened;
+  if (!identity_noise_) whitened = transformed(Winv, z);
+  const ParticleSet<Real>& wz = identity_noise_ ? z : whitened;
 
   // Sum only the means this request needs: G (score form of v, the score),
   // D (denoiser form, the denoiser), all of them for divergences.
@@ -122,7 +117,7 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
                            : need_g                              ? GmmValues::score
                                                                  : GmmValues::denoiser;
   const std::size_t pdim = values == GmmValues::all ? 2 * d + 2 : d;
-  ParticleSet<Real> acc(ctx, n, pdim), lse(ctx, n, 1);
+  ParticleSet<Real> acc(ctx, n, pdim), lse(ctx, what.log_density ? n : 0, 1);
   if (n > 0) {
     auto run = [&](auto full_c, auto values_c) {
       const kernels::GmmOp<Real, decltype(full_c)::value, decltype(values_c)::value> op{};
@@ -137,88 +132,38 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
     };
     if (full) with_values(std::true_type{});
     else with_values(std::false_type{});
-    ctx.synchronize();
   }
-  std::vector<Real> Ah, Lh;
-  if (!host) Ah = acc.to_host(), Lh = lse.to_host();
-  const Real* A = host ? acc.data() : Ah.data();
-  const Real* L = host ? lse.data() : Lh.data();
 
-  // Per particle: the fields in whitened coordinates, from the softmax means.
-  const double log2pi = 1.8378770664093453;
-  const double dd = static_cast<double>(d);
-  // Host buffers written in place (uninitialized: every entry is set below).
-  auto host_set = [&](bool wanted, std::size_t cols) {
-    return wanted ? ParticleSet<Real>(n, cols, Memory::host) : ParticleSet<Real>(0, cols, Memory::host);
-  };
-  ParticleSet<Real> logp_s = host_set(what.log_density, 1), div_s = host_set(what.divergence, 1);
-  ParticleSet<Real> sw_s = host_set(what.score, d), Dw_s = host_set(what.denoiser, d), vw_s = host_set(what.velocity, d);
-  Real *logp = logp_s.data(), *div = div_s.data(), *sw = sw_s.data(), *Dw = Dw_s.data(), *vw = vw_s.data();
-  // Column sweeps (particles innermost) so that each loop vectorizes; the dot
-  // products G.D and |G|^2 that the divergences subtract are taken in double.
-  const long long nn = static_cast<long long>(n);
-  const int threads = ctx.threads();
-  const bool par = n > 4096;
-  std::vector<double> gd(what.divergence ? n : 0, 0.0), gg(what.divergence ? n : 0, 0.0);
-  const double cz = denoiser_form ? p.db / p.b : p.da / p.a;  // coefficient of w in v
-  const double cd = denoiser_form ? p.da - p.db * p.a / p.b : 0.0;  // of D (denoiser form)
-  const double cs = denoiser_form ? 0.0 : (p.da / p.a) * p.b * p.b - p.b_db;  // of G (score form)
-  // One simple loop per output and column, so that each vectorizes (a loop
-  // testing the request per element does not).
-  for (std::size_t j = 0; j < d; ++j) {
-    // Columns of the means: [G, D, a1, a2], or G alone, or D alone.
-    const Real* Gj = A + j * n;
-    const Real* Dj = A + ((values == GmmValues::all ? d : 0) + j) * n;
-    const Real* wj = wp + j * n;
-    if (what.divergence) {
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (par)
-      for (long long i = 0; i < nn; ++i) {
-        gd[i] += static_cast<double>(Gj[i]) * static_cast<double>(Dj[i]);
-        gg[i] += static_cast<double>(Gj[i]) * static_cast<double>(Gj[i]);
-      }
-    }
-    if (what.score) std::copy(Gj, Gj + n, sw + j * n);
-    if (what.denoiser) std::copy(Dj, Dj + n, Dw + j * n);
-    if (what.velocity) {
-      // v = cz w + cd D (denoiser form) or cz w + cs G (score form), in double:
-      // near the ends the two terms nearly cancel.
-      const Real* Mj = denoiser_form ? Dj : Gj;
-      const double cm = denoiser_form ? cd : cs;
-      Real* vj = vw + j * n;
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (par)
-      for (long long i = 0; i < nn; ++i)
-        vj[i] = static_cast<Real>(cz * static_cast<double>(wj[i]) + cm * static_cast<double>(Mj[i]));
-    }
-  }
-  const double log_norm = 0.5 * dd * log2pi + log_det_W_;
-  const Real* A1 = A + 2 * d * n;
-  const Real* A2 = A + (2 * d + 1) * n;
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (par)
-  for (long long i = 0; i < nn; ++i) {
-    if (what.log_density) logp[i] = static_cast<Real>(static_cast<double>(L[i]) - log_norm);
-    if (what.divergence) {
-      const double divD = static_cast<double>(A1[i]) - gd[i];
-      const double divs = static_cast<double>(A2[i]) - gg[i];
-      div[i] = static_cast<Real>(denoiser_form ? p.da * divD + p.db * (dd - p.a * divD) / p.b
-                                               : (p.da / p.a) * dd + ((p.da / p.a) * p.b * p.b - p.b_db) * divs);
-    }
-  }
+  // Per particle, in whitened coordinates: the fields from the softmax means.
+  FieldValues<Real> out;
+  auto wanted = [&](bool w, std::size_t cols) { return ParticleSet<Real>(ctx, w ? n : 0, cols); };
+  ParticleSet<Real> logp = wanted(what.log_density, 1), div = wanted(what.divergence, 1);
+  ParticleSet<Real> sw = wanted(what.score, d), Dw = wanted(what.denoiser, d), vw = wanted(what.velocity, d);
+  const int di = static_cast<int>(d);
+  kernels::GmmEpilogue<Real> e{};
+  e.A = acc.data(), e.lse = lse.data(), e.w = wz.data(), e.n = n, e.d = di;
+  e.g_col = values == GmmValues::denoiser ? -1 : 0;
+  e.d_col = values == GmmValues::all ? di : values == GmmValues::denoiser ? 0 : -1;
+  e.denoiser_form = denoiser_form;
+  e.cz = denoiser_form ? p.db / p.b : p.da / p.a;                   // coefficient of w in v
+  e.cm = denoiser_form ? p.da - p.db * p.a / p.b                     // of D (denoiser form)
+                       : (p.da / p.a) * p.b * p.b - p.b_db;          // of G (score form)
+  e.a = p.a, e.b = p.b, e.da = p.da, e.db = p.db, e.b_db = p.b_db;
+  e.log_norm = 0.5 * double(d) * 1.8378770664093453 + log_det_W_;  // (d/2) log 2 pi + log det W
+  e.logp = what.log_density ? logp.data() : nullptr;
+  e.div = what.divergence ? div.data() : nullptr;
+  e.score = what.score ? sw.data() : nullptr;
+  e.den = what.denoiser ? Dw.data() : nullptr;
+  e.vel = what.velocity ? vw.data() : nullptr;
+  detail::for_each(ctx, n, e);
 
   // Back to z coordinates: s_z = W^-1 s_w, D_z = W D_w, v_z = W v_w.
-  FieldValues<Real> out;
-  auto to_set = [&](ParticleSet<Real>& h, const std::vector<double>* M, std::size_t cols) {
-    if (M && !identity_noise_) {
-      std::vector<Real> t;
-      apply(*M, std::vector<Real>(h.data(), h.data() + n * cols), t, n, cols);
-      return ParticleSet<Real>::from_column_major(ctx, t.data(), n, cols);
-    }
-    return host ? std::move(h) : h.copy(ctx);
-  };
-  if (what.log_density) out.log_density = to_set(logp_s, nullptr, 1);
-  if (what.divergence) out.divergence = to_set(div_s, nullptr, 1);
-  if (what.score) out.score = to_set(sw_s, &Winv_, d);
-  if (what.denoiser) out.denoiser = to_set(Dw_s, &W_, d);
-  if (what.velocity) out.velocity = to_set(vw_s, &W_, d);
+  auto back = [&](ParticleSet<Real>& v, const Buffer<double>& M) { return identity_noise_ ? std::move(v) : transformed(M, v); };
+  if (what.log_density) out.log_density = std::move(logp);
+  if (what.divergence) out.divergence = std::move(div);
+  if (what.score) out.score = back(sw, Winv);
+  if (what.denoiser) out.denoiser = back(Dw, W);
+  if (what.velocity) out.velocity = back(vw, W);
   return out;
 }
 

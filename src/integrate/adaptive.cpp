@@ -2,6 +2,8 @@
 // particles, chosen from a cloud-wide error norm.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+#include <utility>
 
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/integrate/integrate.hpp"
@@ -23,36 +25,26 @@ constexpr double A[7][6] = {{0},
                             {35 / 384., 0, 500 / 1113., 125 / 192., -2187 / 6784., 11 / 84.}};
 constexpr double E[7] = {71 / 57600., 0, -71 / 16695., 71 / 1920., -17253 / 339200., 22 / 525., -1 / 40.};
 
-// ||e / (atol + rtol max(|z0|, |z1|))|| over all coordinates, e = h sum_j E_j k_j.
+// ||e / (atol + rtol max(|z0|, |z1|))|| over all coordinates, e = h sum_j E_j k_j:
+// one reduction on the device, one scalar read.
 template <class Real>
 double error_norm(const Context& ctx, const ParticleSet<Real>& z0, const ParticleSet<Real>& z1,
                   const detail::Stage<Real> (&k)[7], double h, const AdaptiveOptions& o) {
-  const std::vector<Real> staged0 = z0.memory() == Memory::host ? std::vector<Real>() : z0.to_host();
-  const std::vector<Real> staged1 = z1.memory() == Memory::host ? std::vector<Real>() : z1.to_host();
-  std::vector<std::vector<Real>> staged_k;
-  const Real* kp[7];
-  for (int j = 0; j < 7; ++j) {
-    if (k[j].v.memory() == Memory::host) {
-      kp[j] = k[j].v.data();
-    } else {
-      staged_k.push_back(k[j].v.to_host());
-      kp[j] = staged_k.back().data();
-    }
-  }
-  const Real* a = staged0.empty() ? z0.data() : staged0.data();
-  const Real* b = staged1.empty() ? z1.data() : staged1.data();
-  const long long total = static_cast<long long>(z0.size());
-  double sum = 0, worst = 0;
-#pragma omp parallel for num_threads(ctx.threads()) if (total > 65536) reduction(+ : sum) reduction(max : worst)
-  for (long long e = 0; e < total; ++e) {
-    double err = 0;
-    for (int j = 0; j < 7; ++j) err += E[j] * static_cast<double>(kp[j][e]);
-    const double sc = o.atol + o.rtol * std::max(std::fabs(double(a[e])), std::fabs(double(b[e])));
-    const double r = h * err / sc;
-    sum += r * r;
-    worst = std::max(worst, std::fabs(r));  // NaN-safe: a NaN r makes sum NaN, which rejects the step
-  }
-  return o.norm == ErrorNorm::rms ? std::sqrt(sum / static_cast<double>(total)) : (std::isfinite(sum) ? worst : sum);
+  auto run = [&](auto max_c) {
+    kernels::DopriError<Real, decltype(max_c)::value> f{z0.data(), z1.data(), {}, {}, h, o.atol, o.rtol};
+    for (int j = 0; j < 7; ++j) f.k[j] = k[j].v.data(), f.E[j] = E[j];
+    return flowsampler::detail::reduce(ctx, z0.size(), 1, f)[0];
+  };
+  if (o.norm == ErrorNorm::max) return run(std::true_type{});
+  return std::sqrt(run(std::false_type{}) / static_cast<double>(z0.size()));
+}
+
+// Root mean square of (x - y) / (atol + rtol |z|) over all coordinates (y may be null).
+template <class Real>
+double rms_scaled(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>* y, const ParticleSet<Real>& z,
+                  const AdaptiveOptions& o) {
+  const kernels::ScaledSquares<Real> f{x.data(), y ? y->data() : nullptr, z.data(), o.atol, o.rtol};
+  return std::sqrt(flowsampler::detail::reduce(ctx, x.size(), 1, f)[0] / static_cast<double>(x.size()));
 }
 
 }  // namespace
@@ -68,7 +60,7 @@ Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, 
   FLOWSAMPLER_EXPECTS(o.max_steps >= 1, "dopri5: max_steps must be >= 1, got " << o.max_steps);
   FLOWSAMPLER_EXPECTS(o.first_step >= 0 && o.max_step >= 0, "dopri5: first_step and max_step must be >= 0");
   FLOWSAMPLER_EXPECTS(field.dim() == 0 || z.d() == field.dim(), "dopri5: particles have d = " << z.d() << ", the field d = " << field.dim());
-  std::vector<double>* ll = options.log_density;
+  ParticleSet<double>* ll = options.log_density;
   fields::FieldRequest needs;
   needs.velocity = true;
   needs.divergence = ll != nullptr;
@@ -79,27 +71,17 @@ Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, 
   const double hmax = o.max_step > 0 ? std::min(o.max_step, span) : span;
   Report r;
   detail::Stage<Real> k[7];
+  ParticleSet<Real> zs(ctx, z.n(), z.d());  // stage points, and the candidate solution
   k[0] = detail::eval_stage(ctx, field, t0, z, track, r.nfe);
   double h = o.first_step;
   if (h == 0) {
     // Hairer's starting step: from the sizes of z, v and the change of v over a trial step.
-    const std::vector<Real> hz = z.to_host();
-    auto rms_scaled = [&](const ParticleSet<Real>& x) {
-      const std::vector<Real> hx = x.to_host();
-      double s = 0;
-      for (std::size_t e = 0; e < hx.size(); ++e) {
-        const double q = double(hx[e]) / (o.atol + o.rtol * std::fabs(double(hz[e])));
-        s += q * q;
-      }
-      return std::sqrt(s / double(hx.size()));
-    };
-    const double d0 = rms_scaled(z), d1 = rms_scaled(k[0].v);
+    const double d0 = rms_scaled<Real>(ctx, z, nullptr, z, o), d1 = rms_scaled<Real>(ctx, k[0].v, nullptr, z, o);
     double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
     h0 = std::min(h0, hmax);
     const ParticleSet<Real> z1 = detail::lincomb(ctx, z, {{dir * h0, &k[0].v}});
     const detail::Stage<Real> f1 = detail::eval_stage(ctx, field, t0 + dir * h0, z1, false, r.nfe);
-    const ParticleSet<Real> diff = detail::lincomb(ctx, f1.v, {{-1.0, &k[0].v}});
-    const double d2 = rms_scaled(diff) / h0;
+    const double d2 = rms_scaled(ctx, f1.v, &k[0].v, z, o) / h0;
     const double h1 = std::max(d1, d2) <= 1e-15 ? std::max(1e-6, h0 * 1e-3) : std::pow(0.01 / std::max(d1, d2), 0.2);
     h = std::min({100 * h0, h1, hmax});
   }
@@ -118,10 +100,9 @@ Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, 
     const bool final_step = h >= std::fabs(t1 - t);
     if (final_step) h = std::fabs(t1 - t);
     const double hs = dir * h;
-    ParticleSet<Real> zs;
     for (int s = 1; s < 7; ++s) {  // stage 7 is at the candidate solution itself (FSAL)
       const auto& a = A[s];  // zero beyond column s - 1, so later (empty) stages are skipped
-      zs = detail::lincomb(ctx, z,
+      detail::lincomb_into(ctx, zs, z,
                            {{hs * a[0], &k[0].v}, {hs * a[1], &k[1].v}, {hs * a[2], &k[2].v}, {hs * a[3], &k[3].v},
                             {hs * a[4], &k[4].v}, {hs * a[5], &k[5].v}});
       k[s] = detail::eval_stage(ctx, field, C[s] == 1 && final_step ? t1 : t + C[s] * hs, zs, track, r.nfe);
@@ -130,13 +111,8 @@ Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, 
       const double err = error_norm(ctx, z, zs, k, h, o);
       const double fac11 = std::pow(err, expo);
       if (std::isfinite(err) && err <= 1.0) {
-        if (ll)
-          for (std::size_t i = 0; i < ll->size(); ++i) {
-            double inc = 0;
-            for (int j = 0; j < 6; ++j) inc += A[6][j] * k[j].neg_div[i];
-            (*ll)[i] += hs * inc;
-          }
-        z = std::move(zs);
+        if (ll) detail::add_divergences<Real, 6>(ctx, *ll, k, A[6], hs);
+        std::swap(z, zs);  // the accepted solution; the old buffer holds the next stage points
         t = final_step ? t1 : t + hs;
         k[0] = std::move(k[6]);
         ++r.steps;

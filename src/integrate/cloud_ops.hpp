@@ -1,24 +1,26 @@
 #pragma once
 // What the integrators add to the cloud operations of core/lincomb.hpp: the
-// stage evaluation with the optional divergence, and the starting log-density.
-#include <algorithm>
-#include <cmath>
+// stage evaluation with the optional divergence, the log-density update from
+// the stages, and the starting log-density. Everything stays on the device.
 #include <vector>
 
+#include "cloud/lincomb.hpp"
+#include "core/launch.hpp"
 #include "core/lincomb.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/field.hpp"
+#include "integrate/stages.hpp"
 
 namespace flowsampler::integrate::detail {
 
 using flowsampler::detail::lincomb;
+using flowsampler::detail::lincomb_into;
 using flowsampler::detail::Term;
 
-// One stage: the velocity and, when the log-density is tracked, -div v.
+// One stage: the velocity and, when the log-density is tracked, div v (N x 1).
 template <class Real>
 struct Stage {
-  ParticleSet<Real> v;
-  std::vector<double> neg_div;
+  ParticleSet<Real> v, div;
 };
 
 template <class Real>
@@ -29,31 +31,34 @@ Stage<Real> eval_stage(const Context& ctx, const fields::Field<Real>& field, dou
   req.velocity = true;
   req.divergence = track;
   auto f = field.evaluate(ctx, t, z, req);
-  Stage<Real> s;
-  s.v = std::move(f.velocity);
-  if (track) {
-    const std::vector<Real> dv = f.divergence.to_host();
-    s.neg_div.resize(dv.size());
-    for (std::size_t i = 0; i < dv.size(); ++i) s.neg_div[i] = -static_cast<double>(dv[i]);
-  }
-  return s;
+  return Stage<Real>{std::move(f.velocity), std::move(f.divergence)};
 }
 
-// The starting log-density for Options::log_density: the caller's values or
-// the field's exact log p at t.
+// ll += scale * sum_j c_j (-div_j), one pass over the particles; M stages.
+template <class Real, int M>
+void add_divergences(const Context& ctx, ParticleSet<double>& ll, const Stage<Real>* k, const double* c, double scale) {
+  kernels::AddDivergences<Real, M> f{ll.data(), {}, {}, scale};
+  for (int j = 0; j < M; ++j) f.div[j] = k[j].div.data(), f.c[j] = c[j];
+  flowsampler::detail::for_each(ctx, ll.n(), f);
+}
+
+// The starting log-density for Options::log_density: the caller's values
+// (checked) or the field's exact log p at t, converted to double on the device.
 template <class Real>
 void start_log_density(const Context& ctx, const fields::Field<Real>& field, double t, const ParticleSet<Real>& z,
-                       std::vector<double>& ll) {
-  if (!ll.empty()) {
-    FLOWSAMPLER_EXPECTS(ll.size() == z.n(), "log_density: expected N = " << z.n() << " starting values or none, got "
-                                                                          << ll.size());
+                       ParticleSet<double>& ll) {
+  if (ll.n() != 0) {
+    FLOWSAMPLER_EXPECTS(ll.n() == z.n() && ll.d() == 1, "log_density: expected N = " << z.n()
+                                                            << " starting values (N x 1) or none, got " << ll.n() << " x " << ll.d());
+    FLOWSAMPLER_EXPECTS(ll.belongs_to(ctx), "log_density: the starting values must live in the context's memory");
     return;
   }
   fields::FieldRequest req;
   req.log_density = true;
   field.require(req, "the log-likelihood without starting values");
-  const std::vector<Real> l0 = field.evaluate(ctx, t, z, req).log_density.to_host();
-  ll.assign(l0.begin(), l0.end());
+  const ParticleSet<Real> l0 = field.evaluate(ctx, t, z, req).log_density;
+  ll = ParticleSet<double>(ctx, z.n(), 1);
+  flowsampler::detail::for_each(ctx, z.n(), kernels::Convert<double, Real>{ll.data(), l0.data()});
 }
 
 }  // namespace flowsampler::integrate::detail

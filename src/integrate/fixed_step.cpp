@@ -32,22 +32,25 @@ const Tableau& tableau(Method m) {
   }
 }
 
+// One explicit Runge-Kutta step, in place: z += h sum_s b_s k_s. `zs` is the
+// stage-point buffer (n x d, reused from step to step).
 template <class Real>
 void rk_step(const Context& ctx, const fields::Field<Real>& field, const Tableau& T, double t, double h,
-             ParticleSet<Real>& z, std::vector<double>* ll, long long& nfe) {
+             ParticleSet<Real>& z, ParticleSet<Real>& zs, ParticleSet<double>* ll, long long& nfe) {
   detail::Stage<Real> k[4];
   for (int s = 0; s < T.stages; ++s) {
     const auto& a = T.a[s];
-    const ParticleSet<Real> zs =
-        s == 0 ? ParticleSet<Real>()
-               : detail::lincomb(ctx, z, {{h * a[0], &k[0].v}, {h * a[1], &k[1].v}, {h * a[2], &k[2].v}});
+    if (s > 0) detail::lincomb_into(ctx, zs, z, {{h * a[0], &k[0].v}, {h * a[1], &k[1].v}, {h * a[2], &k[2].v}});
     k[s] = detail::eval_stage(ctx, field, t + T.c[s] * h, s == 0 ? z : zs, ll != nullptr, nfe);
   }
   // Weights beyond the method's stages are 0 (the tableau is zero-filled), so those terms are skipped.
-  z = detail::lincomb(ctx, z, {{h * T.b[0], &k[0].v}, {h * T.b[1], &k[1].v}, {h * T.b[2], &k[2].v}, {h * T.b[3], &k[3].v}});
-  if (ll)
-    for (int s = 0; s < T.stages; ++s)
-      for (std::size_t i = 0; i < ll->size(); ++i) (*ll)[i] += h * T.b[s] * k[s].neg_div[i];
+  detail::lincomb_into(ctx, z, z, {{h * T.b[0], &k[0].v}, {h * T.b[1], &k[1].v}, {h * T.b[2], &k[2].v}, {h * T.b[3], &k[3].v}});
+  if (!ll) return;
+  switch (T.stages) {
+    case 1: detail::add_divergences<Real, 1>(ctx, *ll, k, T.b, h); break;
+    case 2: detail::add_divergences<Real, 2>(ctx, *ll, k, T.b, h); break;
+    default: detail::add_divergences<Real, 4>(ctx, *ll, k, T.b, h); break;
+  }
 }
 
 }  // namespace
@@ -59,7 +62,7 @@ Report integrate(const Context& ctx, const fields::Field<Real>& field, ParticleS
   else validate_grid(grid);
   FLOWSAMPLER_EXPECTS(field.dim() == 0 || z.d() == field.dim(), "integrate: particles have d = " << z.d() << ", the field d = " << field.dim());
   const bool exponential = method == Method::ddim || method == Method::dpmpp2m;
-  std::vector<double>* ll = options.log_density;
+  ParticleSet<double>* ll = options.log_density;
   FLOWSAMPLER_EXPECTS(!(ll && exponential), "integrate: the log-likelihood needs a velocity method (euler, heun, "
                                             "midpoint, rk4), not " << to_string(method));
   fields::FieldRequest needs;
@@ -68,13 +71,14 @@ Report integrate(const Context& ctx, const fields::Field<Real>& field, ParticleS
   needs.divergence = ll != nullptr;
   field.require(needs, to_string(method).c_str());
   if (ll) detail::start_log_density(ctx, field, grid.front(), z, *ll);
+  ParticleSet<Real> zs(ctx, exponential || tableau(method).stages == 1 ? 0 : z.n(), z.d());  // stage points
   ParticleSet<Real> D_prev;  // dpmpp2m: the previous step's denoiser
   double h_prev = 0;         // and its step in lambda = log(a / b)
   Report r;
   for (std::size_t k = 0; k + 1 < grid.size(); ++k) {
     const double t = grid[k], h = grid[k + 1] - grid[k];
     if (!exponential) {
-      rk_step(ctx, field, tableau(method), t, h, z, ll, r.nfe);
+      rk_step(ctx, field, tableau(method), t, h, z, zs, ll, r.nfe);
     } else {
       // z' = a(t') D + (b(t') / b(t)) (z - a(t) D), D the denoiser at t (ddim),
       // or for dpmpp2m D + (D - D_prev) / (2 r), r = h_prev / h with h the step
@@ -91,10 +95,10 @@ Report integrate(const Context& ctx, const fields::Field<Real>& field, ParticleS
       const double c = q.b / p.b, w = q.a - c * p.a;
       const double r2 = second_order ? h_prev / lam_h : 1.0;
       // c z + w (D (1 + 1 / (2 r)) - D_prev / (2 r)), in one pass.
-      z = detail::lincomb(ctx, z, {{c - 1.0, &z},
-                                   {second_order ? w * (1 + 1 / (2 * r2)) : w, &D},
-                                   {second_order ? -w / (2 * r2) : 0.0, &D_prev}});
-      D_prev = std::move(D);
+      detail::lincomb_into(ctx, z, z, {{c - 1.0, &z},
+                                       {second_order ? w * (1 + 1 / (2 * r2)) : w, &D},
+                                       {second_order ? -w / (2 * r2) : 0.0, &D_prev}});
+      if (method == Method::dpmpp2m) D_prev = std::move(D);
       h_prev = lam_h;
     }
     ++r.steps;

@@ -1,5 +1,6 @@
 // The reverse SDE (Euler-Maruyama) and the Langevin corrector.
 #include <cmath>
+#include <utility>
 
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/core/random.hpp"
@@ -10,18 +11,12 @@ namespace flowsampler::integrate {
 
 namespace {
 
-// Mean over particles of the Euclidean norm of each row.
+// Mean over particles of the Euclidean norms of the rows of a and of b: one
+// reduction, one scalar read.
 template <class Real>
-double mean_row_norm(const ParticleSet<Real>& x) {
-  const std::vector<Real> h = x.to_host();
-  const std::size_t n = x.n(), d = x.d();
-  double total = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    double s = 0;
-    for (std::size_t k = 0; k < d; ++k) s += double(h[k * n + i]) * double(h[k * n + i]);
-    total += std::sqrt(s);
-  }
-  return total / static_cast<double>(n);
+std::pair<double, double> mean_row_norms(const Context& ctx, const ParticleSet<Real>& a, const ParticleSet<Real>& b) {
+  const auto s = flowsampler::detail::reduce(ctx, a.n(), 2, kernels::RowNorms2<Real>{a.data(), b.data(), a.n(), static_cast<int>(a.d())});
+  return {s[0] / static_cast<double>(a.n()), s[1] / static_cast<double>(a.n())};
 }
 
 }  // namespace
@@ -38,10 +33,10 @@ long long langevin_correct(Context& ctx, const fields::Field<Real>& field, Parti
   for (int s = 0; s < steps; ++s) {
     const auto score = field.evaluate(ctx, t, z, req).score;
     fill_normal(ctx, xi);
-    const double g = mean_row_norm(score), nn = mean_row_norm(xi);
+    const auto [g, nn] = mean_row_norms(ctx, score, xi);
     if (!(g > 0)) break;  // at a critical point of log p for every particle: nothing to correct
     const double eps = 2 * (snr * nn / g) * (snr * nn / g);
-    z = detail::lincomb(ctx, z, {{eps, &score}, {std::sqrt(2 * eps), &xi}});
+    detail::lincomb_into(ctx, z, z, {{eps, &score}, {std::sqrt(2 * eps), &xi}});
   }
   return steps;
 }
@@ -73,7 +68,7 @@ Report integrate_sde(Context& ctx, const fields::Field<Real>& field, ParticleSet
     ++r.nfe;
     auto f = field.evaluate(ctx, t, z, req);
     if (g2 > 0) fill_normal(ctx, noise);
-    z = detail::lincomb(ctx, z, {{h, &f.velocity}, {0.5 * g2 * h, &f.score}, {std::sqrt(g2 * std::fabs(h)), &noise}});
+    detail::lincomb_into(ctx, z, z, {{h, &f.velocity}, {0.5 * g2 * h, &f.score}, {std::sqrt(g2 * std::fabs(h)), &noise}});
     r.nfe += langevin_correct(ctx, field, z, grid[k + 1], o.langevin_steps, o.langevin_snr);
     ++r.steps;
     if (options.on_step) options.on_step(static_cast<int>(k), grid[k + 1], z);

@@ -1,5 +1,8 @@
 #include "flowsampler/targets/gaussian_mixture.hpp"
 
+#include "core/launch.hpp"
+#include "targets/gmm_draw.hpp"
+
 #include <Eigen/Dense>
 #include <cmath>
 
@@ -123,28 +126,32 @@ std::vector<double> GaussianMixture::covariance(std::size_t k) const {
 
 template <class Real>
 ParticleSet<Real> GaussianMixture::sample(Context& ctx, std::size_t n) const {
-  const std::vector<std::uint32_t> k = categorical(ctx, weights(), n);
-  const std::uint32_t draw = ctx.next_draw();
-  const std::uint64_t seed = ctx.seed();
-  std::vector<Real> cols(n * d_);
-  const long long nn = static_cast<long long>(n);
-#pragma omp parallel for num_threads(ctx.threads()) if (n > 4096)
-  for (long long i = 0; i < nn; ++i) {
-    const Component& c = comps_[k[static_cast<std::size_t>(i)]];
-    std::vector<double> eps(d_);
-    for (std::size_t r = 0; r < d_; ++r)
-      eps[r] = std::sqrt(c.lambda[r]) *
-               kernels::normal_coordinate<double>(seed, draw, static_cast<std::uint64_t>(i), static_cast<std::uint32_t>(r));
-    for (std::size_t j = 0; j < d_; ++j) {
-      double v = c.mean[j];
-      if (c.kind == Covariance::full)
-        for (std::size_t r = 0; r < d_; ++r) v += c.U[r * d_ + j] * eps[r];
-      else
-        v += eps[j];
-      cols[j * n + static_cast<std::size_t>(i)] = static_cast<Real>(v);
-    }
+  const std::vector<double> w = weights();
+  const std::size_t K = comps_.size(), d = d_;
+  std::vector<double> cdf(K);
+  double total = 0;
+  for (std::size_t k = 0; k < K; ++k) cdf[k] = total += w[k];
+  // The component table the draw kernel reads (kernels/targets/gmm_draw.hpp):
+  // a few numbers per component, uploaded once; the draws happen on the device.
+  const bool any_full = has_full();
+  const std::size_t stride = 1 + 2 * d + (any_full ? d * d : 0);
+  std::vector<double> table(K * stride, 0.0);
+  for (std::size_t k = 0; k < K; ++k) {
+    const Component& c = comps_[k];
+    double* row = table.data() + k * stride;
+    row[0] = c.kind == Covariance::full ? 1.0 : 0.0;
+    for (std::size_t j = 0; j < d; ++j) row[1 + j] = c.mean[j], row[1 + d + j] = std::sqrt(c.lambda[j]);
+    if (c.kind == Covariance::full) std::copy(c.U.begin(), c.U.end(), row + 1 + 2 * d);
   }
-  return ParticleSet<Real>::from_column_major(ctx, cols.data(), n, d_);
+  const std::uint32_t draw_k = ctx.next_draw(), draw_x = ctx.next_draw();
+  Buffer<double> cdf_dev(ctx, K), table_dev(ctx, table.size());
+  cdf_dev.copy_from_host(cdf.data());
+  table_dev.copy_from_host(table.data());
+  ParticleSet<Real> out(ctx, n, d);
+  detail::for_each(ctx, n * d,
+                   kernels::GmmDraw<Real>{out.data(), n, static_cast<int>(d), static_cast<std::uint32_t>(K), cdf_dev.data(),
+                                          table_dev.data(), stride, total, ctx.seed(), draw_k, draw_x});
+  return out;
 }
 
 template ParticleSet<float> GaussianMixture::sample<float>(Context&, std::size_t) const;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/run_cli.hpp"
@@ -175,4 +176,32 @@ TEST(CliSample, AdaptiveInitAndNoiseCovariance) {
                 "/h.npy"),
             0);
   EXPECT_EQ(run("sample --target " + t + " --langevin-steps 2 --n 100 --out " + dir + "/h.npy"), 2);
+}
+
+// Issue 16's acceptance run: the emulator's samples equal the CPU's, and the
+// report's device object shows the whole run moving at most twice the cloud
+// (here: only the final download; the draws happen on the device) and taking
+// no memory inside the step loop (the same allocations for 10 and 100 steps).
+TEST(CliSample, EmulatorRunMatchesTheCpuWithinItsTransferBudget) {
+  const std::string dir = ::testing::TempDir();
+  const std::string common = "sample --target " FLOWSAMPLER_EXAMPLES "/targets/ring8.json --n 65536 --integrator heun "
+                             "--quality-subsample 0 --seed 3";
+  ASSERT_EQ(run(common + " --steps 100 --backend cpu --out " + dir + "/heun_cpu.npy"), 0);
+  ASSERT_EQ(run(common + " --steps 100 --backend emulator --out " + dir + "/heun_emu.npy --report " + dir + "/emu100.json"), 0);
+  ASSERT_EQ(run(common + " --steps 10 --backend emulator --out " + dir + "/heun_emu10.npy --report " + dir + "/emu10.json"), 0);
+  const auto a = fs::io::load_npy(dir + "/heun_cpu.npy"), b = fs::io::load_npy(dir + "/heun_emu.npy");
+  ASSERT_EQ(a.n, b.n);
+  double worst = 0;
+  for (std::size_t i = 0; i < a.n; ++i)
+    for (std::size_t k = 0; k < a.d; ++k) worst = std::max(worst, std::fabs(a.value(i, k) - b.value(i, k)));
+  EXPECT_LE(worst, 1e-5);
+  auto device = [](const std::string& path) {
+    std::ifstream f(path);
+    return nlohmann::json::parse(f).at("device");
+  };
+  const auto d100 = device(dir + "/emu100.json"), d10 = device(dir + "/emu10.json");
+  const std::uint64_t cloud = 65536 * 2 * sizeof(float);
+  EXPECT_LE(d100.at("transfer_bytes").get<std::uint64_t>(), 2 * cloud) << d100.dump();
+  EXPECT_EQ(d100.at("allocations"), d10.at("allocations")) << d100.dump() << d10.dump();
+  EXPECT_LE(d100.at("synchronizations").get<std::uint64_t>(), 2u) << d100.dump();
 }

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <limits>
 #include <sstream>
 #include <vector>
@@ -18,10 +20,22 @@
 
 namespace flowsampler::test {
 
-/// The backends a device test compares: the emulator (the CUDA orchestration
-/// on the CPU) against the CPU backend, both with 2 threads.
-inline Context emulator(std::uint64_t seed = 0) { return Context::create(Backend::emulator, seed, 2); }
+/// The device a device test runs on: the emulator (the CUDA orchestration on
+/// the CPU), or the GPU when FLOWSAMPLER_DEVICE_TEST_BACKEND=cuda
+/// (scripts/gpu-check). Compared against the CPU backend, both with 2 threads.
+inline bool on_gpu() {
+  const char* b = std::getenv("FLOWSAMPLER_DEVICE_TEST_BACKEND");
+  return b && std::string(b) == "cuda";
+}
+inline Context emulator(std::uint64_t seed = 0) {
+  return Context::create(on_gpu() ? Backend::cuda : Backend::emulator, seed, 2);
+}
 inline Context cpu(std::uint64_t seed = 0) { return Context::create(Backend::cpu, seed, 2); }
+
+/// The emulator runs the CPU's kernels, so its results equal the CPU's bit for
+/// bit (tolerance 0); a GPU rounds differently (its exp, FMA contraction,
+/// reduction trees), within `gpu` (relative to the values' scale).
+inline double exact_or(double gpu) { return on_gpu() ? gpu : 0.0; }
 
 /// The same set on another context (an upload or a download).
 template <class Real>

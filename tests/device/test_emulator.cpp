@@ -12,9 +12,9 @@ namespace ft = flowsampler::test;
 
 TEST(Emulator, IsADeviceBackend) {
   const fs::Context ctx = ft::emulator();
-  EXPECT_EQ(ctx.backend(), fs::Backend::emulator);
+  EXPECT_EQ(ctx.backend(), ft::on_gpu() ? fs::Backend::cuda : fs::Backend::emulator);
   EXPECT_TRUE(ctx.on_device());
-  EXPECT_NE(ctx.describe().find("emulator"), std::string::npos) << ctx.describe();
+  if (!ft::on_gpu()) EXPECT_NE(ctx.describe().find("emulator"), std::string::npos) << ctx.describe();
   EXPECT_EQ(fs::parse_backend("emulator"), fs::Backend::emulator);
   const fs::ParticleSet<float> x(ctx, 10, 2);
   EXPECT_EQ(x.memory(), fs::Memory::device);
@@ -66,7 +66,7 @@ TEST(Emulator, RandomFillsEqualTheCpuBackendBitForBit) {
   fs::ParticleSet<float> a(dev, 1001, 3), b(cpu, 1001, 3);
   fs::fill_normal(dev, a);
   fs::fill_normal(cpu, b);
-  EXPECT_EQ(a.to_host(), b.to_host());
+  EXPECT_LE(ft::max_abs_diff(a, b), ft::exact_or(1e-5));  // a GPU's log/sqrt/sincos round differently
   fs::fill_uniform(dev, a);
   fs::fill_uniform(cpu, b);
   EXPECT_EQ(a.to_host(), b.to_host());
@@ -80,7 +80,8 @@ TEST(Emulator, MomentsEqualTheCpuBackendAndReadOnlyScalars) {
   const auto xd = ft::on(dev, x);
   dev.reset_counters();
   const std::vector<double> s0 = fs::metrics::column_sums(cpu, x), s1 = fs::metrics::column_sums(dev, xd);
-  EXPECT_EQ(s0, s1);  // fixed-order chunked sums: the same bits on both
+  for (std::size_t k = 0; k < s0.size(); ++k)  // fixed-order chunked sums: the same bits on the emulator
+    EXPECT_NEAR(s0[k], s1[k], ft::exact_or(1e-9 * 70001));
   const auto c0 = fs::metrics::covariance(cpu, x), c1 = fs::metrics::covariance(dev, xd);
   for (std::size_t e = 0; e < c0.size(); ++e) EXPECT_NEAR(c0[e], c1[e], 1e-12);
   EXPECT_TRUE(ft::within(dev.counters(), {/*transfer_bytes=*/64 * 40 * 40}));
@@ -100,6 +101,7 @@ TEST(Emulator, BudgetCheckCatchesAStrayCopy) {
 using EmulatorDeathTest = ::testing::Test;
 
 TEST(EmulatorDeathTest, HostAccessToDeviceMemoryDiesWithAMessage) {
+  if (ft::on_gpu()) GTEST_SKIP() << "the protected arena is the emulator's";
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
       {

@@ -169,13 +169,15 @@ TEST(Dopri5, LikelihoodOfSamplesMatchesTheExactDensity) {
   fs::fields::FieldRequest req;
   req.log_density = true;
   const std::vector<double> exact = flow.evaluate(ctx, 1.0, x, req).log_density.to_host();
-  std::vector<double> ll(x.n(), 0.0);  // starts at 0: ends at -int_1^0 (-div v) = -int_0^1 div v
+  const std::vector<double> zeros(x.n(), 0.0);  // starts at 0: ends at -int_1^0 (-div v) = -int_0^1 div v
+  auto lls = fs::ParticleSet<double>::from_column_major(ctx, zeros.data(), x.n(), 1);
   fi::Options<double> opts;
-  opts.log_density = &ll;
+  opts.log_density = &lls;
   fi::AdaptiveOptions o;
   o.rtol = o.atol = 1e-10;
   fi::integrate_adaptive(ctx, flow, x, 1.0, 0.0, o, opts);
   const std::vector<double> log_p0 = flow.evaluate(ctx, 0.0, x, req).log_density.to_host();
+  const std::vector<double> ll = lls.to_host();
   double worst = 0;
   for (std::size_t i = 0; i < x.n(); ++i) worst = std::max(worst, std::fabs(log_p0[i] - ll[i] - exact[i]));
   std::printf("likelihood: max |error| %.2e over %zu samples\n", worst, x.n());

@@ -135,11 +135,12 @@ TEST(Integrate, LogLikelihoodByTheExactDivergence) {
   const auto path = fs::paths::make_path("linear");
   for (auto method : {fi::Method::rk4, fi::Method::heun}) {
     auto z = fs::ParticleSet<double>::from_column_major(s.ctx, s.z0.data(), 20, 2);
-    std::vector<double> ll;
+    fs::ParticleSet<double> lls;
     fi::Options<double> opts;
-    opts.log_density = &ll;
+    opts.log_density = &lls;
     fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.9, 64), method, opts);
-    ASSERT_EQ(ll.size(), 20u);
+    ASSERT_EQ(lls.n(), 20u);
+    const std::vector<double> ll = lls.to_host();
     const Eigen::Matrix2d C = 0.81 * s.S + 0.01 * Eigen::Matrix2d::Identity();
     const Eigen::Matrix2d Ci = C.inverse();
     double worst = 0;
@@ -151,7 +152,7 @@ TEST(Integrate, LogLikelihoodByTheExactDivergence) {
     EXPECT_LT(worst, method == fi::Method::rk4 ? 1e-7 : 1e-3) << fi::to_string(method);
   }
   auto z = fs::ParticleSet<double>::from_column_major(s.ctx, s.z0.data(), 20, 2);
-  std::vector<double> ll;
+  fs::ParticleSet<double> ll;
   fi::Options<double> opts;
   opts.log_density = &ll;
   EXPECT_THROW(fi::integrate<double>(s.ctx, field, path, z, fi::uniform_grid(0.0, 0.9, 4), fi::Method::ddim, opts),

@@ -65,7 +65,7 @@ TEST(UserField, MissingCapabilitiesAreNamed) {
   } catch (const fs::Error& e) {
     EXPECT_NE(std::string(e.what()).find("denoiser"), std::string::npos) << e.what();
   }
-  std::vector<double> ll;
+  fs::ParticleSet<double> ll;
   fi::Options<double> opts;
   opts.log_density = &ll;
   EXPECT_THROW(fi::integrate(ctx, field, z, {0.0, 0.5}, fi::Method::rk4, opts), fs::Error);

@@ -70,14 +70,14 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
   auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * steps / (o.snapshots - 1))); };
   auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {
     if (o.trajectory.empty() || next_snap >= o.snapshots || snap_index(next_snap) != grid_index) return;
-    const std::vector<Real> rows = x.to_row_major();  // the first `kept` particles are the first rows
-    traj.insert(traj.end(), rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(kept * x.d()));
+    const std::vector<Real> rows = x.head_to_row_major(kept);  // only the kept particles leave the device
+    traj.insert(traj.end(), rows.begin(), rows.end());
     ++next_snap;
   };
   take(0, z);
   const Progress progress(o.progress);
   const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, steps) : o.times;
-  std::vector<double> ll;
+  fs::ParticleSet<double> ll;
   fs::integrate::Options<Real> opts;
   opts.log_density = o.loglik.empty() ? nullptr : &ll;
   int done_steps = 0;
@@ -105,7 +105,10 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
   } else {
     r = fs::integrate::integrate(ctx, flow, z, grid, method, opts);
   }
-  if (!o.loglik.empty()) fs::io::write_npy(o.loglik, ll.data(), ll.size(), 1);
+  if (!o.loglik.empty()) {
+    const std::vector<double> lh = ll.to_host();
+    fs::io::write_npy(o.loglik, lh.data(), lh.size(), 1);
+  }
   if (!o.trajectory.empty()) fs::io::write_npy_array(o.trajectory, traj.data(), {std::size_t(o.snapshots), kept, z.d()});
   fs::io::write_particles(o.out, z);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();

@@ -12,18 +12,6 @@ namespace flowsampler::cli {
 
 namespace {
 
-template <class Real>
-ParticleSet<Real> strided_rows(const Context& ctx, const ParticleSet<Real>& z, std::size_t k) {
-  const std::vector<Real> all = z.to_host();
-  const std::size_t n = z.n(), d = z.d();
-  std::vector<Real> cols(k * d);
-  for (std::size_t i = 0; i < k; ++i) {
-    const std::size_t row = i * n / k;
-    for (std::size_t c = 0; c < d; ++c) cols[c * k + i] = all[c * n + row];
-  }
-  return ParticleSet<Real>::from_column_major(ctx, cols.data(), k, d);
-}
-
 }  // namespace
 
 template <class Real>
@@ -49,7 +37,7 @@ nlohmann::json sample_quality(const Context& ctx, const targets::GaussianMixture
   for (std::size_t a = 0; a < d; ++a) trace += C[a * d + a];
   const std::size_t k = std::min(subsample, z.n());
   if (k >= 2) {
-    Context draw = Context::create(ctx.backend(), seed ^ 0x9e3779b97f4a7c15ull, ctx.threads());
+    Context draw = ctx.derive(seed ^ 0x9e3779b97f4a7c15ull);
     const ParticleSet<Real> sub = strided_rows(ctx, z, k);
     const ParticleSet<Real> fresh = law.sample<Real>(draw, k), fresh2 = law.sample<Real>(draw, k);
     const double h = std::sqrt(trace / double(d));

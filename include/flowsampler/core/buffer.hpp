@@ -73,6 +73,9 @@ class Buffer {
   void copy_to_host(T* dst) const { store_.copy_to_host(dst, size_ * sizeof(T)); }
   /// Copies `size()` elements from another buffer (any memory).
   void copy_from(const Buffer& src) { store_.copy_from(src.store_, size_ * sizeof(T)); }
+  /// The untyped block (partial copies at byte offsets).
+  const Storage& store() const { return store_; }
+  Storage& store() { return store_; }
 
  private:
   static std::size_t checked_bytes(std::size_t size);

@@ -1,5 +1,6 @@
 #pragma once
 /// \file Context: the backend, its memory pool and stream, and the random stream state.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,6 +35,18 @@ struct DeviceCounters {
   std::uint64_t transfer_bytes() const { return upload_bytes + download_bytes; }
 };
 
+/// What a GPU offers, for ratios to its own limits (benchmarks); zeros on the
+/// CPU and emulator backends.
+struct DeviceInfo {
+  std::string name;
+  int compute_major = 0, compute_minor = 0;
+  int multiprocessors = 0;
+  double clock_hz = 0;                  ///< peak SM clock
+  double memory_bandwidth = 0;          ///< peak DRAM bytes/s (2 x memory clock x bus width)
+  std::size_t memory_bytes = 0;
+  std::size_t shared_memory_per_block = 0;  ///< opt-in maximum
+};
+
 class Context;
 namespace detail {
 class Device;
@@ -55,6 +68,10 @@ class Context {
   /// Backend::cuda without a device throws Error. `threads` <= 0 means all
   /// OpenMP threads (CPU and emulator backends).
   static Context create(Backend backend = Backend::automatic, std::uint64_t seed = 0, int threads = 0);
+
+  /// A context on the same backend, stream and memory (sets made by either
+  /// belong to both) with its own random stream: seed `seed`, draws from 0.
+  Context derive(std::uint64_t seed) const { return Context(device_, seed); }
 
   Context(Context&&) noexcept;
   Context& operator=(Context&&) noexcept;
@@ -84,6 +101,9 @@ class Context {
 
   /// Waits for all work queued on this context (counted on device backends).
   void synchronize() const;
+
+  /// The device's properties (CUDA backend; empty otherwise).
+  DeviceInfo device_info() const;
 
   /// Transfer, allocation and synchronization counts (device backends).
   DeviceCounters counters() const;

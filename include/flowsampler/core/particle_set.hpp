@@ -47,6 +47,9 @@ class ParticleSet {
   std::vector<Real> to_host() const;
   /// Host copy in row-major (numpy C) order.
   std::vector<Real> to_row_major() const;
+  /// Host copy of the first `count` particles (count <= n()), row-major: one
+  /// download per coordinate of just those rows (trajectory snapshots).
+  std::vector<Real> head_to_row_major(std::size_t count) const;
   /// Deep copy into the memory of `ctx`'s backend (on the device when both are there).
   ParticleSet copy(const Context& ctx) const;
 
@@ -61,5 +64,10 @@ class ParticleSet {
 
 extern template class ParticleSet<float>;
 extern template class ParticleSet<double>;
+
+/// The k x d subsample of rows floor(i n / k), i < k, of x (1 <= k <= n),
+/// gathered where x lives (on the device for a device context).
+template <class Real>
+ParticleSet<Real> strided_rows(const Context& ctx, const ParticleSet<Real>& x, std::size_t k);
 
 }  // namespace flowsampler

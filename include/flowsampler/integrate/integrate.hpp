@@ -65,11 +65,13 @@ struct Options {
   /// Called after each (accepted) step with its index, the new time and the cloud.
   std::function<void(int step, double t, const ParticleSet<Real>& z)> on_step;
   /// When set, also integrates d/dt log p_t(Z_t) = -div v with the same
-  /// stages (the field's exact divergence): on entry, N starting values (e.g.
-  /// log p of your initial law) or empty to start from the field's own
-  /// log-density at the first time; on return log p at the last time along
-  /// each particle's path. Velocity methods only (not ddim/dpmpp2m/sde).
-  std::vector<double>* log_density = nullptr;
+  /// stages (the field's exact divergence), in double: on entry N x 1
+  /// starting values in the context's memory (e.g. log p of your initial law)
+  /// or an empty set to start from the field's own log-density at the first
+  /// time; on return log p at the last time along each particle's path (on the
+  /// device for a device context: to_host() it). Velocity methods only (not
+  /// ddim/dpmpp2m/sde).
+  ParticleSet<double>* log_density = nullptr;
 };
 
 /// Moves z along dz/dt = v(t, z) over the grid with a fixed-step `method`.
