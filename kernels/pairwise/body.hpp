@@ -120,9 +120,9 @@ struct PairwiseBody {
     } else if constexpr (R == Reduction::softmax) {
       Real* lse = a.lse ? a.lse + i : nullptr;
       if constexpr (D > 0)
-        softmax_finish(m, s, carry_r, p, out, lse);
+        softmax_output<D>(op, x, a.d, m, s, carry_r, p, out, lse);
       else
-        softmax_finish(m, s, carry_s, p, out, lse);
+        softmax_output<D>(op, x, a.d, m, s, carry_s, p, out, lse);
     }
   }
 

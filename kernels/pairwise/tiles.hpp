@@ -9,6 +9,7 @@
 // plus a double sum, not of an M-term float sum.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "math/fast_exp.hpp"
 #include "pairwise/access.hpp"
@@ -108,6 +109,38 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_finish(Real m, double s, const CA
   const double inv = s > 0 ? 1.0 / s : 0.0;
   for (int k = 0; k < p; ++k) out(k) = static_cast<Real>(carry(k) * inv);
   if (lse) *lse = static_cast<Real>(static_cast<double>(m) + std::log(s));
+}
+
+/// The softmax means of one lane as an op's finish sees them: mean(k) is
+/// exactly what out(k) holds without a finish.
+template <class Real, class CA>
+struct SoftmaxMean {
+  const CA& carry;
+  double inv;
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real operator()(int k) const { return static_cast<Real>(carry(k) * inv); }
+};
+
+/// Ops that declare `static constexpr bool finishes = true` turn their softmax
+/// means into their outputs in the same pass (e.g. the exact GMM velocity from
+/// the denoiser mean and the particle), with
+///   template <int D, class X, class M, class O> void finish(const X& x, const M& mean, int d, O& out) const;
+/// which saves the outputs' round trip through memory.
+template <class Op, class = void>
+struct op_finishes : std::false_type {};
+template <class Op>
+struct op_finishes<Op, std::void_t<decltype(Op::finishes)>> : std::bool_constant<Op::finishes> {};
+
+/// The outputs of one lane: the op's finish, or the plain softmax means.
+template <int D, class Op, class Real, class X, class CA, class OA>
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_output(const Op& op, const X& x, int d, Real m, double s, const CA& carry,
+                                                      int p, OA& out, Real* lse) {
+  if constexpr (op_finishes<Op>::value) {
+    const SoftmaxMean<Real, CA> mean{carry, s > 0 ? 1.0 / s : 0.0};
+    op.template finish<D>(x, mean, d, out);
+    if (lse) *lse = static_cast<Real>(static_cast<double>(m) + std::log(s));
+  } else {
+    softmax_finish(m, s, carry, p, out, lse);
+  }
 }
 
 /// Inserts (v, id) into the ascending list best/idx of length k, dropping the

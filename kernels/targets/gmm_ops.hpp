@@ -26,14 +26,28 @@ namespace flowsampler::kernels {
 /// Largest d of the full-covariance op (its per-lane scratch is fixed-size).
 constexpr int gmm_full_max_dim = 64;
 
-/// Which softmax means an op accumulates: all of [g, E, a1, a2], or g alone, or E alone.
-enum class GmmValues { all, score, denoiser };
+/// Which softmax means an op accumulates: all of [g, E, a1, a2], or g alone,
+/// or E alone; or g or E finished into the velocity v = cz z + cm g (score
+/// form) or cz z + cm E (denoiser form) in the same pass (the integrators' case).
+enum class GmmValues { all, score, denoiser, velocity_score, velocity_denoiser };
 
 template <class Real, bool Full, GmmValues V = GmmValues::all>
 struct GmmOp {
-  static constexpr bool want_g = V != GmmValues::denoiser, want_e = V != GmmValues::score, want_div = V == GmmValues::all;
+  static constexpr bool want_g = V == GmmValues::all || V == GmmValues::score || V == GmmValues::velocity_score;
+  static constexpr bool want_e = V == GmmValues::all || V == GmmValues::denoiser || V == GmmValues::velocity_denoiser;
+  static constexpr bool want_div = V == GmmValues::all;
+  static constexpr bool finishes = V == GmmValues::velocity_score || V == GmmValues::velocity_denoiser;
+  double cz = 0, cm = 0;  // the velocity's coefficients (finishing ops only)
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return want_div ? 2 * d + 2 : d; }
   FLOWSAMPLER_HD static constexpr int payload_dim(int d) { return 3 * d + 3 + (Full ? d * d + d : 0); }
+
+  /// v_j = cz z_j + cm M_j, in double (near the path's ends the terms nearly
+  /// cancel), from the mean exactly as the unfused epilogue reads it.
+  template <int D, class X, class M, class O>
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void finish(const X& x, const M& mean, int d, O& out) const {
+    FLOWSAMPLER_UNROLL for (int j = 0; j < dim<D>(d); ++j)
+      out(j) = static_cast<Real>(cz * static_cast<double>(x(j)) + cm * static_cast<double>(mean(j)));
+  }
 
   template <int D, class X>
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real logit(const X& x, const Real* y, const Real* py, int d) const {

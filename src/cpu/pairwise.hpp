@@ -227,16 +227,18 @@ void pairwise_softmax(const Op& op, const PairwiseArgs<Real>& args, Real* out, R
       if (lse) {
 #pragma omp simd
         for (std::size_t l = 0; l < len; ++l) {
+          const kernels::Strided<const Real> x{a.x + i0 + l, a.n};
           kernels::Strided<const double> c{cp + l, B};
           kernels::Strided<Real> o{out + i0 + l, a.n};
-          kernels::softmax_finish(mp[l], sp[l], c, p, o, lse + i0 + l);
+          kernels::softmax_output<D>(op, x, a.d, mp[l], sp[l], c, p, o, lse + i0 + l);
         }
       } else {
 #pragma omp simd
         for (std::size_t l = 0; l < len; ++l) {
+          const kernels::Strided<const Real> x{a.x + i0 + l, a.n};
           kernels::Strided<const double> c{cp + l, B};
           kernels::Strided<Real> o{out + i0 + l, a.n};
-          kernels::softmax_finish(mp[l], sp[l], c, p, o, static_cast<Real*>(nullptr));
+          kernels::softmax_output<D>(op, x, a.d, mp[l], sp[l], c, p, o, static_cast<Real*>(nullptr));
         }
       }
     }

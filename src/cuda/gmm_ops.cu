@@ -10,10 +10,12 @@ using kernels::Reduction;
 #define FLOWSAMPLER_GMM(Real, Full, V)                                                              \
   template void pairwise<Reduction::softmax, GmmOp<Real, Full, V>, Real>(Handles*, const void*,              \
                                                                          const kernels::PairwiseDeviceArgs<Real>&);
-#define FLOWSAMPLER_GMM_ALL(Real, Full)              \
-  FLOWSAMPLER_GMM(Real, Full, GmmValues::all)        \
-  FLOWSAMPLER_GMM(Real, Full, GmmValues::score)      \
-  FLOWSAMPLER_GMM(Real, Full, GmmValues::denoiser)
+#define FLOWSAMPLER_GMM_ALL(Real, Full)                 \
+  FLOWSAMPLER_GMM(Real, Full, GmmValues::all)           \
+  FLOWSAMPLER_GMM(Real, Full, GmmValues::score)         \
+  FLOWSAMPLER_GMM(Real, Full, GmmValues::denoiser)      \
+  FLOWSAMPLER_GMM(Real, Full, GmmValues::velocity_score) \
+  FLOWSAMPLER_GMM(Real, Full, GmmValues::velocity_denoiser)
 FLOWSAMPLER_GMM_ALL(float, false)
 FLOWSAMPLER_GMM_ALL(float, true)
 FLOWSAMPLER_GMM_ALL(double, false)

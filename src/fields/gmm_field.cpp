@@ -110,32 +110,43 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   // Sum only the means this request needs: G (score form of v, the score),
   // D (denoiser form, the denoiser), all of them for divergences.
   const bool denoiser_form = std::fabs(p.a) < p.b;
+  const double cz = denoiser_form ? p.db / p.b : p.da / p.a;          // coefficient of w in v
+  const double cm = denoiser_form ? p.da - p.db * p.a / p.b           // of D (denoiser form)
+                                  : (p.da / p.a) * p.b * p.b - p.b_db;  // of G (score form)
+  auto run = [&](auto full_c, auto values_c, Real* out, Real* lse) {
+    kernels::GmmOp<Real, decltype(full_c)::value, decltype(values_c)::value> op{};
+    op.cz = cz, op.cm = cm;
+    if (n > 0) pairwise::detail::run<kernels::Reduction::softmax>(ctx, op, wz, Y, PY.data(), out, lse);
+  };
+  using kernels::GmmValues;
+  auto with_full = [&](auto values_c, Real* out, Real* lse) {
+    if (full) run(std::true_type{}, values_c, out, lse);
+    else run(std::false_type{}, values_c, out, lse);
+  };
+  using V = GmmValues;
+  FieldValues<Real> out;
+  auto back = [&](ParticleSet<Real>& v, const Buffer<double>& M) { return identity_noise_ ? std::move(v) : transformed(M, v); };
+  if (what.velocity && !what.score && !what.denoiser && !what.divergence && !what.log_density) {
+    // The integrators' case: the velocity finished in the engine's pass.
+    ParticleSet<Real> vw(ctx, n, d);
+    if (denoiser_form) with_full(std::integral_constant<V, V::velocity_denoiser>{}, vw.data(), nullptr);
+    else with_full(std::integral_constant<V, V::velocity_score>{}, vw.data(), nullptr);
+    out.velocity = back(vw, W);
+    return out;
+  }
   const bool need_g = what.score || (what.velocity && !denoiser_form);
   const bool need_d = what.denoiser || (what.velocity && denoiser_form);
-  using kernels::GmmValues;
   const GmmValues values = what.divergence || (need_g && need_d) ? GmmValues::all
                            : need_g                              ? GmmValues::score
                                                                  : GmmValues::denoiser;
   const std::size_t pdim = values == GmmValues::all ? 2 * d + 2 : d;
   ParticleSet<Real> acc(ctx, n, pdim), lse(ctx, what.log_density ? n : 0, 1);
-  if (n > 0) {
-    auto run = [&](auto full_c, auto values_c) {
-      const kernels::GmmOp<Real, decltype(full_c)::value, decltype(values_c)::value> op{};
-      pairwise::detail::run<kernels::Reduction::softmax>(ctx, op, wz, Y, PY.data(), acc.data(),
-                                                         what.log_density ? lse.data() : nullptr);
-    };
-    auto with_values = [&](auto full_c) {
-      using V = GmmValues;
-      if (values == V::all) run(full_c, std::integral_constant<V, V::all>{});
-      else if (values == V::score) run(full_c, std::integral_constant<V, V::score>{});
-      else run(full_c, std::integral_constant<V, V::denoiser>{});
-    };
-    if (full) with_values(std::true_type{});
-    else with_values(std::false_type{});
-  }
+  Real* lse_out = what.log_density ? lse.data() : nullptr;
+  if (values == V::all) with_full(std::integral_constant<V, V::all>{}, acc.data(), lse_out);
+  else if (values == V::score) with_full(std::integral_constant<V, V::score>{}, acc.data(), lse_out);
+  else with_full(std::integral_constant<V, V::denoiser>{}, acc.data(), lse_out);
 
   // Per particle, in whitened coordinates: the fields from the softmax means.
-  FieldValues<Real> out;
   auto wanted = [&](bool w, std::size_t cols) { return ParticleSet<Real>(ctx, w ? n : 0, cols); };
   ParticleSet<Real> logp = wanted(what.log_density, 1), div = wanted(what.divergence, 1);
   ParticleSet<Real> sw = wanted(what.score, d), Dw = wanted(what.denoiser, d), vw = wanted(what.velocity, d);
@@ -145,9 +156,7 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   e.g_col = values == GmmValues::denoiser ? -1 : 0;
   e.d_col = values == GmmValues::all ? di : values == GmmValues::denoiser ? 0 : -1;
   e.denoiser_form = denoiser_form;
-  e.cz = denoiser_form ? p.db / p.b : p.da / p.a;                   // coefficient of w in v
-  e.cm = denoiser_form ? p.da - p.db * p.a / p.b                     // of D (denoiser form)
-                       : (p.da / p.a) * p.b * p.b - p.b_db;          // of G (score form)
+  e.cz = cz, e.cm = cm;
   e.a = p.a, e.b = p.b, e.da = p.da, e.db = p.db, e.b_db = p.b_db;
   e.log_norm = 0.5 * double(d) * 1.8378770664093453 + log_det_W_;  // (d/2) log 2 pi + log det W
   e.logp = what.log_density ? logp.data() : nullptr;
@@ -158,7 +167,6 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   detail::for_each(ctx, n, e);
 
   // Back to z coordinates: s_z = W^-1 s_w, D_z = W D_w, v_z = W v_w.
-  auto back = [&](ParticleSet<Real>& v, const Buffer<double>& M) { return identity_noise_ ? std::move(v) : transformed(M, v); };
   if (what.log_density) out.log_density = std::move(logp);
   if (what.divergence) out.divergence = std::move(div);
   if (what.score) out.score = back(sw, Winv);

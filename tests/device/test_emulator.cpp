@@ -14,7 +14,9 @@ TEST(Emulator, IsADeviceBackend) {
   const fs::Context ctx = ft::emulator();
   EXPECT_EQ(ctx.backend(), ft::on_gpu() ? fs::Backend::cuda : fs::Backend::emulator);
   EXPECT_TRUE(ctx.on_device());
-  if (!ft::on_gpu()) EXPECT_NE(ctx.describe().find("emulator"), std::string::npos) << ctx.describe();
+  if (!ft::on_gpu()) {
+    EXPECT_NE(ctx.describe().find("emulator"), std::string::npos) << ctx.describe();
+  }
   EXPECT_EQ(fs::parse_backend("emulator"), fs::Backend::emulator);
   const fs::ParticleSet<float> x(ctx, 10, 2);
   EXPECT_EQ(x.memory(), fs::Memory::device);
