@@ -54,7 +54,11 @@ class AndersonHistory {
  public:
   AndersonHistory(const Context& ctx, std::size_t len, int memory)
       : len_(len), memory_(memory), dX_(ctx, memory > 0 ? len : 0, memory > 0 ? memory : 1),
-        dF_(ctx, memory > 0 ? len : 0, memory > 0 ? memory : 1), gram_(ctx, std::size_t(memory) * (memory + 1)) {}
+        dF_(ctx, memory > 0 ? len : 0, memory > 0 ? memory : 1), gram_(ctx, std::size_t(memory) * (memory + 1)) {
+    FLOWSAMPLER_EXPECTS(memory == 0 || len <= std::size_t(std::numeric_limits<int>::max()),
+                        "jko: Anderson mixing needs N x d <= " << std::numeric_limits<int>::max() << " (BLAS sizes), got " << len
+                                                               << "; use anderson = 0");
+  }
 
   int size() const { return count_; }
   void clear() { count_ = next_ = 0; }

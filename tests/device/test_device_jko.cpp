@@ -57,14 +57,14 @@ double relative_diff(const fs::ParticleSet<Real>& a, const fs::ParticleSet<Real>
 }
 
 template <class Real>
-void expect_same_step(fj::ScoreEstimator e, double tol) {
+void expect_same_step(fj::ScoreEstimator e, double tol, const fj::StepOptions& o = {}) {
   const std::size_t n = 300, d = 2;
   const std::vector<Real> x = two_clusters<Real>(n, d, 5);
   const fs::Context emu = ft::emulator(), cpu = ft::cpu();
   const auto xe = fs::ParticleSet<Real>::from_column_major(emu, x.data(), n, d);
   const auto xc = fs::ParticleSet<Real>::from_column_major(cpu, x.data(), n, d);
   const fj::Objective<Real> Fe = kl<Real>(d, e), Fc = kl<Real>(d, e);
-  const auto se = fj::jko_step(emu, Fe, xe, 0.2), sc = fj::jko_step(cpu, Fc, xc, 0.2);
+  const auto se = fj::jko_step(emu, Fe, xe, 0.2, o), sc = fj::jko_step(cpu, Fc, xc, 0.2, o);
   EXPECT_TRUE(se.x.belongs_to(emu));
   EXPECT_EQ(se.inner, sc.inner);
   EXPECT_EQ(se.converged, sc.converged);
@@ -82,6 +82,23 @@ void expect_same_step(fj::ScoreEstimator e, double tol) {
 TEST(DeviceJko, KdeStepEqualsTheCpuStep) { expect_same_step<double>(fj::ScoreEstimator::kde, 1e-12); }
 TEST(DeviceJko, BlobStepEqualsTheCpuStep) { expect_same_step<double>(fj::ScoreEstimator::blob, 1e-12); }
 TEST(DeviceJko, FloatKdeStepEqualsTheCpuStep) { expect_same_step<float>(fj::ScoreEstimator::kde, 1e-5); }
+TEST(DeviceJko, PlainDampedFixedPointEqualsTheCpu) {
+  fj::StepOptions o;
+  o.anderson = 0;
+  o.damping = 0.7;
+  o.max_inner = 400;
+  expect_same_step<double>(fj::ScoreEstimator::kde, 1e-12, o);
+}
+
+// Options of a step that runs all of max_inner (an unreachable tolerance)
+// with Anderson memory m and no restarts.
+fj::StepOptions unconverged(std::size_t m) {
+  fj::StepOptions o;
+  o.tol = 1e-300;
+  o.anderson = int(m);
+  o.adaptive = false;
+  return o;
+}
 
 // Counters of one inner iteration: runs of 4 and 8 gradient evaluations
 // (an unreachable tolerance) differ by 4 iterations.
@@ -107,10 +124,7 @@ TEST(DeviceJko, InnerIterationMovesOneScalarAndTheGram) {
   const auto ds = fs::ParticleSet<double>::from_column_major(ctx, data.data(), n, d);
   fj::Objective<double> F;
   F.add_interaction({fs::pairwise::Kernel::gaussian, 1.0}, 0.5).add_mmd(ctx, ds, {fs::pairwise::Kernel::gaussian, 0.7});
-  fj::StepOptions o;
-  o.tol = 1e-300;
-  o.anderson = int(m);
-  o.adaptive = false;
+  fj::StepOptions o = unconverged(m);
   auto step = [&](int max_inner) {
     o.max_inner = max_inner;
     const auto s = fj::jko_step(ctx, F, xs, 0.5, o);
@@ -144,10 +158,7 @@ TEST(DeviceJko, InnerIterationAddsOnlyScalarsToTheGradientsTransfers) {
   fs::DeviceCounters c0 = ctx.counters();
   (void)F.gradient(ctx, xs, xs, p);
   const fs::DeviceCounters grad = ctx.counters() - c0;
-  fj::StepOptions o;
-  o.tol = 1e-300;
-  o.anderson = int(m);
-  o.adaptive = false;
+  fj::StepOptions o = unconverged(m);
   auto step = [&](int max_inner) {
     o.max_inner = max_inner;
     (void)fj::jko_step(ctx, F, xs, 0.05, o);
