@@ -5,11 +5,15 @@
 // by 10) to keep the run short; euclidean/adam: one optimizer step. Each inner
 // step re-estimates the score on a fresh batch, so the score (a Sinkhorn solve
 // on N x N pairs) dominates: the line "monge.kl_wgrad" times it alone.
-// Rate: outer steps per second (wgrad: evaluations per second); no limit.
+// The lines "monge.potential_map_vjp" time the potentials alone (T and the
+// parameter gradient on N points, as one optimizer step asks them).
+// Rate: outer steps per second (wgrad: evaluations per second; potentials:
+// points per second); no limit.
 // Usage: bench_monge [threads] [log2 N] [inner]
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bench_util.hpp"
 #include "flowsampler/monge/functional.hpp"
@@ -33,6 +37,29 @@ int main(int argc, char** argv) {
     fm::PotentialSpec ps;
     ps.dim = d;
     auto base = fm::make_potential(ps);
+    for (const char* type : {"icnn", "lse"}) {  // The potential alone: map and parameter gradient.
+      fm::PotentialSpec pp;
+      pp.type = type;
+      pp.dim = d;
+      const auto pot = fm::make_potential(pp);
+      const std::vector<double> x = source.sample<double>(ctx, n).to_host(), g = target.sample<double>(ctx, n).to_host();
+      const double s = fs::bench::median_seconds([&] {
+        (void)pot->map(x.data(), n);
+        (void)pot->map_vjp(x.data(), g.data(), n);
+      });
+      fs::bench::Line l;
+      l.bench = "monge.potential_map_vjp";
+      l.precision = "double";
+      l.threads = threads;
+      l.n = l.m = static_cast<long long>(n);
+      l.d = static_cast<long long>(d);
+      l.seconds = s;
+      l.rate = double(n) / s;
+      l.unit = "points/s";
+      l.extra = std::string("\"potential\": \"") + type + (pp.type == "icnn" ? " 2 x 20\"" : " 64 pieces\"") +
+                ", \"params\": " + std::to_string(pot->num_params());
+      l.print();
+    }
     {  // The score estimate alone, on the source cloud.
       const auto y = source.sample<double>(ctx, n);
       const double s = fs::bench::median_seconds([&] { F->wgrad(ctx, y); }, 1);

@@ -3,6 +3,9 @@
 // pullbacks are GEMMs (theta's a block, K x d row-major, is a^T column-major
 // with leading dimension d), the softmax per point a kernel
 // (kernels/monge/lse.hpp); theta goes up once per call, its gradient down.
+// The per-point tables (logits, weights, adjoints) are K x n, column i
+// holding point i's K values: the softmax of a point reads one contiguous
+// column (on the CPU a strided row of an n x K table costs a cache line per piece).
 #include <cmath>
 #include <random>
 
@@ -41,15 +44,16 @@ namespace {
 using flowsampler::detail::for_each;
 using flowsampler::detail::gemm;
 
-// The softmax weights p (n x K) of the logits (a_k . x_i + b_k) / s; with
-// `value`, also s times their log-normalizers.
+// The softmax weights p (K x n, column i for point i) of the logits
+// (a_k . x_i + b_k) / s, p = a x^T first; with `value`, also s times their
+// log-normalizers.
 ParticleSet<double> softmax(const Context& ctx, const PotentialSpec& sp, const double* theta, const ParticleSet<double>& x,
                             ParticleSet<double>* value) {
   const int n = int(x.n()), d = int(sp.dim), K = int(sp.pieces);
-  ParticleSet<double> p(ctx, x.n(), sp.pieces);
-  gemm(ctx, false, false, n, K, d, 1.0, x.data(), n, theta, d, 0.0, p.data(), n);
+  ParticleSet<double> p(ctx, sp.pieces, x.n());
+  gemm(ctx, true, true, K, n, d, 1.0, theta, d, x.data(), n, 0.0, p.data(), K);
   for_each(ctx, x.n(),
-           kernels::LseSoftmax{p.data(), value ? value->data() : nullptr, theta + sp.pieces * sp.dim, sp.s, x.n(), sp.pieces});
+           kernels::LseSoftmax{p.data(), value ? value->data() : nullptr, theta + sp.pieces * sp.dim, sp.s, sp.pieces});
   return p;
 }
 
@@ -64,7 +68,7 @@ ParticleSet<double> LogSumExpPotential::value(const Context& ctx, const Particle
   return out;
 }
 
-// T_i = sum_k p_ik a_k: p a.
+// T_i = sum_k p_ik a_k: T = p^T a.
 ParticleSet<double> LogSumExpPotential::map(const Context& ctx, const ParticleSet<double>& x) const {
   expect_points(ctx, x);
   ParticleSet<double> T(ctx, x.n(), dim());
@@ -72,13 +76,13 @@ ParticleSet<double> LogSumExpPotential::map(const Context& ctx, const ParticleSe
   const Buffer<double> theta = params_on(ctx);
   const ParticleSet<double> p = softmax(ctx, spec_, theta.data(), x, nullptr);
   const int n = int(x.n()), d = int(dim()), K = int(spec_.pieces);
-  gemm(ctx, false, true, n, d, K, 1.0, p.data(), n, theta.data(), d, 0.0, T.data(), n);
+  gemm(ctx, true, true, n, d, K, 1.0, p.data(), K, theta.data(), d, 0.0, T.data(), n);
   return T;
 }
 
 // G = sum_i g_i . T_i with T = sum_k p_k a_k and dp_l/du_k = p_l (delta_lk - p_k):
 // with r_ik = p_ik (g_i . a_k - g_i . T_i) / s,
-// dG/da_k = sum_i p_ik g_i + r_ik x_i (g^T p + x^T r), dG/db_k = sum_i r_ik (r^T 1).
+// dG/da_k = sum_i p_ik g_i + r_ik x_i (g^T p^T + x^T r^T), dG/db_k = sum_i r_ik (r 1).
 std::vector<double> LogSumExpPotential::map_vjp(const Context& ctx, const ParticleSet<double>& x,
                                                 const ParticleSet<double>& g) const {
   expect_points(ctx, x, &g);
@@ -86,14 +90,14 @@ std::vector<double> LogSumExpPotential::map_vjp(const Context& ctx, const Partic
   const Buffer<double> theta = params_on(ctx);
   const ParticleSet<double> p = softmax(ctx, spec_, theta.data(), x, nullptr);
   const int n = int(x.n()), d = int(dim()), K = int(spec_.pieces);
-  ParticleSet<double> r(ctx, x.n(), spec_.pieces);
-  gemm(ctx, false, false, n, K, d, 1.0, g.data(), n, theta.data(), d, 0.0, r.data(), n);  // g_i . a_k
-  for_each(ctx, x.n(), kernels::LseAdjoint{r.data(), p.data(), spec_.s, x.n(), spec_.pieces});
+  ParticleSet<double> r(ctx, spec_.pieces, x.n());
+  gemm(ctx, true, true, K, n, d, 1.0, theta.data(), d, g.data(), n, 0.0, r.data(), K);  // g_i . a_k
+  for_each(ctx, x.n(), kernels::LseAdjoint{r.data(), p.data(), spec_.s, spec_.pieces});
   Buffer<double> grad(ctx, theta_.size());
-  gemm(ctx, true, false, d, K, n, 1.0, g.data(), n, p.data(), n, 0.0, grad.data(), d);
-  gemm(ctx, true, false, d, K, n, 1.0, x.data(), n, r.data(), n, 1.0, grad.data(), d);
+  gemm(ctx, true, true, d, K, n, 1.0, g.data(), n, p.data(), K, 0.0, grad.data(), d);
+  gemm(ctx, true, true, d, K, n, 1.0, x.data(), n, r.data(), K, 1.0, grad.data(), d);
   const ParticleSet<double> one = ones(ctx, x.n());
-  gemm(ctx, true, false, K, 1, n, 1.0, r.data(), n, one.data(), n, 0.0, grad.data() + spec_.pieces * spec_.dim, K);
+  gemm(ctx, false, false, K, 1, n, 1.0, r.data(), K, one.data(), n, 0.0, grad.data() + spec_.pieces * spec_.dim, K);
   std::vector<double> out(theta_.size());
   grad.copy_to_host(out.data());
   return out;
