@@ -5,11 +5,16 @@
 // by 10) to keep the run short; euclidean/adam: one optimizer step. Each inner
 // step re-estimates the score on a fresh batch, so the score (a Sinkhorn solve
 // on N x N pairs) dominates: the line "monge.kl_wgrad" times it alone.
-// Rate: outer steps per second (wgrad: evaluations per second); no limit.
+// The lines "monge.potential_map_vjp" time the potentials alone (T and the
+// parameter gradient on N points, as one optimizer step asks them).
+// Rate: outer steps per second (wgrad: evaluations per second; potentials:
+// points per second); no limit.
 // Usage: bench_monge [threads] [log2 N] [inner]
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "bench_util.hpp"
 #include "flowsampler/monge/functional.hpp"
@@ -24,6 +29,20 @@ int main(int argc, char** argv) {
   const int log2n = argc > 2 ? std::atoi(argv[2]) : 14;
   const int inner = argc > 3 ? std::atoi(argv[3]) : 10;
   const std::size_t n = std::size_t(1) << log2n;
+  // One line of the common schema for n points in d dimensions.
+  auto line = [&](const char* bench, std::size_t d, double seconds, double rate, const char* unit, std::string extra) {
+    fs::bench::Line l;
+    l.bench = bench;
+    l.precision = "double";
+    l.threads = threads;
+    l.n = l.m = static_cast<long long>(n);
+    l.d = static_cast<long long>(d);
+    l.seconds = seconds;
+    l.rate = rate;
+    l.unit = unit;
+    l.extra = std::move(extra);
+    l.print();
+  };
   for (const std::size_t d : {std::size_t(2), std::size_t(16)}) {
     fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, threads);
     fs::targets::GaussianMixture source(d), target(d);
@@ -33,19 +52,24 @@ int main(int argc, char** argv) {
     fm::PotentialSpec ps;
     ps.dim = d;
     auto base = fm::make_potential(ps);
+    for (const char* type : {"icnn", "lse"}) {  // The potential alone: map and parameter gradient.
+      fm::PotentialSpec pp;
+      pp.type = type;
+      pp.dim = d;
+      const auto pot = fm::make_potential(pp);
+      const std::vector<double> x = source.sample<double>(ctx, n).to_host(), g = target.sample<double>(ctx, n).to_host();
+      const double s = fs::bench::median_seconds([&] {
+        (void)pot->map(x.data(), n);
+        (void)pot->map_vjp(x.data(), g.data(), n);
+      });
+      line("monge.potential_map_vjp", d, s, double(n) / s, "points/s",
+           std::string("\"potential\": \"") + type + (pp.type == "icnn" ? " 2 x 20\"" : " 64 pieces\"") +
+               ", \"params\": " + std::to_string(pot->num_params()));
+    }
     {  // The score estimate alone, on the source cloud.
       const auto y = source.sample<double>(ctx, n);
       const double s = fs::bench::median_seconds([&] { F->wgrad(ctx, y); }, 1);
-      fs::bench::Line l;
-      l.bench = "monge.kl_wgrad";
-      l.precision = "double";
-      l.threads = threads;
-      l.n = l.m = static_cast<long long>(n);
-      l.d = static_cast<long long>(d);
-      l.seconds = s;
-      l.rate = 1 / s;
-      l.unit = "evaluations/s";
-      l.print();
+      line("monge.kl_wgrad", d, s, 1 / s, "evaluations/s", "");
     }
     for (const fm::Method m : {fm::Method::implicit_scheme, fm::Method::explicit_scheme, fm::Method::euclidean, fm::Method::adam}) {
       const bool scheme = m == fm::Method::implicit_scheme || m == fm::Method::explicit_scheme;
@@ -58,18 +82,9 @@ int main(int argc, char** argv) {
             wgrads = fm::train_monge_map(ctx, *pot, *F, fm::mixture_sampler(source), o).wgrad_evaluations;
           },
           1);
-      fs::bench::Line l;
-      l.bench = "monge.outer_step";
-      l.precision = "double";
-      l.threads = threads;
-      l.n = l.m = static_cast<long long>(n);
-      l.d = static_cast<long long>(d);
-      l.seconds = s;
-      l.rate = 1 / s;
-      l.unit = "outer_steps/s";
-      l.extra = "\"method\": \"" + fm::to_string(m) + "\", \"inner\": " + std::to_string(o.inner) +
-                ", \"wgrad_evaluations\": " + std::to_string(wgrads) + ", \"potential\": \"icnn 2 x 20\"";
-      l.print();
+      line("monge.outer_step", d, s, 1 / s, "outer_steps/s",
+           "\"method\": \"" + fm::to_string(m) + "\", \"inner\": " + std::to_string(o.inner) +
+               ", \"wgrad_evaluations\": " + std::to_string(wgrads) + ", \"potential\": \"icnn 2 x 20\"");
     }
   }
   return 0;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
@@ -15,6 +16,8 @@
 #include "flowsampler/metrics/map_distance.hpp"
 #include "flowsampler/metrics/mmd.hpp"
 #include "flowsampler/metrics/moments.hpp"
+#include "jko/cloud_ops.hpp"
+#include "random/fill.hpp"
 
 namespace flowsampler::jko {
 
@@ -46,31 +49,8 @@ double StepSchedule::at(std::size_t k) const {
   return h0_ * std::pow(ratio_, double(k));
 }
 
-namespace {
-
-// Every `stride`-th particle, at most m of them.
-template <class Real>
-ParticleSet<Real> strided(const Context& ctx, const ParticleSet<Real>& x, std::size_t m) {
-  if (m >= x.n()) return x.copy(ctx);
-  const std::vector<Real> h = x.to_host();
-  const std::size_t n = x.n(), d = x.d();
-  std::vector<Real> out(m * d);
-  for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t k = 0; k < d; ++k) out[k * m + i] = h[k * n + i * n / m];
-  return ParticleSet<Real>::from_column_major(ctx, out.data(), m, d);
-}
-
-template <class Real>
-std::vector<double> row_norms_of_difference(const ParticleSet<Real>& a, const ParticleSet<Real>& b) {
-  const std::vector<Real> ah = a.to_host(), bh = b.to_host();
-  std::vector<double> r(a.n(), 0.0);
-  for (std::size_t k = 0; k < a.d(); ++k)
-    for (std::size_t i = 0; i < a.n(); ++i) r[i] += std::pow(double(ah[k * a.n() + i]) - double(bh[k * a.n() + i]), 2);
-  for (double& v : r) v = std::sqrt(v);
-  return r;
-}
-
-}  // namespace
+using ops::add_scaled;
+using ops::strided;
 
 template <class Real>
 void diagnose(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x,
@@ -93,10 +73,8 @@ void diagnose(const Context& ctx, const Objective<Real>& objective, const Partic
     const double H = metrics::knn_entropy(ctx, sub, 5);
     fields::FieldRequest r;
     r.log_density = true;
-    const std::vector<Real> lp =
-        fields::GmmField(*pi).evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, sub, r).log_density.to_host();
-    double cross = 0;
-    for (Real v : lp) cross -= double(v) / double(lp.size());
+    const ParticleSet<Real> lp = fields::GmmField(*pi).evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, sub, r).log_density;
+    const double cross = -metrics::mean(ctx, lp)[0];
     rec.kl = cross - H;
   } catch (const Error&) {  // duplicate points: no kNN entropy
   }
@@ -118,9 +96,12 @@ FlowResult<Real> run_jko(const Context& ctx, const Objective<Real>& objective, c
   FlowResult<Real> out;
   ParticleSet<Real> draws;
   if (objective.target() && o.diagnostic_points > 0) {
-    // Derived from the seed, so that data drawn with the same seed are not these normals.
-    Context c = Context::create(ctx.backend(), o.seed ^ 0x70692d6472617773ull);
-    draws = objective.target()->template sample<Real>(c, o.diagnostic_points);
+    // Derived from the seed, so that data drawn with the same seed are not
+    // these normals. Drawn on the CPU (the same numbers on every backend:
+    // DESIGN.md section 2) and moved once to ctx: a table of
+    // diagnostic_points rows, not the cloud.
+    Context c = Context::create(Backend::cpu, o.seed ^ 0x70692d6472617773ull);
+    draws = objective.target()->template sample<Real>(c, o.diagnostic_points).copy(ctx);
   }
   StepRecord first;
   diagnose(ctx, objective, x0, draws, o, first);
@@ -149,30 +130,19 @@ FlowResult<Real> run_jko(const Context& ctx, const Objective<Real>& objective, c
     if (o.lipschitz && o.diagnostic_points > 0) {
       const ParticleSet<Real> sub = strided(ctx, x, o.diagnostic_points);
       std::function<ParticleSet<Real>(const ParticleSet<Real>&)> reverse = [&](const ParticleSet<Real>& y) {
-        const std::vector<Real> yh = y.to_host(), g = objective.gradient(ctx, x, y, rec.score).to_host();
-        std::vector<Real> o2(yh.size());
-        for (std::size_t e = 0; e < yh.size(); ++e) o2[e] = static_cast<Real>(double(yh[e]) + h * double(g[e]));
-        return ParticleSet<Real>::from_column_major(ctx, o2.data(), y.n(), y.d());
+        return add_scaled(ctx, y, h, objective.gradient(ctx, x, y, rec.score));
       };
       rec.lipschitz_reverse = metrics::lipschitz_estimate<Real>(ctx, reverse, sub, fd, o.seed + k).max;
       // T = S^-1: at a = S(y) along S(y + fd u) - S(y), |T(a) - T(b)| / |a - b| = fd / |S(y + fd u) - S(y)|.
-      Context c = Context::create(Backend::cpu, o.seed + 1000003 + k, 1);
-      ParticleSet<double> u(c, sub.n(), sub.d());
-      fill_normal(c, u);
-      std::vector<Real> moved = sub.to_host();
-      for (std::size_t i = 0; i < sub.n(); ++i) {
-        double nn = 0;
-        for (std::size_t c2 = 0; c2 < sub.d(); ++c2) nn += u.at(i, c2) * u.at(i, c2);
-        for (std::size_t c2 = 0; c2 < sub.d(); ++c2)
-          moved[c2 * sub.n() + i] = static_cast<Real>(double(moved[c2 * sub.n() + i]) + fd * u.at(i, c2) / std::sqrt(nn));
-      }
-      const ParticleSet<Real> ms = ParticleSet<Real>::from_column_major(ctx, moved.data(), sub.n(), sub.d());
-      const std::vector<double> step = row_norms_of_difference(ms, sub);
-      const std::vector<double> img = row_norms_of_difference(reverse(ms), reverse(sub));
-      double lf = 0;
-      for (std::size_t i = 0; i < img.size(); ++i)
-        if (img[i] > 0) lf = std::max(lf, step[i] / img[i]);
-      rec.lipschitz_forward = lf;
+      // u: the normals of a fresh context seeded with seed + 1000003 + k (its first draw), made on ctx.
+      ParticleSet<double> u(ctx, sub.n(), sub.d());
+      detail::for_each(ctx, u.size(), kernels::RandomFill<double>{u.data(), u.n(), o.seed + 1000003 + k, 0, kernels::Distribution::normal});
+      ParticleSet<Real> moved(ctx, sub.n(), sub.d());
+      detail::for_each(ctx, sub.n(), kernels::NudgeRows<Real>{moved.data(), sub.data(), u.data(), sub.n(), sub.d(), fd});
+      const ParticleSet<Real> rm = reverse(moved), rs = reverse(sub);
+      const double lf = detail::reduce(ctx, sub.n(), 1,
+                                       kernels::InverseLipschitz<Real>{moved.data(), sub.data(), rm.data(), rs.data(), sub.n(), sub.d()})[0];
+      rec.lipschitz_forward = std::max(0.0, lf);
     }
     out.records.push_back(rec);
     if (o.on_step) o.on_step(out.records.back());

@@ -10,7 +10,9 @@
 
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/io/npy.hpp"
+#include "flowsampler/metrics/moments.hpp"
 #include "flowsampler/targets/spec.hpp"
+#include "jko/cloud_ops.hpp"
 
 namespace flowsampler::jko {
 
@@ -36,29 +38,6 @@ Objective<Real> kl_objective(const targets::GaussianMixture& pi) {
   Objective<Real> F;
   F.add_relative_entropy(pi);
   return F;
-}
-
-template <class Real>
-ParticleSet<Real> add_scaled(const Context& ctx, const ParticleSet<Real>& y, double c, const ParticleSet<Real>& g) {
-  const std::vector<Real> yh = y.to_host(), gh = g.to_host();
-  std::vector<Real> o(yh.size());
-  for (std::size_t e = 0; e < o.size(); ++e) o[e] = static_cast<Real>(double(yh[e]) + c * double(gh[e]));
-  return ParticleSet<Real>::from_column_major(ctx, o.data(), y.n(), y.d());
-}
-
-template <class Real>
-double rms_difference(const ParticleSet<Real>& a, const ParticleSet<Real>& b, double* max = nullptr) {
-  const std::vector<Real> ah = a.to_host(), bh = b.to_host();
-  std::vector<double> r(a.n(), 0.0);
-  for (std::size_t k = 0; k < a.d(); ++k)
-    for (std::size_t i = 0; i < a.n(); ++i) r[i] += std::pow(double(ah[k * a.n() + i]) - double(bh[k * a.n() + i]), 2);
-  double s = 0, m = 0;
-  for (double v : r) {
-    s += v;
-    m = std::max(m, std::sqrt(v));
-  }
-  if (max) *max = m;
-  return std::sqrt(s / double(a.n()));
 }
 
 std::string cloud_name(std::size_t k) {
@@ -115,7 +94,7 @@ ParticleSet<Real> JkoModel<Real>::reverse_step(const Context& ctx, std::size_t k
   FLOWSAMPLER_EXPECTS(k < steps_.size(), "jko model: step " << k << " of " << steps_.size());
   FLOWSAMPLER_EXPECTS(y.n() > 0, "jko model: no points to run back");
   FLOWSAMPLER_EXPECTS(y.d() == dim(), "jko model: the points have d = " << y.d() << ", the model d = " << dim());
-  return add_scaled(ctx, y, steps_[k], F_.gradient(ctx, clouds_[k + 1], y, score_[k]));
+  return ops::add_scaled(ctx, y, steps_[k], F_.gradient(ctx, clouds_[k + 1], y, score_[k]));
 }
 
 template <class Real>
@@ -135,17 +114,14 @@ template <class Real>
 InversionError JkoModel<Real>::inversion_error(const Context& ctx) const {
   InversionError e;
   const ParticleSet<Real> back = reverse(ctx, clouds_.back());
-  e.rms = rms_difference(back, clouds_.front(), &e.max);
-  const std::vector<Real> x0 = clouds_.front().to_host();
-  const std::size_t n = clouds_.front().n(), d = dim();
+  e.rms = ops::rms_difference(ctx, back, clouds_.front(), &e.max);
+  // The data's spread: the trace of their covariance (normalized by n).
+  const std::vector<double> cov = metrics::covariance(ctx, clouds_.front(), false);
   double spread = 0;
-  for (std::size_t k = 0; k < d; ++k) {
-    double m = 0;
-    for (std::size_t i = 0; i < n; ++i) m += double(x0[k * n + i]) / double(n);
-    for (std::size_t i = 0; i < n; ++i) spread += std::pow(double(x0[k * n + i]) - m, 2) / double(n);
-  }
+  for (std::size_t k = 0; k < dim(); ++k) spread += cov[k * dim() + k];
   e.relative = e.rms / std::sqrt(spread);
-  for (std::size_t k = 0; k < steps_.size(); ++k) e.per_step.push_back(rms_difference(reverse_step(ctx, k, clouds_[k + 1]), clouds_[k]));
+  for (std::size_t k = 0; k < steps_.size(); ++k)
+    e.per_step.push_back(ops::rms_difference(ctx, reverse_step(ctx, k, clouds_[k + 1]), clouds_[k]));
   return e;
 }
 

@@ -2,9 +2,11 @@
 
 #include <cmath>
 
-#include "core/lincomb.hpp"
+#include "cloud/lincomb.hpp"
+#include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
+#include "jko/iterate.hpp"
 
 namespace flowsampler::jko {
 
@@ -91,12 +93,16 @@ ParticleSet<Real> Objective<Real>::gradient(const Context& ctx, const ParticleSe
   FLOWSAMPLER_EXPECTS(at.n() > 0, "objective: no evaluation points");
   FLOWSAMPLER_EXPECTS(cloud.d() == at.d(), "objective: the cloud has d = " << cloud.d() << ", the points d = " << at.d());
   FLOWSAMPLER_EXPECTS(d_ == 0 || at.d() == d_, "objective: the particles have d = " << at.d() << ", the objective d = " << d_);
-  std::vector<double> g(at.size(), 0.0);
+  // The terms summed in double on the context's backend, rounded once.
+  ParticleSet<double> g(ctx, at.n(), at.d());
+  bool first = true;
   auto add = [&](double c, const ParticleSet<Real>& v) {
-    const std::vector<Real> vh = v.to_host();
-    FLOWSAMPLER_EXPECTS(vh.size() == g.size(), "objective: a term returned " << v.n() << " x " << v.d() << ", expected "
-                                                                             << at.n() << " x " << at.d());
-    for (std::size_t e = 0; e < g.size(); ++e) g[e] += c * double(vh[e]);
+    FLOWSAMPLER_EXPECTS(v.n() == at.n() && v.d() == at.d(), "objective: a term returned " << v.n() << " x " << v.d() << ", expected "
+                                                                                        << at.n() << " x " << at.d());
+    const ParticleSet<Real> moved = v.belongs_to(ctx) ? ParticleSet<Real>() : v.copy(ctx);  // a user's grad V elsewhere
+    const ParticleSet<Real>& here = v.belongs_to(ctx) ? v : moved;
+    detail::for_each(ctx, g.size(), kernels::AccumulateScaled<Real>{g.data(), here.data(), c, first});
+    first = false;
   };
   bool scored = false;
   double entropy_weight = 0;
@@ -121,8 +127,9 @@ ParticleSet<Real> Objective<Real>::gradient(const Context& ctx, const ParticleSe
     }
   }
   if (scored) add(entropy_weight, score_estimate(ctx, params, cloud, at));  // the entropies share one estimate
-  const std::vector<Real> gr(g.begin(), g.end());
-  return ParticleSet<Real>::from_column_major(ctx, gr.data(), at.n(), at.d());
+  ParticleSet<Real> out(ctx, at.n(), at.d());
+  detail::for_each(ctx, out.size(), kernels::Convert<Real, double>{out.data(), g.data()});
+  return out;
 }
 
 template class Objective<float>;

@@ -1,22 +1,19 @@
 #include "flowsampler/jko/step.hpp"
 
 #include <cmath>
-#include <deque>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "core/launch.hpp"
+#include "core/lincomb.hpp"
 #include "flowsampler/core/error.hpp"
+#include "jko/iterate.hpp"
 
 namespace flowsampler::jko {
 
 namespace {
-
-double rms(const std::vector<double>& v, std::size_t n) {
-  double s = 0;
-  for (double e : v) s += e * e;
-  return std::sqrt(s / double(n));
-}
 
 // Solves the small system (M + lambda I) g = b by Gaussian elimination with
 // partial pivoting (M symmetric positive semi-definite, m <= 32).
@@ -45,17 +42,71 @@ std::vector<double> solve_small(std::vector<double> M, std::vector<double> b, st
   return g;
 }
 
-template <class Real>
-std::vector<double> host(const ParticleSet<Real>& x) {
-  const std::vector<Real> h = x.to_host();
-  return std::vector<double>(h.begin(), h.end());
+// dst = src on the context's backend (a device-to-device copy on a device).
+void assign(const Context& ctx, ParticleSet<double>& dst, const ParticleSet<double>& src) {
+  detail::device_of(ctx).copy(dst.data(), src.data(), src.size() * sizeof(double));
 }
 
-template <class Real>
-ParticleSet<Real> device(const Context& ctx, const std::vector<double>& v, std::size_t n, std::size_t d) {
-  const std::vector<Real> r(v.begin(), v.end());
-  return ParticleSet<Real>::from_column_major(ctx, r.data(), n, d);
-}
+// The Anderson history: the last `memory` differences of iterates (dX) and of
+// fixed-point steps (dF), columns of two len x memory device matrices used as
+// ring buffers. Entry i (0 = oldest) is column slot(i).
+class AndersonHistory {
+ public:
+  AndersonHistory(const Context& ctx, std::size_t len, int memory)
+      : len_(len), memory_(memory), dX_(ctx, memory > 0 ? len : 0, memory > 0 ? memory : 1),
+        dF_(ctx, memory > 0 ? len : 0, memory > 0 ? memory : 1), gram_(ctx, std::size_t(memory) * (memory + 1)) {
+    FLOWSAMPLER_EXPECTS(memory == 0 || len <= std::size_t(std::numeric_limits<int>::max()),
+                        "jko: Anderson mixing needs N x d <= " << std::numeric_limits<int>::max() << " (BLAS sizes), got " << len
+                                                               << "; use anderson = 0");
+  }
+
+  int size() const { return count_; }
+  void clear() { count_ = next_ = 0; }
+
+  void push(const Context& ctx, const ParticleSet<double>& X, const ParticleSet<double>& Xprev,
+            const ParticleSet<double>& f, const ParticleSet<double>& fprev) {
+    if (memory_ == 0) return;
+    const std::size_t c = std::size_t(next_) * len_;
+    detail::for_each(ctx, len_, kernels::HistoryPush{dX_.data() + c, dF_.data() + c, X.data(), Xprev.data(), f.data(), fprev.data()});
+    next_ = (next_ + 1) % memory_;
+    if (count_ < memory_) ++count_;
+  }
+
+  // next = X + w f - sum_i gamma_i (dX_i + w dF_i), gamma minimizing
+  // |f - dF gamma|: the Gram matrix dF^T dF and dF^T f come from two GEMMs on
+  // the device and one small download; the solve is on the host.
+  void mix(const Context& ctx, ParticleSet<double>& next, const ParticleSet<double>& X, const ParticleSet<double>& f,
+           double w) {
+    const int m = count_;
+    kernels::AndersonMix k{next.data(), X.data(), f.data(), w, dX_.data(), dF_.data(), len_, m, {}, {}};
+    if (m > 0) {
+      const int L = int(len_);
+      double* G = gram_.data();
+      detail::gemm(ctx, true, false, m, m, L, 1.0, dF_.data(), L, dF_.data(), L, 0.0, G, m);
+      detail::gemm(ctx, true, false, m, 1, L, 1.0, dF_.data(), L, f.data(), L, 0.0, G + m * m, m);
+      std::vector<double> host(std::size_t(m) * (m + 1));
+      detail::device_of(ctx).download(host.data(), G, host.size() * sizeof(double));
+      // In history order (oldest first), symmetric as the sums it stands for.
+      const std::size_t mm = std::size_t(m);
+      std::vector<double> M(mm * mm), b(mm);
+      for (std::size_t i = 0; i < mm; ++i) {
+        k.slot[i] = slot(int(i));
+        for (std::size_t j = 0; j <= i; ++j) M[i * mm + j] = M[j * mm + i] = host[slot(int(i)) + slot(int(j)) * mm];
+        b[i] = host[mm * mm + slot(int(i))];
+      }
+      const std::vector<double> gam = solve_small(M, b, mm);
+      for (std::size_t i = 0; i < mm; ++i) k.gamma[i] = gam[i];
+    }
+    detail::for_each(ctx, len_, k);
+  }
+
+ private:
+  std::size_t slot(int i) const { return std::size_t((count_ < memory_ ? i : next_ + i) % memory_); }
+  std::size_t len_;
+  int memory_, count_ = 0, next_ = 0;
+  ParticleSet<double> dX_, dF_;
+  Buffer<double> gram_;
+};
 
 }  // namespace
 
@@ -65,12 +116,14 @@ double first_order_residual(const Context& ctx, const Objective<Real>& objective
   FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, "jko: the step h must be > 0, got " << h);
   FLOWSAMPLER_EXPECTS(x.n() == next.n() && x.d() == next.d(), "jko: the clouds must pair up, got " << x.n() << " x " << x.d()
                                                                   << " and " << next.n() << " x " << next.d());
-  const std::vector<double> a = host(x), b = host(next), g = host(objective.gradient(ctx, next, next, params));
-  std::vector<double> r(a.size());
-  for (std::size_t e = 0; e < r.size(); ++e) r[e] = (b[e] - a[e]) / h + g[e];
-  return rms(r, x.n());
+  const ParticleSet<Real> g = objective.gradient(ctx, next, next, params);
+  const double s = detail::reduce(ctx, x.size(), 1, kernels::CandidateResidual<Real>{x.data(), next.data(), g.data(), h})[0];
+  return std::sqrt(s / double(x.n()));
 }
 
+// The iterate X, the step f and their copies live on the context's backend
+// in double (N x d each); the host sees one residual norm per gradient
+// evaluation and, with Anderson mixing, the m x (m + 1) Gram entries.
 template <class Real>
 StepResult<Real> jko_step(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x, double h,
                           const StepOptions& o) {
@@ -82,104 +135,76 @@ StepResult<Real> jko_step(const Context& ctx, const Objective<Real>& objective, 
   FLOWSAMPLER_EXPECTS(std::isfinite(o.tol) && o.tol >= 0, "jko: tol must be >= 0 (0: automatic), got " << o.tol);
   FLOWSAMPLER_EXPECTS(o.max_inner >= 1, "jko: max_inner must be >= 1, got " << o.max_inner);
   FLOWSAMPLER_EXPECTS(o.damping > 0 && o.damping <= 1, "jko: damping must be in (0, 1], got " << o.damping);
-  FLOWSAMPLER_EXPECTS(o.anderson >= 0 && o.anderson <= 32, "jko: anderson memory must be in [0, 32], got " << o.anderson);
+  FLOWSAMPLER_EXPECTS(o.anderson >= 0 && o.anderson <= kernels::anderson_max_memory,
+                      "jko: anderson memory must be in [0, " << kernels::anderson_max_memory << "], got " << o.anderson);
+  FLOWSAMPLER_EXPECTS(x.belongs_to(ctx), "jko: the cloud must live in the context's memory (" << to_string(ctx.backend()) << ")");
   const std::size_t n = x.n(), d = x.d(), len = n * d;
   StepResult<Real> out;
   out.score = objective.resolve(ctx, x);
-  const std::vector<double> x0 = host(x);
-  for (double v : x0) FLOWSAMPLER_EXPECTS(std::isfinite(v), "jko: the cloud has non-finite coordinates");
+  ParticleSet<double> x0(ctx, n, d);
+  const double bad = detail::reduce(ctx, len, 1, kernels::WidenCountNonFinite<Real>{x0.data(), x.data()})[0];
+  FLOWSAMPLER_EXPECTS(bad == 0, "jko: the cloud has non-finite coordinates");
 
   // Residual r = (X - X_k) / h + G(X) and the fixed-point step f = -h r.
-  auto residual = [&](std::vector<double>& X, std::vector<double>& f) {
-    for (double& v : X) v = double(static_cast<Real>(v));  // the iterate as the cloud holds it: eps is exact for it
-    const ParticleSet<Real> xs = device<Real>(ctx, X, n, d);
-    const std::vector<double> g = host(objective.gradient(ctx, xs, xs, out.score));
-    double s = 0;
-    for (std::size_t e = 0; e < len; ++e) {
-      const double r = (X[e] - x0[e]) / h + g[e];
-      f[e] = -h * r;
-      s += r * r;
-    }
+  ParticleSet<Real> cloud(ctx, n, d);
+  auto residual = [&](ParticleSet<double>& X, ParticleSet<double>& f) {
+    // The iterate as the cloud holds it: eps is exact for it.
+    detail::for_each(ctx, len, kernels::RoundIterate<Real>{X.data(), cloud.data()});
+    const ParticleSet<Real> g = objective.gradient(ctx, cloud, cloud, out.score);
+    const double s = detail::reduce(ctx, len, 1, kernels::StepResidual<Real>{f.data(), X.data(), x0.data(), g.data(), h})[0];
     ++out.inner;
     return std::sqrt(s / double(n));
   };
+  auto narrow = [&](const ParticleSet<double>& X) {
+    ParticleSet<Real> r(ctx, n, d);
+    detail::for_each(ctx, len, kernels::Convert<Real, double>{r.data(), X.data()});
+    return r;
+  };
 
-  std::vector<double> X = x0, f(len);
+  ParticleSet<double> X = x0.copy(ctx), f(ctx, n, d);
   const double eps0 = residual(X, f);  // = rms |G(X_k)|: f is the explicit step
   const double rel = std::is_same<Real, float>::value ? 1e-3 : 1e-7;
   out.tol = o.tol > 0 ? o.tol : rel * eps0;
   if (o.explicit_step) {
-    for (std::size_t e = 0; e < len; ++e) X[e] += f[e];
-    out.x = device<Real>(ctx, X, n, d);
+    detail::lincomb_into(ctx, X, X, {{1.0, &f}});
+    out.x = narrow(X);
     out.eps = first_order_residual(ctx, objective, x, out.x, h, out.score);
     out.inner = 0;
     return out;
   }
   double eps = eps0, best = eps0, w = o.damping;
-  std::vector<double> Xbest = X, fbest = f;
-  std::deque<std::vector<double>> dX, dF;  // Anderson differences of iterates and of f
-  std::vector<double> Xprev, fprev;
+  ParticleSet<double> Xbest = X.copy(ctx), fbest = f.copy(ctx), Xprev(ctx, n, d), fprev(ctx, n, d), next(ctx, n, d);
+  AndersonHistory history(ctx, len, o.anderson);
   while (eps > out.tol && out.inner < o.max_inner) {
     // Next iterate: X + w f, corrected by Anderson mixing over the history.
-    std::vector<double> next(len);
-    for (std::size_t e = 0; e < len; ++e) next[e] = X[e] + w * f[e];
-    const std::size_t m = dF.size();
-    if (m > 0) {
-      std::vector<double> M(m * m), b(m);
-      for (std::size_t i = 0; i < m; ++i) {
-        for (std::size_t j = 0; j <= i; ++j) {
-          double s = 0;
-          for (std::size_t e = 0; e < len; ++e) s += dF[i][e] * dF[j][e];
-          M[i * m + j] = M[j * m + i] = s;
-        }
-        double s = 0;
-        for (std::size_t e = 0; e < len; ++e) s += dF[i][e] * f[e];
-        b[i] = s;
-      }
-      const std::vector<double> gam = solve_small(M, b, m);
-      for (std::size_t i = 0; i < m; ++i)
-        for (std::size_t e = 0; e < len; ++e) next[e] -= gam[i] * (dX[i][e] + w * dF[i][e]);
-    }
-    Xprev = std::move(X);
-    fprev = f;
-    X = std::move(next);
+    history.mix(ctx, next, X, f, w);
+    std::swap(Xprev, X);
+    std::swap(X, next);
+    std::swap(fprev, f);  // f is rewritten whole by the residual
     eps = residual(X, f);
     if (std::isfinite(eps) && eps < best) {
       best = eps;
-      Xbest = X;
-      fbest = f;
+      assign(ctx, Xbest, X);
+      assign(ctx, fbest, f);
     }
     if (o.adaptive && (!std::isfinite(eps) || eps > 2 * best)) {
       // Diverging: back to the best iterate, half the damping, fresh history.
       w *= 0.5;
-      X = Xbest;
-      f = fbest;
+      assign(ctx, X, Xbest);
+      assign(ctx, f, fbest);
       eps = best;
-      dX.clear();
-      dF.clear();
+      history.clear();
       if (w < 1e-4) break;
       continue;
     }
     FLOWSAMPLER_EXPECTS(std::isfinite(eps), "jko: the inner iteration diverged (non-finite residual); try a smaller h or damping");
-    if (o.anderson > 0) {
-      std::vector<double> a(len), c(len);
-      for (std::size_t e = 0; e < len; ++e) {
-        a[e] = X[e] - Xprev[e];
-        c[e] = f[e] - fprev[e];
-      }
-      dX.push_back(std::move(a));
-      dF.push_back(std::move(c));
-      if (dF.size() > std::size_t(o.anderson)) {
-        dX.pop_front();
-        dF.pop_front();
-      }
-    }
+    history.push(ctx, X, Xprev, f, fprev);
   }
   if (best < eps) {
-    X = Xbest;
+    std::swap(X, Xbest);
     eps = best;
   }
-  out.x = device<Real>(ctx, X, n, d);
+  out.x = narrow(X);
   out.eps = eps;
   out.converged = eps <= out.tol;
   return out;

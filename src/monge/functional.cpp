@@ -5,12 +5,14 @@
 #include <iostream>
 #include <vector>
 
+#include "core/lincomb.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/drifts.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/fields/score_estimates.hpp"
 #include "flowsampler/metrics/knn.hpp"
 #include "flowsampler/metrics/mmd.hpp"
+#include "flowsampler/metrics/moments.hpp"
 #include "flowsampler/metrics/sinkhorn.hpp"
 
 namespace flowsampler::monge {
@@ -18,9 +20,7 @@ namespace flowsampler::monge {
 namespace {
 
 ParticleSet<double> negate(const Context& ctx, const ParticleSet<double>& v, double scale = -1.0) {
-  std::vector<double> h = v.to_host();
-  for (double& e : h) e *= scale;
-  return ParticleSet<double>::from_column_major(ctx, h.data(), v.n(), v.d());
+  return detail::lincomb(ctx, v, {}, scale);
 }
 
 void check_cloud(const ParticleSet<double>& y, std::size_t d, const std::string& who) {
@@ -43,19 +43,16 @@ class Kl final : public Functional {
     check_cloud(y, dim(), "kl functional");
     fields::FieldRequest r;
     r.score = true;
-    const std::vector<double> target_score = field_.evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, y, r).score.to_host();
-    std::vector<double> g = score_->velocity(ctx, 0.0, y).to_host();  // grad log mu (estimate)
-    for (std::size_t k = 0; k < g.size(); ++k) g[k] -= target_score[k];  // + grad V = - score of pi
-    return ParticleSet<double>::from_column_major(ctx, g.data(), y.n(), y.d());
+    const ParticleSet<double> target_score = field_.evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, y, r).score;
+    const ParticleSet<double> g = score_->velocity(ctx, 0.0, y);  // grad log mu (estimate)
+    return detail::lincomb(ctx, g, {{-1.0, &target_score}});     // + grad V = - score of pi
   }
   double value(const Context& ctx, const ParticleSet<double>& y) const override {
     check_cloud(y, dim(), "kl functional");
     if (y.n() <= std::size_t(o_.knn_k)) return NAN;
     fields::FieldRequest r;
     r.log_density = true;
-    const std::vector<double> lp = field_.evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, y, r).log_density.to_host();
-    double mean_lp = 0;
-    for (double v : lp) mean_lp += v / double(lp.size());
+    const double mean_lp = metrics::mean(ctx, field_.evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, y, r).log_density)[0];
     try {
       return -metrics::knn_entropy(ctx, y, o_.knn_k) - mean_lp;
     } catch (const Error&) {  // duplicate points: no entropy estimate

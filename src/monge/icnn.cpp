@@ -1,32 +1,24 @@
 // The input-convex network: forward pass, T = grad_x phi by reverse mode, and
 // the parameter gradient of g . T(x) by reverse mode through the forward
 // tangent pass (g . grad_x phi is the directional derivative of phi along g).
+// A batch runs layer by layer on the context's backend: the affine maps are
+// GEMMs on n x W activations (column-major), the rest elementwise kernels
+// (kernels/monge/icnn.hpp); theta goes up once per call, its gradient down.
+//
+// theta's blocks read as column-major matrices: A_l (W x d, row-major) is
+// A_l^T with leading dimension d, B_l (W x W', row-major) is B_l^T with
+// leading dimension W'. So U_l = X A_l^T is gemm(N, N) with that block, and
+// the pullbacks delta A_l, delta B_l are gemm(N, T).
 #include <cmath>
 #include <random>
 
+#include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/monge/potential.hpp"
-#include "monge/chunked_sum.hpp"
+#include "monge/icnn.hpp"
+#include "monge/ones.hpp"
 
 namespace flowsampler::monge {
-
-namespace {
-
-double softplus(double u) { return (u > 0 ? u : 0.0) + std::log1p(std::exp(-std::fabs(u))); }
-double sigmoid(double u) {
-  if (u >= 0) return 1 / (1 + std::exp(-u));
-  const double e = std::exp(u);
-  return e / (1 + e);
-}
-
-// Per-point workspace: pre-activations u, slopes s = softplus'(u), and for the
-// tangent pass t = du along g; all layers stacked (offset off[l]).
-struct Work {
-  std::vector<double> u, z, s, t, zd;
-  explicit Work(std::size_t total) : u(total), z(total), s(total), t(total), zd(total) {}
-};
-
-}  // namespace
 
 IcnnPotential::IcnnPotential(const PotentialSpec& spec) : spec_(spec) {
   const std::size_t d = spec.dim, L = spec.widths.size();
@@ -88,158 +80,144 @@ void IcnnPotential::project() {
 
 namespace {
 
-// Forward pass at point i (and, when g is given, the tangent pass along g_i).
-void forward(const std::vector<double>& th, const PotentialSpec& sp, const IcnnPotential::Layout& lay,
-             const std::vector<std::size_t>& off, const double* x, const double* g, std::size_t n, std::size_t i,
-             Work& w) {
-  const std::size_t d = sp.dim;
-  for (std::size_t l = 0; l < sp.widths.size(); ++l) {
-    const std::size_t W = sp.widths[l], o = off[l];
-    for (std::size_t j = 0; j < W; ++j) {
-      double u = th[lay.b[l] + j], t = 0;
-      const double* A = th.data() + lay.A[l] + j * d;
-      for (std::size_t c = 0; c < d; ++c) u += A[c] * x[c * n + i];
-      if (g)
-        for (std::size_t c = 0; c < d; ++c) t += A[c] * g[c * n + i];
-      if (l) {
-        const std::size_t Wp = sp.widths[l - 1], op = off[l - 1];
-        const double* B = th.data() + lay.B[l] + j * Wp;
-        for (std::size_t m = 0; m < Wp; ++m) u += B[m] * w.z[op + m];
-        if (g)
-          for (std::size_t m = 0; m < Wp; ++m) t += B[m] * w.zd[op + m];
-      }
-      w.u[o + j] = u;
-      w.z[o + j] = softplus(u);
-      w.s[o + j] = sigmoid(u);
-      w.t[o + j] = t;
-      w.zd[o + j] = w.s[o + j] * t;
-    }
-  }
-}
+using flowsampler::detail::for_each;
+using flowsampler::detail::gemm;
 
-std::vector<std::size_t> offsets(const PotentialSpec& sp, std::size_t* total) {
-  std::vector<std::size_t> off(sp.widths.size());
-  std::size_t o = 0;
-  for (std::size_t l = 0; l < sp.widths.size(); ++l) off[l] = o, o += sp.widths[l];
-  *total = o;
-  return off;
-}
+// The activations of a batch, per layer (n x W_l each): z = softplus(u),
+// s = softplus'(u), and for the tangent pass along g: t = du . g, zd = s t.
+struct Activations {
+  std::vector<ParticleSet<double>> z, s, t, zd;
+};
+
+class Network {
+ public:
+  Network(const Context& ctx, const PotentialSpec& sp, const IcnnPotential::Layout& lay, const double* theta)
+      : ctx_(ctx), sp_(sp), lay_(lay), th_(theta) {}
+
+  // u_l = x A_l^T + z_{l-1} B_l^T + b_l; with g, t_l = g A_l^T + zd_{l-1} B_l^T.
+  Activations forward(const ParticleSet<double>& x, const ParticleSet<double>* g) const {
+    const int n = int(x.n()), d = int(sp_.dim);
+    Activations a;
+    for (std::size_t l = 0; l < sp_.widths.size(); ++l) {
+      const int W = int(sp_.widths[l]), Wp = l ? int(sp_.widths[l - 1]) : 0;
+      ParticleSet<double> z(ctx_, x.n(), std::size_t(W)), s(ctx_, x.n(), std::size_t(W));
+      gemm(ctx_, false, false, n, W, d, 1.0, x.data(), n, th_ + lay_.A[l], d, 0.0, z.data(), n);
+      if (l) gemm(ctx_, false, false, n, W, Wp, 1.0, a.z[l - 1].data(), n, th_ + lay_.B[l], Wp, 1.0, z.data(), n);
+      for_each(ctx_, z.size(), kernels::IcnnActivate{z.data(), s.data(), th_ + lay_.b[l], x.n()});
+      if (g) {
+        ParticleSet<double> t(ctx_, x.n(), std::size_t(W)), zd(ctx_, x.n(), std::size_t(W));
+        gemm(ctx_, false, false, n, W, d, 1.0, g->data(), n, th_ + lay_.A[l], d, 0.0, t.data(), n);
+        if (l) gemm(ctx_, false, false, n, W, Wp, 1.0, a.zd[l - 1].data(), n, th_ + lay_.B[l], Wp, 1.0, t.data(), n);
+        for_each(ctx_, t.size(), kernels::Product{zd.data(), s.data(), t.data()});
+        a.t.push_back(std::move(t));
+        a.zd.push_back(std::move(zd));
+      }
+      a.z.push_back(std::move(z));
+      a.s.push_back(std::move(s));
+    }
+    return a;
+  }
+
+  const double* at(std::size_t offset) const { return th_ + offset; }
+
+ private:
+  const Context& ctx_;
+  const PotentialSpec& sp_;
+  const IcnnPotential::Layout& lay_;
+  const double* th_;
+};
 
 }  // namespace
 
-std::vector<double> IcnnPotential::value(const double* x, std::size_t n) const {
-  std::size_t total = 0;
-  const auto off = offsets(spec_, &total);
-  const std::size_t d = spec_.dim, L = spec_.widths.size();
-  std::vector<double> out(n);
-#pragma omp parallel if (n >= detail::kParallelPoints)
-  {
-    Work w(total);
-#pragma omp for schedule(static)
-    for (std::ptrdiff_t ii = 0; ii < std::ptrdiff_t(n); ++ii) {
-      const std::size_t i = std::size_t(ii);
-      forward(theta_, spec_, lay_, off, x, nullptr, n, i, w);
-      double phi = 0;
-      for (std::size_t j = 0; j < spec_.widths[L - 1]; ++j) phi += theta_[lay_.w + j] * w.z[off[L - 1] + j];
-      if (spec_.skip)
-        for (std::size_t c = 0; c < d; ++c) {
-          const double xc = x[c * n + i];
-          phi += 0.5 * theta_[lay_.q] * xc * xc + theta_[lay_.v + c] * xc;
-        }
-      out[i] = phi;
-    }
-  }
-  return out;
+ParticleSet<double> IcnnPotential::value(const Context& ctx, const ParticleSet<double>& x) const {
+  expect_points(ctx, x);
+  if (x.n() == 0) return ParticleSet<double>(ctx, 0, 1);
+  const Buffer<double> theta = params_on(ctx);
+  const Network net(ctx, spec_, lay_, theta.data());
+  const Activations a = net.forward(x, nullptr);
+  const int n = int(x.n()), WL = int(spec_.widths.back());
+  ParticleSet<double> phi(ctx, x.n(), 1);
+  gemm(ctx, false, false, n, 1, WL, 1.0, a.z.back().data(), n, net.at(lay_.w), WL, 0.0, phi.data(), n);
+  if (spec_.skip) for_each(ctx, x.n(), kernels::SkipValue{phi.data(), x.data(), net.at(lay_.q), net.at(lay_.v), x.n(), dim()});
+  return phi;
 }
 
-// T = q x + v + sum_l A_l^T delta_l, delta_L = w * s_L, delta_{l-1} = s_{l-1} * (B_l^T delta_l).
-std::vector<double> IcnnPotential::map(const double* x, std::size_t n) const {
-  std::size_t total = 0;
-  const auto off = offsets(spec_, &total);
-  const std::size_t d = spec_.dim, L = spec_.widths.size();
-  std::vector<double> out(n * d);
-#pragma omp parallel if (n >= detail::kParallelPoints)
-  {
-    Work w(total);
-    std::vector<double> delta(total), T(d);
-#pragma omp for schedule(static)
-    for (std::ptrdiff_t ii = 0; ii < std::ptrdiff_t(n); ++ii) {
-      const std::size_t i = std::size_t(ii);
-      forward(theta_, spec_, lay_, off, x, nullptr, n, i, w);
-      for (std::size_t c = 0; c < d; ++c) T[c] = spec_.skip ? theta_[lay_.q] * x[c * n + i] + theta_[lay_.v + c] : 0.0;
-      for (std::size_t j = 0; j < spec_.widths[L - 1]; ++j) delta[off[L - 1] + j] = theta_[lay_.w + j] * w.s[off[L - 1] + j];
-      for (std::size_t l = L; l-- > 0;) {
-        const std::size_t W = spec_.widths[l], o = off[l];
-        for (std::size_t j = 0; j < W; ++j) {
-          const double* A = theta_.data() + lay_.A[l] + j * d;
-          for (std::size_t c = 0; c < d; ++c) T[c] += A[c] * delta[o + j];
-        }
-        if (l) {
-          const std::size_t Wp = spec_.widths[l - 1], op = off[l - 1];
-          for (std::size_t m = 0; m < Wp; ++m) delta[op + m] = 0;
-          for (std::size_t j = 0; j < W; ++j) {
-            const double* B = theta_.data() + lay_.B[l] + j * Wp;
-            for (std::size_t m = 0; m < Wp; ++m) delta[op + m] += B[m] * delta[o + j];
-          }
-          for (std::size_t m = 0; m < Wp; ++m) delta[op + m] *= w.s[op + m];
-        }
-      }
-      for (std::size_t c = 0; c < d; ++c) out[c * n + i] = T[c];
+// T = q x + v + sum_l delta_l A_l, delta_L = w * s_L, delta_{l-1} = s_{l-1} * (delta_l B_l).
+ParticleSet<double> IcnnPotential::map(const Context& ctx, const ParticleSet<double>& x) const {
+  expect_points(ctx, x);
+  if (x.n() == 0) return ParticleSet<double>(ctx, 0, dim());
+  const Buffer<double> theta = params_on(ctx);
+  const Network net(ctx, spec_, lay_, theta.data());
+  const Activations a = net.forward(x, nullptr);
+  const std::size_t L = spec_.widths.size();
+  const int n = int(x.n()), d = int(dim());
+  ParticleSet<double> T(ctx, x.n(), dim());
+  if (spec_.skip) for_each(ctx, T.size(), kernels::SkipMap{T.data(), x.data(), net.at(lay_.q), net.at(lay_.v), x.n()});
+  else for_each(ctx, T.size(), kernels::Fill<double>{T.data(), 0.0});
+  ParticleSet<double> delta(ctx, x.n(), spec_.widths.back());
+  for_each(ctx, delta.size(), kernels::ScaleColumns{delta.data(), net.at(lay_.w), a.s.back().data(), x.n()});
+  for (std::size_t l = L; l-- > 0;) {
+    const int W = int(spec_.widths[l]);
+    gemm(ctx, false, true, n, d, W, 1.0, delta.data(), n, net.at(lay_.A[l]), d, 1.0, T.data(), n);
+    if (l) {
+      const int Wp = int(spec_.widths[l - 1]);
+      ParticleSet<double> prev(ctx, x.n(), std::size_t(Wp));
+      gemm(ctx, false, true, n, Wp, W, 1.0, delta.data(), n, net.at(lay_.B[l]), Wp, 0.0, prev.data(), n);
+      for_each(ctx, prev.size(), kernels::Product{prev.data(), prev.data(), a.s[l - 1].data()});
+      delta = std::move(prev);
     }
   }
-  return out;
+  return T;
 }
 
-// G = g . T(x) = w . zdot_L + q (x . g) + v . g, with the tangent pass
-// t_l = B_l zdot_{l-1} + A_l g, zdot_l = s_l * t_l. Reverse mode over (u, t):
-// adjoints zb (of z_l) and zdb (of zdot_l), starting from zb_L = 0, zdb_L = w;
-// tb = zdb * s, ub = zb * s + zdb * t * s (1 - s) (softplus'' = s (1 - s)).
-std::vector<double> IcnnPotential::map_vjp(const double* x, const double* g, std::size_t n) const {
-  std::size_t total = 0;
-  const auto off = offsets(spec_, &total);
-  const std::size_t d = spec_.dim, L = spec_.widths.size();
-  return detail::chunked_sum(n, theta_.size(), [&](std::size_t i0, std::size_t i1, double* acc) {
-    Work w(total);
-    std::vector<double> zb(total), zdb(total), ub(total), tb(total);
-    for (std::size_t i = i0; i < i1; ++i) {
-      forward(theta_, spec_, lay_, off, x, g, n, i, w);
-      const std::size_t WL = spec_.widths[L - 1], oL = off[L - 1];
-      for (std::size_t j = 0; j < WL; ++j) {
-        acc[lay_.w + j] += w.zd[oL + j];
-        zb[oL + j] = 0;
-        zdb[oL + j] = theta_[lay_.w + j];
-      }
-      if (spec_.skip)
-        for (std::size_t c = 0; c < d; ++c) {
-          acc[lay_.q] += x[c * n + i] * g[c * n + i];
-          acc[lay_.v + c] += g[c * n + i];
-        }
-      for (std::size_t l = L; l-- > 0;) {
-        const std::size_t W = spec_.widths[l], o = off[l];
-        for (std::size_t j = 0; j < W; ++j) {
-          const double s = w.s[o + j];
-          tb[o + j] = zdb[o + j] * s;
-          ub[o + j] = zb[o + j] * s + zdb[o + j] * w.t[o + j] * s * (1 - s);
-          double* gA = acc + lay_.A[l] + j * d;
-          for (std::size_t c = 0; c < d; ++c) gA[c] += ub[o + j] * x[c * n + i] + tb[o + j] * g[c * n + i];
-          acc[lay_.b[l] + j] += ub[o + j];
-        }
-        if (l) {
-          const std::size_t Wp = spec_.widths[l - 1], op = off[l - 1];
-          for (std::size_t m = 0; m < Wp; ++m) zb[op + m] = zdb[op + m] = 0;
-          for (std::size_t j = 0; j < W; ++j) {
-            const double* B = theta_.data() + lay_.B[l] + j * Wp;
-            double* gB = acc + lay_.B[l] + j * Wp;
-            for (std::size_t m = 0; m < Wp; ++m) {
-              gB[m] += ub[o + j] * w.z[op + m] + tb[o + j] * w.zd[op + m];
-              zb[op + m] += B[m] * ub[o + j];
-              zdb[op + m] += B[m] * tb[o + j];
-            }
-          }
-        }
-      }
+// G = sum_i g_i . T(x_i) = sum_i [w . zd_L + q (x_i . g_i) + v . g_i], with the
+// tangent pass t_l = zd_{l-1} B_l^T + g A_l^T, zd_l = s_l t_l. Reverse mode
+// over (u, t): adjoints zb (of z_l) and zdb (of zd_l), from zb_L = 0, zdb_L = w;
+// tb = zdb s, ub = zb s + zdb t s (1 - s). Per layer the parameter gradients
+// are sums over the batch, i.e. GEMMs with the batch as inner dimension:
+// dA_l = ub^T x + tb^T g, db_l = ub^T 1, dB_l = ub^T z_{l-1} + tb^T zd_{l-1}.
+std::vector<double> IcnnPotential::map_vjp(const Context& ctx, const ParticleSet<double>& x,
+                                           const ParticleSet<double>& g) const {
+  expect_points(ctx, x, &g);
+  if (x.n() == 0) return std::vector<double>(theta_.size(), 0.0);
+  const Buffer<double> theta = params_on(ctx);
+  const Network net(ctx, spec_, lay_, theta.data());
+  const Activations a = net.forward(x, &g);
+  const std::size_t L = spec_.widths.size();
+  const int n = int(x.n()), d = int(dim()), WL = int(spec_.widths.back());
+  Buffer<double> grad(ctx, theta_.size());
+  double* gr = grad.data();
+  const ParticleSet<double> one = ones(ctx, x.n());
+  gemm(ctx, true, false, WL, 1, n, 1.0, a.zd.back().data(), n, one.data(), n, 0.0, gr + lay_.w, WL);
+  if (spec_.skip) {
+    const int len = int(x.size());
+    gemm(ctx, true, false, 1, 1, len, 1.0, x.data(), len, g.data(), len, 0.0, gr + lay_.q, 1);
+    gemm(ctx, true, false, d, 1, n, 1.0, g.data(), n, one.data(), n, 0.0, gr + lay_.v, d);
+  }
+  ParticleSet<double> zb, zdb;  // empty at the top layer: zb = 0, zdb = w
+  for (std::size_t l = L; l-- > 0;) {
+    const int W = int(spec_.widths[l]);
+    ParticleSet<double> ub(ctx, x.n(), std::size_t(W)), tb(ctx, x.n(), std::size_t(W));
+    for_each(ctx, ub.size(),
+             kernels::IcnnAdjoint{ub.data(), tb.data(), zb.size() ? zb.data() : nullptr, zdb.size() ? zdb.data() : nullptr,
+                                  net.at(lay_.w), a.s[l].data(), a.t[l].data(), x.n()});
+    gemm(ctx, true, false, d, W, n, 1.0, x.data(), n, ub.data(), n, 0.0, gr + lay_.A[l], d);
+    gemm(ctx, true, false, d, W, n, 1.0, g.data(), n, tb.data(), n, 1.0, gr + lay_.A[l], d);
+    gemm(ctx, true, false, W, 1, n, 1.0, ub.data(), n, one.data(), n, 0.0, gr + lay_.b[l], W);
+    if (l) {
+      const int Wp = int(spec_.widths[l - 1]);
+      gemm(ctx, true, false, Wp, W, n, 1.0, a.z[l - 1].data(), n, ub.data(), n, 0.0, gr + lay_.B[l], Wp);
+      gemm(ctx, true, false, Wp, W, n, 1.0, a.zd[l - 1].data(), n, tb.data(), n, 1.0, gr + lay_.B[l], Wp);
+      ParticleSet<double> zb_prev(ctx, x.n(), std::size_t(Wp)), zdb_prev(ctx, x.n(), std::size_t(Wp));
+      gemm(ctx, false, true, n, Wp, W, 1.0, ub.data(), n, net.at(lay_.B[l]), Wp, 0.0, zb_prev.data(), n);
+      gemm(ctx, false, true, n, Wp, W, 1.0, tb.data(), n, net.at(lay_.B[l]), Wp, 0.0, zdb_prev.data(), n);
+      zb = std::move(zb_prev);
+      zdb = std::move(zdb_prev);
     }
-  });
+  }
+  std::vector<double> out(theta_.size());
+  grad.copy_to_host(out.data());
+  return out;
 }
 
 }  // namespace flowsampler::monge

@@ -1,11 +1,19 @@
 // The log-sum-exp potential: one softmax over the K affine pieces per point.
-#include <algorithm>
+// A batch runs on the context's backend: the logits a_k . x_i and the
+// pullbacks are GEMMs (theta's a block, K x d row-major, is a^T column-major
+// with leading dimension d), the softmax per point a kernel
+// (kernels/monge/lse.hpp); theta goes up once per call, its gradient down.
+// The per-point tables (logits, weights, adjoints) are K x n, column i
+// holding point i's K values: the softmax of a point reads one contiguous
+// column (on the CPU a strided row of an n x K table costs a cache line per piece).
 #include <cmath>
 #include <random>
 
+#include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/monge/potential.hpp"
-#include "monge/chunked_sum.hpp"
+#include "monge/lse.hpp"
+#include "monge/ones.hpp"
 
 namespace flowsampler::monge {
 
@@ -33,78 +41,66 @@ LogSumExpPotential::LogSumExpPotential(const PotentialSpec& spec) : spec_(spec) 
 
 namespace {
 
-// Softmax weights p_k of the logits (a_k . x + b_k) / s for point i; returns the log-normalizer.
-double softmax_at(const std::vector<double>& th, std::size_t K, std::size_t d, double s, const double* x,
-                  std::size_t n, std::size_t i, double* p) {
-  double mx = -INFINITY;
-  for (std::size_t k = 0; k < K; ++k) {
-    double u = th[K * d + k];
-    for (std::size_t c = 0; c < d; ++c) u += th[k * d + c] * x[c * n + i];
-    p[k] = u / s;
-    mx = std::max(mx, p[k]);
-  }
-  double sum = 0;
-  for (std::size_t k = 0; k < K; ++k) sum += (p[k] = std::exp(p[k] - mx));
-  for (std::size_t k = 0; k < K; ++k) p[k] /= sum;
-  return mx + std::log(sum);
+using flowsampler::detail::for_each;
+using flowsampler::detail::gemm;
+
+// The softmax weights p (K x n, column i for point i) of the logits
+// (a_k . x_i + b_k) / s, p = a x^T first; with `value`, also s times their
+// log-normalizers.
+ParticleSet<double> softmax(const Context& ctx, const PotentialSpec& sp, const double* theta, const ParticleSet<double>& x,
+                            ParticleSet<double>* value) {
+  const int n = int(x.n()), d = int(sp.dim), K = int(sp.pieces);
+  ParticleSet<double> p(ctx, sp.pieces, x.n());
+  gemm(ctx, true, true, K, n, d, 1.0, theta, d, x.data(), n, 0.0, p.data(), K);
+  for_each(ctx, x.n(),
+           kernels::LseSoftmax{p.data(), value ? value->data() : nullptr, theta + sp.pieces * sp.dim, sp.s, sp.pieces});
+  return p;
 }
 
 }  // namespace
 
-std::vector<double> LogSumExpPotential::value(const double* x, std::size_t n) const {
-  const std::size_t K = spec_.pieces, d = spec_.dim;
-  std::vector<double> out(n);
-#pragma omp parallel if (n >= detail::kParallelPoints)
-  {
-    std::vector<double> p(K);
-#pragma omp for schedule(static)
-    for (std::ptrdiff_t i = 0; i < std::ptrdiff_t(n); ++i)
-      out[i] = spec_.s * softmax_at(theta_, K, d, spec_.s, x, n, std::size_t(i), p.data());
-  }
+ParticleSet<double> LogSumExpPotential::value(const Context& ctx, const ParticleSet<double>& x) const {
+  expect_points(ctx, x);
+  ParticleSet<double> out(ctx, x.n(), 1);
+  if (x.n() == 0) return out;
+  const Buffer<double> theta = params_on(ctx);
+  softmax(ctx, spec_, theta.data(), x, &out);
   return out;
 }
 
-std::vector<double> LogSumExpPotential::map(const double* x, std::size_t n) const {
-  const std::size_t K = spec_.pieces, d = spec_.dim;
-  std::vector<double> out(n * d, 0.0);
-#pragma omp parallel if (n >= detail::kParallelPoints)
-  {
-    std::vector<double> p(K);
-#pragma omp for schedule(static)
-    for (std::ptrdiff_t ii = 0; ii < std::ptrdiff_t(n); ++ii) {
-      const std::size_t i = std::size_t(ii);
-      softmax_at(theta_, K, d, spec_.s, x, n, i, p.data());
-      for (std::size_t c = 0; c < d; ++c) {
-        double t = 0;
-        for (std::size_t k = 0; k < K; ++k) t += p[k] * theta_[k * d + c];
-        out[c * n + i] = t;
-      }
-    }
-  }
-  return out;
+// T_i = sum_k p_ik a_k: T = p^T a.
+ParticleSet<double> LogSumExpPotential::map(const Context& ctx, const ParticleSet<double>& x) const {
+  expect_points(ctx, x);
+  ParticleSet<double> T(ctx, x.n(), dim());
+  if (x.n() == 0) return T;
+  const Buffer<double> theta = params_on(ctx);
+  const ParticleSet<double> p = softmax(ctx, spec_, theta.data(), x, nullptr);
+  const int n = int(x.n()), d = int(dim()), K = int(spec_.pieces);
+  gemm(ctx, true, true, n, d, K, 1.0, p.data(), K, theta.data(), d, 0.0, T.data(), n);
+  return T;
 }
 
-// G = g . T with T = sum_k p_k a_k and dp_l/du_k = p_l (delta_lk - p_k):
-// dG/da_kc = p_k g_c + p_k (g . a_k - g . T) x_c / s, dG/db_k = p_k (g . a_k - g . T) / s.
-std::vector<double> LogSumExpPotential::map_vjp(const double* x, const double* g, std::size_t n) const {
-  const std::size_t K = spec_.pieces, d = spec_.dim;
-  return detail::chunked_sum(n, theta_.size(), [&](std::size_t i0, std::size_t i1, double* acc) {
-    std::vector<double> p(K), ga(K);
-    for (std::size_t i = i0; i < i1; ++i) {
-      softmax_at(theta_, K, d, spec_.s, x, n, i, p.data());
-      double gT = 0;
-      for (std::size_t k = 0; k < K; ++k) {
-        ga[k] = 0;
-        for (std::size_t c = 0; c < d; ++c) ga[k] += g[c * n + i] * theta_[k * d + c];
-        gT += p[k] * ga[k];
-      }
-      for (std::size_t k = 0; k < K; ++k) {
-        const double r = p[k] * (ga[k] - gT) / spec_.s;
-        for (std::size_t c = 0; c < d; ++c) acc[k * d + c] += p[k] * g[c * n + i] + r * x[c * n + i];
-        acc[K * d + k] += r;
-      }
-    }
-  });
+// G = sum_i g_i . T_i with T = sum_k p_k a_k and dp_l/du_k = p_l (delta_lk - p_k):
+// with r_ik = p_ik (g_i . a_k - g_i . T_i) / s,
+// dG/da_k = sum_i p_ik g_i + r_ik x_i (g^T p^T + x^T r^T), dG/db_k = sum_i r_ik (r 1).
+std::vector<double> LogSumExpPotential::map_vjp(const Context& ctx, const ParticleSet<double>& x,
+                                                const ParticleSet<double>& g) const {
+  expect_points(ctx, x, &g);
+  if (x.n() == 0) return std::vector<double>(theta_.size(), 0.0);
+  const Buffer<double> theta = params_on(ctx);
+  const ParticleSet<double> p = softmax(ctx, spec_, theta.data(), x, nullptr);
+  const int n = int(x.n()), d = int(dim()), K = int(spec_.pieces);
+  ParticleSet<double> r(ctx, spec_.pieces, x.n());
+  gemm(ctx, true, true, K, n, d, 1.0, theta.data(), d, g.data(), n, 0.0, r.data(), K);  // g_i . a_k
+  for_each(ctx, x.n(), kernels::LseAdjoint{r.data(), p.data(), spec_.s, spec_.pieces});
+  Buffer<double> grad(ctx, theta_.size());
+  gemm(ctx, true, true, d, K, n, 1.0, g.data(), n, p.data(), K, 0.0, grad.data(), d);
+  gemm(ctx, true, true, d, K, n, 1.0, x.data(), n, r.data(), K, 1.0, grad.data(), d);
+  const ParticleSet<double> one = ones(ctx, x.n());
+  gemm(ctx, false, false, K, 1, n, 1.0, r.data(), K, one.data(), n, 0.0, grad.data() + spec_.pieces * spec_.dim, K);
+  std::vector<double> out(theta_.size());
+  grad.copy_to_host(out.data());
+  return out;
 }
 
 }  // namespace flowsampler::monge

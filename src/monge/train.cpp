@@ -4,11 +4,12 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
-#include <random>
 
+#include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/metrics/mmd.hpp"
 #include "flowsampler/monge/optimizer.hpp"
+#include "monge/losses.hpp"
 
 namespace flowsampler::monge {
 
@@ -37,28 +38,62 @@ Sampler mixture_sampler(const targets::GaussianMixture& source) {
 
 Sampler cloud_sampler(const ParticleSet<double>& cloud) {
   FLOWSAMPLER_EXPECTS(cloud.n() >= 1, "cloud sampler: the cloud is empty");
-  auto host = std::make_shared<const std::vector<double>>(cloud.to_host());
-  const std::size_t m = cloud.n(), d = cloud.d();
-  return [host, m, d](Context& ctx, std::size_t n) {
-    std::mt19937_64 rng(ctx.seed() * 0x9e3779b97f4a7c15ull + ctx.next_draw());
-    std::uniform_int_distribution<std::size_t> pick(0, m - 1);
-    std::vector<double> out(n * d);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t j = pick(rng);
-      for (std::size_t c = 0; c < d; ++c) out[c * n + i] = (*host)[c * m + j];
-    }
-    return ParticleSet<double>::from_column_major(ctx, out.data(), n, d);
+  // A host copy (the sampler may outlive the cloud), moved once to the
+  // memory of the context that draws from it.
+  struct Held {
+    std::vector<double> host;
+    std::size_t m, d;
+    ParticleSet<double> there;
+  };
+  auto held = std::make_shared<Held>(Held{cloud.to_host(), cloud.n(), cloud.d(), {}});
+  return [held](Context& ctx, std::size_t n) {
+    if (held->there.size() == 0 || !held->there.belongs_to(ctx))
+      held->there = ParticleSet<double>::from_column_major(ctx, held->host.data(), held->m, held->d);
+    ParticleSet<double> out(ctx, n, held->d);
+    flowsampler::detail::for_each(ctx, out.size(),
+                                  kernels::ResampleRows{out.data(), held->there.data(), n, held->m, ctx.seed(), ctx.next_draw()});
+    return out;
   };
 }
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using flowsampler::detail::for_each;
 
-struct Batch {
-  std::vector<double> x;  // column-major n x d
-  std::size_t n = 0, d = 0;
+// A context's random state: its seed and the draws made so far.
+struct RandomState {
+  std::uint64_t seed = 0;
+  std::uint32_t draws = 0;
+  static RandomState of(Context& ctx) {
+    const std::uint64_t seed = ctx.seed();
+    return {seed, ctx.next_draw()};  // the count before this call; apply() undoes the advance
+  }
+  void apply(Context& ctx) const {
+    ctx.set_seed(seed);
+    for (std::uint32_t k = 0; k < draws; ++k) (void)ctx.next_draw();
+  }
 };
+
+// Runs f() with ctx drawing from `stream` (then saved back), and restores
+// ctx's own stream: records draw from a stream of their own on the training
+// context, so that recording never changes the training draws and every
+// batch lives on the training context's device.
+template <class F>
+auto on_stream(Context& ctx, RandomState& stream, F&& f) {
+  const RandomState own = RandomState::of(ctx);
+  stream.apply(ctx);
+  struct Restore {
+    Context& ctx;
+    RandomState& stream;
+    const RandomState& own;
+    ~Restore() {
+      stream = RandomState::of(ctx);
+      own.apply(ctx);
+    }
+  } restore{ctx, stream, own};
+  return f();
+}
 
 }  // namespace
 
@@ -77,30 +112,35 @@ MongeReport train_monge_map(Context& ctx, ConvexPotential& pot, const Functional
                         "monge: evaluation clouds have d = " << eval.source->d() << " and " << eval.target->d()
                                                              << ", the potential d = " << d);
   }
+  // The evaluation clouds where the records use them.
+  ParticleSet<double> eval_here[2];
+  const ParticleSet<double>* eval_cloud[2] = {eval.source, eval.target};
+  for (int k = 0; k < 2; ++k)
+    if (eval_cloud[k] && !eval_cloud[k]->belongs_to(ctx)) eval_here[k] = eval_cloud[k]->copy(ctx), eval_cloud[k] = &eval_here[k];
   // A stream of its own: draws made elsewhere with the same seed (e.g. the
   // target samples of an MMD functional) must not be the same normals.
   ctx.set_seed(o.seed ^ 0x6d6f6e6765747261ull);
   // Records draw from their own stream, so recording never changes the training draws.
-  Context rec_ctx = Context::create(ctx.backend(), o.seed ^ 0x5eedf00dull);
+  RandomState records{o.seed ^ 0x5eedf00dull, 0};
   const auto t0 = Clock::now();
   MongeReport rep;
 
-  auto draw = [&](Context& c) {
-    const ParticleSet<double> X = source(c, o.batch);
+  // Batches, pushed points and their gradients stay in ctx's memory; only
+  // theta (up) and its gradient (down) cross, once per optimizer step.
+  auto draw = [&]() {
+    ParticleSet<double> X = source(ctx, o.batch);
     FLOWSAMPLER_EXPECTS(X.d() == d && X.n() == o.batch,
                         "monge: the source gave " << X.n() << " x " << X.d() << " points, expected " << o.batch << " x " << d);
-    return Batch{X.to_host(), X.n(), X.d()};
+    if (!X.belongs_to(ctx)) X = X.copy(ctx);  // a user's sampler may draw elsewhere
+    return X;
   };
-  auto cloud = [&](const std::vector<double>& v, std::size_t n) {
-    return ParticleSet<double>::from_column_major(ctx, v.data(), n, d);
-  };
-  auto wgrad = [&](const std::vector<double>& y, std::size_t n) {
+  auto wgrad = [&](const ParticleSet<double>& y) {
     ++rep.wgrad_evaluations;
-    return F.wgrad(ctx, cloud(y, n)).to_host();
+    return F.wgrad(ctx, y);
   };
-  auto apply_step = [&](Optimizer& opt, const Batch& b, const std::vector<double>& g) {
+  auto apply_step = [&](Optimizer& opt, const ParticleSet<double>& x, const ParticleSet<double>& g) {
     ++rep.map_gradients;
-    const std::vector<double> grad = pot.map_vjp(b.x.data(), g.data(), b.n);
+    const std::vector<double> grad = pot.map_vjp(ctx, x, g);
     std::vector<double> th = pot.params();
     opt.step(th, grad);
     pot.set_params(th);
@@ -109,12 +149,12 @@ MongeReport train_monge_map(Context& ctx, ConvexPotential& pot, const Functional
     MongeRecord r;
     r.step = step, r.time = time;
     if (o.record_value) {
-      const Batch b = draw(rec_ctx);
-      r.value = F.value(ctx, cloud(pot.map(b.x.data(), b.n), b.n));
+      const ParticleSet<double> b = on_stream(ctx, records, draw);
+      r.value = F.value(ctx, pot.map(ctx, b));
     }
-    if (eval.source) {
-      const ParticleSet<double> pushed = apply_map(ctx, pot, *eval.source);
-      r.energy_distance = metrics::energy_distance(ctx, pushed, *eval.target);
+    if (eval_cloud[0]) {
+      const ParticleSet<double> pushed = apply_map(ctx, pot, *eval_cloud[0]);
+      r.energy_distance = metrics::energy_distance(ctx, pushed, *eval_cloud[1]);
     }
     r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     rep.history.push_back(r);
@@ -127,37 +167,36 @@ MongeReport train_monge_map(Context& ctx, ConvexPotential& pot, const Functional
     else opt = std::make_unique<Adam>(o.lr, o.beta1, o.beta2, o.adam_eps);
     const int every = o.record_every > 0 ? o.record_every : std::max(1, o.steps / 10);
     for (int s = 1; s <= o.steps; ++s) {
-      const Batch b = draw(ctx);
-      std::vector<double> g = wgrad(pot.map(b.x.data(), b.n), b.n);
-      for (double& v : g) v /= n;
+      const ParticleSet<double> b = draw();
+      ParticleSet<double> g = wgrad(pot.map(ctx, b));
+      for_each(ctx, g.size(), kernels::DivideBy{g.data(), n});
       apply_step(*opt, b, g);
       if (s % every == 0 || s == o.steps) record(s, double(s));
       if (o.on_step) o.on_step(s, o.steps);
     }
   } else {
+    const bool explicit_scheme = o.method == Method::explicit_scheme;
     for (int k = 1; k <= o.steps; ++k) {
       const std::unique_ptr<ConvexPotential> prev = pot.clone();  // T_k
-      const bool identity = o.method == Method::explicit_scheme && o.identity_first_step && k == 1;
-      auto previous_map = [&](const Batch& b) { return identity ? b.x : prev->map(b.x.data(), b.n); };
+      const bool identity = explicit_scheme && o.identity_first_step && k == 1;
       Adam opt(o.lr, o.beta1, o.beta2, o.adam_eps);
-      Batch b;
-      std::vector<double> anchor;  // explicit: z_i; implicit: T_k(x_i)
+      ParticleSet<double> b, anchor;  // explicit: z_i; implicit: T_k(x_i)
       for (int it = 0; it < o.inner; ++it) {
         if (it == 0 || o.fresh_inner_batches) {
-          b = draw(ctx);
-          anchor = previous_map(b);
-          if (o.method == Method::explicit_scheme) {
-            const std::vector<double> G = wgrad(anchor, b.n);
-            for (std::size_t q = 0; q < anchor.size(); ++q) anchor[q] -= o.tau * G[q];
+          b = draw();
+          anchor = identity ? b.copy(ctx) : prev->map(ctx, b);
+          if (explicit_scheme) {
+            const ParticleSet<double> G = wgrad(anchor);
+            for_each(ctx, anchor.size(), kernels::AnchorStep{anchor.data(), G.data(), o.tau});
           }
         }
-        const std::vector<double> T = pot.map(b.x.data(), b.n);
-        std::vector<double> g(T.size());
-        if (o.method == Method::explicit_scheme) {
-          for (std::size_t q = 0; q < T.size(); ++q) g[q] = 2 * (T[q] - anchor[q]) / n;
+        const ParticleSet<double> T = pot.map(ctx, b);
+        ParticleSet<double> g(ctx, T.n(), T.d());
+        if (explicit_scheme) {
+          for_each(ctx, g.size(), kernels::ExplicitLossGrad{g.data(), T.data(), anchor.data(), n});
         } else {
-          const std::vector<double> G = wgrad(T, b.n);
-          for (std::size_t q = 0; q < T.size(); ++q) g[q] = (G[q] + (T[q] - anchor[q]) / o.tau) / n;
+          const ParticleSet<double> G = wgrad(T);
+          for_each(ctx, g.size(), kernels::ImplicitLossGrad{g.data(), G.data(), T.data(), anchor.data(), o.tau, n});
         }
         apply_step(opt, b, g);
       }

@@ -69,3 +69,42 @@ TEST(CliJko, ProgressGoesToStderrOnRequest) {
   const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("step 3/3"), std::string::npos) << text;
 }
+
+// One step on the device emulator: the same record as on the CPU, and the
+// report's device object. The step's own transfers are scalars (the data's
+// upload and the result's download aside; the diagnostics' pi draws move
+// once): the whole run moves less than a few clouds' worth.
+TEST(CliJko, OneStepOnTheEmulatorMatchesTheCpu) {
+  const std::string dir = ::testing::TempDir();
+  std::mt19937 rng(4);
+  std::normal_distribution<double> n01;
+  const std::size_t n = 300;
+  std::vector<double> x(2 * n);
+  for (std::size_t i = 0; i < n; ++i) x[2 * i] = (i % 2 ? 1.5 : -1.5) + 0.4 * n01(rng), x[2 * i + 1] = 0.4 * n01(rng);
+  fs::io::write_npy(dir + "/jdx.npy", x.data(), n, 2);
+  auto report = [&](const std::string& backend) {
+    const std::string r = dir + "/jd_" + backend + ".json";
+    EXPECT_EQ(run("jko --backend " + backend + " --data " + dir + "/jdx.npy --to-normal --h 0.3 --steps 1 --diagnostic-points 100 --out " +
+                  dir + "/jd_" + backend + ".npy --report " + r),
+              0);
+    std::ifstream f(r);
+    return nlohmann::json::parse(f);
+  };
+  const auto e = report("emulator"), c = report("cpu");
+  EXPECT_EQ(e["backend"], "emulator");
+  EXPECT_TRUE(c["device"].is_null());
+  const auto& dev = e["device"];
+  ASSERT_TRUE(dev.is_object());
+  EXPECT_EQ(dev["backend"], "emulator");
+  EXPECT_GT(dev["downloads"].get<int>(), 0);
+  EXPECT_GT(dev["launches"].get<int>(), 0);
+  EXPECT_GE(dev["synchronizations"].get<int>(), dev["downloads"].get<int>());
+  ASSERT_EQ(e["records"].size(), 2u);
+  const auto &re = e["records"][1], &rc = c["records"][1];
+  EXPECT_EQ(re["inner"], rc["inner"]);
+  EXPECT_TRUE(rc["converged"].get<bool>());
+  EXPECT_NEAR(re["eps"].get<double>(), rc["eps"].get<double>(), 1e-6 * rc["tol"].get<double>());
+  EXPECT_NEAR(re["w2_bures"].get<double>(), rc["w2_bures"].get<double>(), 1e-10);
+  EXPECT_NEAR(re["mmd2"].get<double>(), rc["mmd2"].get<double>(), 1e-10);
+  EXPECT_NEAR(re["lipschitz_forward"].get<double>(), rc["lipschitz_forward"].get<double>(), 1e-6);
+}

@@ -83,3 +83,36 @@ TEST(CliMonge, BadInputExits2) {
   ASSERT_EQ(run(base), 0);
   EXPECT_EQ(run("monge-apply --map " + dir + "/m --x " + dir + "/x3.npy --out " + dir + "/y.npy"), 2);  // map d = 2, x d = 3
 }
+
+// A few steps on the device emulator: the records and the learned map equal
+// the CPU run's, and the report carries the device object.
+TEST(CliMonge, FewStepsOnTheEmulatorMatchTheCpu) {
+  const std::string dir = ::testing::TempDir() + "/cli_monge_emulator";
+  std::filesystem::create_directories(dir);
+  write_text(dir + "/src.json", R"({"type": "gaussian_mixture", "dim": 2, "weights": [1], "means": [[2, -1]], "covariances": [0.4]})");
+  write_text(dir + "/tgt.json", R"({"type": "gaussian_mixture", "dim": 2, "weights": [1], "means": [[0, 0]], "covariances": [1.0]})");
+  auto report = [&](const std::string& backend) {
+    EXPECT_EQ(run("monge --backend " + backend + " --source " + dir + "/src.json --target " + dir + "/tgt.json --potential icnn " +
+                  "--widths 6,6 --method implicit --tau 0.5 --steps 2 --inner 3 --lr 0.05 --batch 80 --eval-points 200 --seed 2 " +
+                  "--out " + dir + "/map_" + backend + " --report " + dir + "/r_" + backend + ".json"),
+              0);
+    std::ifstream f(dir + "/r_" + backend + ".json");
+    return nlohmann::json::parse(f);
+  };
+  const auto e = report("emulator"), c = report("cpu");
+  EXPECT_TRUE(c["device"].is_null());
+  const auto& dev = e["device"];
+  ASSERT_TRUE(dev.is_object());
+  EXPECT_EQ(dev["backend"], "emulator");
+  EXPECT_GT(dev["downloads"].get<int>(), 0);
+  EXPECT_GT(dev["launches"].get<int>(), 0);
+  ASSERT_EQ(e["records"].size(), 2u);
+  for (std::size_t k = 0; k < 2; ++k) {
+    EXPECT_NEAR(e["records"][k]["value"].get<double>(), c["records"][k]["value"].get<double>(), 1e-9) << k;
+    EXPECT_NEAR(e["records"][k]["energy_distance"].get<double>(), c["records"][k]["energy_distance"].get<double>(), 1e-9) << k;
+  }
+  const auto pe = fs::io::load_npy(dir + "/map_emulator/params.npy"), pc = fs::io::load_npy(dir + "/map_cpu/params.npy");
+  ASSERT_EQ(pe.n * pe.d, pc.n * pc.d);
+  auto at = [](const fs::io::NpyMatrix& m, std::size_t k) { return m.d == 1 ? m.value(k, 0) : m.value(0, k); };
+  for (std::size_t k = 0; k < pc.n * pc.d; ++k) EXPECT_NEAR(at(pe, k), at(pc, k), 1e-9 * (1 + std::fabs(at(pc, k)))) << k;
+}

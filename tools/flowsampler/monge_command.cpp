@@ -3,6 +3,7 @@
 //   [--report R.json]` and `flowsampler monge-apply --map MAP_DIR --x X.npy --out Y.npy`.
 #include "monge_command.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -197,9 +198,11 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   monge::MongeEval ev;
   double ed_identity = NAN;
   if (o.eval_points > 0) {
-    Context ec = Context::create(backend, o.seed ^ 0xe7a1ull);
-    eval_src = source(ec, o.eval_points);
-    eval_tgt = target_spec ? target_spec->sample<double>(ec, o.eval_points) : target_samples.copy(ec);
+    // Drawn on the CPU (the same numbers on every backend) and moved once to
+    // ctx's memory, where every record evaluates them.
+    Context ec = Context::create(Backend::cpu, o.seed ^ 0xe7a1ull);
+    eval_src = source(ec, o.eval_points).copy(ctx);
+    eval_tgt = target_spec ? target_spec->sample<double>(ec, o.eval_points).copy(ctx) : target_samples.copy(ctx);
     ev = monge::MongeEval{&eval_src, &eval_tgt};
     ed_identity = metrics::energy_distance(ctx, eval_src, eval_tgt);
   }
@@ -241,10 +244,11 @@ int run_monge_apply(const MongeApplyOptions& o, const std::string& backend_name)
   const ParticleSet<double> x = io::read_particles<double>(ctx, o.x);
   FLOWSAMPLER_EXPECTS(x.d() == pot->dim(), "--x: d = " << x.d() << ", the map in " << o.map << " has d = " << pot->dim());
   const ParticleSet<double> y = monge::apply_map(ctx, *pot, x);
-  if (o.precision == "float") {
+  if (o.precision == "float") {  // rounded on the host, at the file boundary
     const std::vector<double> h = y.to_host();
-    const std::vector<float> f(h.begin(), h.end());
-    io::write_particles(o.out, ParticleSet<float>::from_column_major(ctx, f.data(), y.n(), y.d()));
+    ParticleSet<float> f(y.n(), y.d(), Memory::host);
+    std::copy(h.begin(), h.end(), f.data());
+    io::write_particles(o.out, f);
   } else {
     io::write_particles(o.out, y);
   }

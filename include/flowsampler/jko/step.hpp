@@ -9,6 +9,10 @@
 /// analysis) is below the tolerance. The score estimator's parameters are
 /// fixed from X_k for the whole step, so every evaluation of the step sees
 /// the same functional. The explicit (forward Euler) step is an option.
+///
+/// On a device context the iterate and its history stay on the device (in
+/// double): per gradient evaluation the host reads one residual norm and,
+/// with Anderson mixing, the m x (m + 1) Gram entries of the small solve.
 #include "flowsampler/core/context.hpp"
 #include "flowsampler/core/particle_set.hpp"
 #include "flowsampler/jko/objective.hpp"

@@ -2,8 +2,12 @@
 /// \file Convex potentials phi_theta whose gradient T = grad phi_theta is a
 /// transport map (Brenier), with every derivative written by hand.
 ///
-/// Points are host double arrays, N x d column-major (coordinate k of point i
-/// at k*N + i, the ParticleSet layout). Parameters are one flat vector theta.
+/// Points are N x d double clouds in a context's memory (column-major: the
+/// ParticleSet layout); a batch is evaluated layer by layer with GEMMs and
+/// elementwise kernels on the context's backend, and only parameter-sized
+/// data cross between host and device (theta up, its gradient down).
+/// Parameters are one flat host vector theta. The overloads on host arrays
+/// (N x d column-major) run the same code on a CPU context.
 /// Convexity in x holds for every theta that satisfies the potential's
 /// constraints; project() restores them after an optimizer step (projected
 /// gradient, as the seed's public code clamps its weights).
@@ -52,16 +56,26 @@ class ConvexPotential {
   void set_params(const std::vector<double>& theta);
   /// Clamps the constrained parameters to their feasible set (convexity).
   virtual void project() = 0;
-  /// phi(x_i), N values. x: N x d column-major.
-  virtual std::vector<double> value(const double* x, std::size_t n) const = 0;
-  /// T(x_i) = grad phi(x_i), N x d column-major.
-  virtual std::vector<double> map(const double* x, std::size_t n) const = 0;
-  /// grad_theta sum_i g_i . T_theta(x_i) (num_params() values); g: N x d
-  /// column-major. Every loss of the map reduces to this with g_i = dL/dT(x_i).
-  virtual std::vector<double> map_vjp(const double* x, const double* g, std::size_t n) const = 0;
+  /// phi(x_i) as an N x 1 set; x: N x d in ctx's memory.
+  virtual ParticleSet<double> value(const Context& ctx, const ParticleSet<double>& x) const = 0;
+  /// T(x_i) = grad phi(x_i), N x d in ctx's memory.
+  virtual ParticleSet<double> map(const Context& ctx, const ParticleSet<double>& x) const = 0;
+  /// grad_theta sum_i g_i . T_theta(x_i) (num_params() values, on the host);
+  /// x, g: N x d in ctx's memory. Every loss of the map reduces to this with
+  /// g_i = dL/dT(x_i).
+  virtual std::vector<double> map_vjp(const Context& ctx, const ParticleSet<double>& x,
+                                      const ParticleSet<double>& g) const = 0;
+  /// The same on host arrays, N x d column-major (a CPU context).
+  std::vector<double> value(const double* x, std::size_t n) const;
+  std::vector<double> map(const double* x, std::size_t n) const;
+  std::vector<double> map_vjp(const double* x, const double* g, std::size_t n) const;
   virtual std::unique_ptr<ConvexPotential> clone() const = 0;
 
  protected:
+  /// theta in ctx's memory (one upload of num_params() values).
+  Buffer<double> params_on(const Context& ctx) const;
+  /// Error unless x (and g) are N x dim() sets in ctx's memory.
+  void expect_points(const Context& ctx, const ParticleSet<double>& x, const ParticleSet<double>* g = nullptr) const;
   std::vector<double> theta_;
 };
 
@@ -73,9 +87,12 @@ class LogSumExpPotential final : public ConvexPotential {
   explicit LogSumExpPotential(const PotentialSpec& spec);
   const PotentialSpec& spec() const override { return spec_; }
   void project() override {}
-  std::vector<double> value(const double* x, std::size_t n) const override;
-  std::vector<double> map(const double* x, std::size_t n) const override;
-  std::vector<double> map_vjp(const double* x, const double* g, std::size_t n) const override;
+  using ConvexPotential::map;
+  using ConvexPotential::map_vjp;
+  using ConvexPotential::value;
+  ParticleSet<double> value(const Context& ctx, const ParticleSet<double>& x) const override;
+  ParticleSet<double> map(const Context& ctx, const ParticleSet<double>& x) const override;
+  std::vector<double> map_vjp(const Context& ctx, const ParticleSet<double>& x, const ParticleSet<double>& g) const override;
   std::unique_ptr<ConvexPotential> clone() const override { return std::make_unique<LogSumExpPotential>(*this); }
 
  private:
@@ -94,9 +111,12 @@ class IcnnPotential final : public ConvexPotential {
   explicit IcnnPotential(const PotentialSpec& spec);
   const PotentialSpec& spec() const override { return spec_; }
   void project() override;
-  std::vector<double> value(const double* x, std::size_t n) const override;
-  std::vector<double> map(const double* x, std::size_t n) const override;
-  std::vector<double> map_vjp(const double* x, const double* g, std::size_t n) const override;
+  using ConvexPotential::map;
+  using ConvexPotential::map_vjp;
+  using ConvexPotential::value;
+  ParticleSet<double> value(const Context& ctx, const ParticleSet<double>& x) const override;
+  ParticleSet<double> map(const Context& ctx, const ParticleSet<double>& x) const override;
+  std::vector<double> map_vjp(const Context& ctx, const ParticleSet<double>& x, const ParticleSet<double>& g) const override;
   std::unique_ptr<ConvexPotential> clone() const override { return std::make_unique<IcnnPotential>(*this); }
 
   /// Offsets of the blocks in theta (A_l, b_l, B_l per layer; w; q; v).
@@ -114,8 +134,8 @@ class IcnnPotential final : public ConvexPotential {
 /// Builds the potential named by spec.type ("icnn" or "lse"); Error otherwise.
 std::unique_ptr<ConvexPotential> make_potential(const PotentialSpec& spec);
 
-/// T(x) for a whole cloud (any backend, float or double; computed in double
-/// on the host). Error when x.d() differs from the potential's dimension.
+/// T(x) for a whole cloud in ctx's memory (float or double; computed in
+/// double on ctx's backend). Error when x.d() differs from the potential's dimension.
 template <class Real>
 ParticleSet<Real> apply_map(const Context& ctx, const ConvexPotential& potential, const ParticleSet<Real>& x);
 

@@ -64,11 +64,15 @@ using Sampler = std::function<ParticleSet<double>(Context& ctx, std::size_t n)>;
 
 /// rho = a Gaussian mixture, sampled with GaussianMixture::sample.
 Sampler mixture_sampler(const targets::GaussianMixture& source);
-/// rho = a fixed cloud, resampled uniformly with replacement from ctx's seed and draw counter.
+/// rho = a fixed cloud, resampled uniformly with replacement on ctx's backend
+/// (Philox keyed by ctx's seed and draw counter: the same rows on every
+/// backend). The sampler keeps a host copy and moves it once to the memory of
+/// the context it draws with.
 Sampler cloud_sampler(const ParticleSet<double>& cloud);
 
 /// Optional quality record: energy distance between T(source) and target
-/// (fixed clouds, e.g. 10,000 points each), taken at each record.
+/// (fixed clouds, e.g. 10,000 points each; copied once to the training
+/// context's memory when they live elsewhere), taken at each record.
 struct MongeEval {
   const ParticleSet<double>* source = nullptr;
   const ParticleSet<double>* target = nullptr;
@@ -89,7 +93,10 @@ struct MongeReport {
   long map_gradients = 0;      ///< parameter gradients (map_vjp calls)
 };
 
-/// Trains `potential` in place. Error on tau <= 0, steps/inner < 1, lr <= 0,
+/// Trains `potential` in place. The batches, pushed points and gradients stay
+/// in ctx's memory; per optimizer step only theta (up) and its gradient (down)
+/// cross between host and device, besides what the functional and the
+/// sampler move. Error on tau <= 0, steps/inner < 1, lr <= 0,
 /// batch < 2, or dimensions that differ between potential, functional,
 /// sampler and evaluation clouds.
 MongeReport train_monge_map(Context& ctx, ConvexPotential& potential, const Functional& functional,

@@ -1,0 +1,89 @@
+#pragma once
+// Per-particle passes of the JKO diagnostics and of the JKO flow model
+// (src/jko/flow.cpp, model.cpp) over column-major n x d clouds: strided
+// subsets, unit nudges of the rows, and distances between paired rows.
+#include <cmath>
+#include <cstddef>
+
+#include "hd.hpp"
+
+namespace flowsampler::kernels {
+
+/// out (m x d) = rows i n / m of x (n x d), i < m: every (n/m)-th particle.
+template <class Real>
+struct StridedRows {
+  Real* out;
+  const Real* x;
+  std::size_t n, m;
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t e) const {
+    const std::size_t k = e / m, i = e % m;
+    out[e] = x[k * n + i * n / m];
+  }
+};
+
+/// Row i of out = row i of x moved by fd along the unit vector u_i / |u_i|.
+template <class Real>
+struct NudgeRows {
+  Real* out;
+  const Real* x;
+  const double* u;
+  std::size_t n, d;
+  double fd;
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t i) const {
+    double nn = 0;
+    for (std::size_t c = 0; c < d; ++c) nn += u[c * n + i] * u[c * n + i];
+    for (std::size_t c = 0; c < d; ++c)
+      out[c * n + i] = static_cast<Real>(static_cast<double>(x[c * n + i]) + fd * u[c * n + i] / std::sqrt(nn));
+  }
+};
+
+/// |a_i - b_i|^2 of row i of two n x d clouds, in double.
+template <class Real>
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE double row_squared_distance(const Real* a, const Real* b, std::size_t n, std::size_t d,
+                                                              std::size_t i) {
+  double r = 0;
+  for (std::size_t c = 0; c < d; ++c) {
+    const double t = static_cast<double>(a[c * n + i]) - static_cast<double>(b[c * n + i]);
+    r += t * t;
+  }
+  return r;
+}
+
+/// The sum over rows of |a_i - b_i|^2 (Max = false) or the largest |a_i - b_i| (Max = true).
+template <class Real, bool Max>
+struct RowDistances {
+  static constexpr bool max = Max;
+  const Real* a;
+  const Real* b;
+  std::size_t n, d;
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t i, double* acc) const {
+    const double r = row_squared_distance(a, b, n, d, i);
+    if (Max) {
+      const double s = std::sqrt(r);
+      if (s > acc[0]) acc[0] = s;
+    } else {
+      acc[0] += r;
+    }
+  }
+};
+
+/// max_i |a_i - b_i| / |ta_i - tb_i| over the rows whose images differ: the
+/// Lipschitz constant of the inverse of a map t along the pairs (a_i, b_i).
+/// NaN ratios are skipped.
+template <class Real>
+struct InverseLipschitz {
+  static constexpr bool max = true;
+  const Real* a;
+  const Real* b;
+  const Real* ta;
+  const Real* tb;
+  std::size_t n, d;
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t i, double* acc) const {
+    const double img = std::sqrt(row_squared_distance(ta, tb, n, d, i));
+    if (!(img > 0)) return;
+    const double r = std::sqrt(row_squared_distance(a, b, n, d, i)) / img;
+    if (r > acc[0]) acc[0] = r;
+  }
+};
+
+}  // namespace flowsampler::kernels
