@@ -44,8 +44,8 @@ class CpuDevice final : public Device {
   void reduce(const Reduce& k, double* out) override { k.host(k.f, k.n, k.width, k.max, threads_, out); }
   void pairwise(const Pairwise<float>& k) override { k.host(k.op, k.args, threads_); }
   void pairwise(const Pairwise<double>& k) override { k.host(k.op, k.args, threads_); }
-  void gemm(const Gemm<float>& g) override { cpu::gemm(g); }
-  void gemm(const Gemm<double>& g) override { cpu::gemm(g); }
+  void gemm(const Gemm<float>& g) override { cpu::gemm(g, threads_); }
+  void gemm(const Gemm<double>& g) override { cpu::gemm(g, threads_); }
   void sort_segments(float* keys, std::size_t s, std::size_t len) override { cpu::sort_segments(keys, s, len, threads_); }
   void sort_segments(double* keys, std::size_t s, std::size_t len) override { cpu::sort_segments(keys, s, len, threads_); }
 };

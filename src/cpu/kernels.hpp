@@ -7,8 +7,10 @@
 
 namespace flowsampler::cpu {
 
+/// OpenBLAS with `threads` threads for products worth a team, one thread below
+/// (small products, e.g. a Monge batch's layers, lose to the team's wake-ups).
 template <class Real>
-void gemm(const detail::Gemm<Real>& g);
+void gemm(const detail::Gemm<Real>& g, int threads);
 template <class Real>
 void sort_segments(Real* keys, std::size_t segments, std::size_t length, int threads);
 

@@ -102,7 +102,7 @@ class EmulatorDevice final : public PooledDevice {
   template <class Real>
   void run_gemm(const Gemm<Real>& g) {
     expect_device(g.a, "gemm A"), expect_device(g.b, "gemm B"), expect_device(g.c, "gemm C");
-    emulated([&] { cpu::gemm(g); });
+    emulated([&] { cpu::gemm(g, threads_); });
     count_launch();
   }
   template <class Real>
