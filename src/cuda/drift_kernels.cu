@@ -1,0 +1,24 @@
+// CUDA instantiations of the drift fields' kernels (kernels/fields): batch
+// and strided gathers, weight maps, the normalized drifting field's
+// per-point arithmetic and the attention field's augmented points, for
+// float and double. (The fused SVGD pass is a pairwise op: pairwise_ops.cu.)
+#include <cstdint>
+
+#include "cuda/launch.cuh"
+#include "fields/attention.hpp"
+#include "fields/gather.hpp"
+#include "fields/normalized_drift.hpp"
+#include "fields/weights.hpp"
+
+using namespace flowsampler::kernels;
+
+#define FLOWSAMPLER_DRIFT_KERNELS(Real)                       \
+  FLOWSAMPLER_CUDA_FOR_EACH(GatherRows<Real>)                 \
+  FLOWSAMPLER_CUDA_FOR_EACH(StridedRows<Real>)                \
+  FLOWSAMPLER_CUDA_FOR_EACH(ExpScaled<Real>)                  \
+  FLOWSAMPLER_CUDA_FOR_EACH(HalfNegLse<Real>)                 \
+  FLOWSAMPLER_CUDA_REDUCE(NormalizedDriftNorms<Real>)         \
+  FLOWSAMPLER_CUDA_FOR_EACH(NormalizedDriftAccumulate<Real>)  \
+  FLOWSAMPLER_CUDA_FOR_EACH(AttentionAugment<Real>)
+FLOWSAMPLER_DRIFT_KERNELS(float)
+FLOWSAMPLER_DRIFT_KERNELS(double)
