@@ -49,7 +49,6 @@ std::string to_string(Drift f) {
   return "?";
 }
 
-
 namespace {
 
 // The median of the pairwise distances of k points (k x d, column-major, on
@@ -113,11 +112,11 @@ template <class Real>
 double median_pairwise_distance(const ParticleSet<Real>& z) {
   FLOWSAMPLER_EXPECTS(z.n() >= 2, "median bandwidth: need at least 2 particles, got " << z.n());
   const std::vector<Real> h = z.to_host();
-  const std::size_t n = z.n(), d = z.d(), k = std::min(n, median_points);
-  std::vector<Real> sample(k * d);
-  for (std::size_t c = 0; c < d; ++c)
-    for (std::size_t a = 0; a < k; ++a) sample[c * k + a] = h[c * n + a * n / k];
-  return median_of_pairs(sample, k, d);
+  const std::size_t k = std::min(z.n(), median_points);
+  std::vector<Real> sample(k * z.d());
+  const kernels::StridedRows<Real> pick{sample.data(), h.data(), z.n(), k};  // the kernel body, run here
+  for (std::size_t e = 0; e < sample.size(); ++e) pick(e);
+  return median_of_pairs(sample, k, z.d());
 }
 
 template <class Real>

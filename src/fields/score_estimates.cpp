@@ -60,8 +60,8 @@ ParticleSet<Real> ot_score(const Context& ctx, double eps, double tol, const Par
   so.tol = tol;
   so.debias = false;
   so.eps = 2 * eps;  // cost |x - y|^2 / 2 with eps is cost |x - y|^2 with 2 eps: the same plan
-  const auto T = metrics::barycentric_projection(ctx, at, cloud, metrics::sinkhorn_self_potential(ctx, cloud, so), so.eps);
-  auto score = detail::lincomb(ctx, T, {{-1.0, &at}});  // T - y first: it cancels
+  auto score = metrics::barycentric_projection(ctx, at, cloud, metrics::sinkhorn_self_potential(ctx, cloud, so), so.eps);
+  detail::lincomb_into(ctx, score, score, {{-1.0, &at}});  // T - y first: it cancels
   detail::lincomb_into(ctx, score, score, {}, 2 / eps);
   return score;
 }

@@ -141,6 +141,8 @@ TEST(CliDrift, EmulatorEqualsCpuWithinTheTransferBudget) {
       continue;
     }
     EXPECT_LE(bytes, 2 * cloud + (c.data ? data : 0) + 256 * transfers);
-    if (c.field != "sinkhorn") EXPECT_LE(bytes, 2 * cloud + (c.data ? data : 0) + 2048);
+    if (c.field != "sinkhorn") {
+      EXPECT_LE(bytes, 2 * cloud + (c.data ? data : 0) + 2048);
+    }
   }
 }

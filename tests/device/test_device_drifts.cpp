@@ -17,10 +17,10 @@
 // device-resident).
 #include <gtest/gtest.h>
 
-#include <random>
 #include <string>
 
 #include "device/device_testing.hpp"
+#include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/attention.hpp"
 #include "flowsampler/fields/drifts.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
@@ -34,13 +34,14 @@ using fs::pairwise::Kernel;
 
 namespace {
 
+// A standard normal cloud shifted by `shift`, drawn on the CPU context `cpu`
+// with its seed (each call draws anew), then placed on `ctx`.
 template <class Real>
-fs::ParticleSet<Real> cloud(const fs::Context& ctx, std::size_t n, std::size_t d, unsigned seed, double shift = 0) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> n01;
-  std::vector<Real> c(n * d);
-  for (auto& v : c) v = static_cast<Real>(shift + n01(rng));
-  return fs::ParticleSet<Real>::from_column_major(ctx, c.data(), n, d);
+fs::ParticleSet<Real> cloud(const fs::Context& ctx, fs::Context& cpu, std::size_t n, std::size_t d, double shift = 0) {
+  fs::ParticleSet<Real> x(cpu, n, d);
+  fs::fill_normal(cpu, x);
+  for (std::size_t e = 0; e < x.size(); ++e) x.data()[e] += static_cast<Real>(shift);
+  return ft::on(ctx, x);
 }
 
 ff::FieldRequest velocity() {
@@ -187,7 +188,7 @@ TYPED_TEST(DeviceDrifts, EveryFieldEqualsTheCpuBackendWithinItsTransferBudget) {
   using Real = TypeParam;
   const bool is_float = sizeof(Real) == 4;
   fs::Context cpu = ft::cpu(1), dev = ft::emulator(1);
-  const auto x = cloud<Real>(cpu, N, D, 1), y = cloud<Real>(cpu, M, D, 2, 0.7);
+  const auto x = cloud<Real>(cpu, cpu, N, D), y = cloud<Real>(cpu, cpu, M, D, 0.7);
   const auto xd = ft::on(dev, x), yd = ft::on(dev, y);
   std::vector<double> w(M);
   for (std::size_t j = 0; j < M; ++j) w[j] = 0.5 + double(j % 4);
@@ -220,7 +221,7 @@ TYPED_TEST(DeviceDrifts, EveryFieldEqualsTheCpuBackendWithinItsTransferBudget) {
 TYPED_TEST(DeviceDrifts, AttentionEqualsTheCpuBackendAndUploadsOnlyItsMatrices) {
   using Real = TypeParam;
   fs::Context cpu = ft::cpu(), dev = ft::emulator();
-  const auto x = cloud<Real>(cpu, 200, 3, 4);
+  const auto x = cloud<Real>(cpu, cpu, 200, 3);
   const auto xd = ft::on(dev, x);
   const std::vector<double> Q = {0.5, -0.2, 0.1, 0.3, 0.4, -0.6}, K = {0.2, 0.7, -0.3, -0.5, 0.1, 0.2};
   const std::vector<double> V = {0.1, 0.2, 0.0, -0.3, 0.5, 0.1, 0.0, 0.2, -0.4};
@@ -246,7 +247,7 @@ TYPED_TEST(DeviceDrifts, MedianDistanceDownloadsOnlyTheSample) {
   using Real = TypeParam;
   fs::Context cpu = ft::cpu(), dev = ft::emulator();
   for (std::size_t n : {2u, 999u, 4321u}) {
-    const auto x = cloud<Real>(cpu, n, 3, unsigned(n));
+    const auto x = cloud<Real>(cpu, cpu, n, 3);
     const auto xd = ft::on(dev, x);
     const double want = ff::median_pairwise_distance(x);
     EXPECT_EQ(ff::median_pairwise_distance(cpu, x), want);
@@ -265,8 +266,8 @@ TYPED_TEST(DeviceDrifts, MedianDistanceDownloadsOnlyTheSample) {
 // Batches come from Philox keyed by (batch_seed, evaluation counter): two
 // fields with the same seed draw the same sequence, another seed another one.
 TEST(DeviceDriftBatches, AreKeyedBySeedAndEvaluationCounter) {
-  fs::Context dev = ft::emulator();
-  const auto y = cloud<double>(dev, 500, 2, 7, 0.5), x = cloud<double>(dev, 40, 2, 8);
+  fs::Context dev = ft::emulator(), cpu = ft::cpu(7);
+  const auto y = cloud<double>(dev, cpu, 500, 2, 0.5), x = cloud<double>(dev, cpu, 40, 2);
   ff::DriftOptions o;
   o.kernel = {Kernel::gaussian, 0.9};
   o.batch = 30;
