@@ -1,13 +1,15 @@
 // Kernel drift fields, one evaluation each, float, 2 threads: drifting
 // (Laplace, two softmax sweeps N x M and N x N) at N = M = 2^16 for d = 2
 // and 32; the public-implementation drifting form (17 sweeps), the blob
-// entropy gradient and the MMD flow at N = M = 2^14; one SVGD step (d + 1
-// kernel sums over N x N) and one Sinkhorn-drift step (eps 0.05: two Sinkhorn
-// solves; time per evaluation) at N = 2^14. Rate: kernel pairs per second;
-// limit: libmvec's exp rate (one exp per pair).
-// Usage: bench_drift [threads]
+// entropy gradient and the MMD flow at N = M = 2^14; one SVGD step (one fused
+// pass over N x N: the kernel, its gradient and the score term share one exp)
+// and one Sinkhorn-drift step (eps 0.05: two Sinkhorn solves; time per
+// evaluation) at N = 2^14. Rate: kernel pairs per second; limit: libmvec's
+// exp rate (one exp per pair).
+// Usage: bench_drift [threads] [filter] (only the cases whose name contains filter)
 #include <cstdlib>
 #include <random>
+#include <string>
 
 #include "bench_util.hpp"
 #include "exp_limit.hpp"
@@ -30,6 +32,7 @@ fs::ParticleSet<float> cloud(const fs::Context& ctx, std::size_t n, std::size_t 
 
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  const std::string filter = argc > 2 ? argv[2] : "";
   const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, threads);
   const double limit = fs::bench::exp_limit<float>(threads);
   struct Case {
@@ -49,8 +52,9 @@ int main(int argc, char** argv) {
                         Case{"drift.drifting_normalized", ff::Drift::drifting_normalized, L, 1u << 14, 2, 17, 3},
                         Case{"drift.blob_gaussian", ff::Drift::blob, G, 1u << 14, 2, 2, 5},
                         Case{"drift.mmd_gaussian", ff::Drift::mmd, G, 1u << 14, 2, 2, 5},
-                        Case{"drift.svgd_gaussian", ff::Drift::svgd, G, 1u << 14, 2, 3, 5},
+                        Case{"drift.svgd_gaussian", ff::Drift::svgd, G, 1u << 14, 2, 1, 5},
                         Case{"drift.sinkhorn", ff::Drift::sinkhorn, G, 1u << 14, 2, 0, 1}}) {
+    if (std::string(c.name).find(filter) == std::string::npos) continue;
     const auto z = cloud(ctx, c.n, c.d, 1, 0.0), data = cloud(ctx, c.n, c.d, 2, 1.0);
     fs::targets::GaussianMixture g(c.d);
     g.add(1.0, std::vector<double>(c.d, 0.5), {1.0});

@@ -20,16 +20,18 @@ struct StridedRows {
   }
 };
 
-/// out (k x d) = rows index[i] of in (n x d).
+/// out (rows x d) = rows idx[0..rows) of in (n_in x d), plus `shift` (added in
+/// double: a random batch's log-weight correction; 0 for coordinates).
 template <class Real>
 struct GatherRows {
   Real* out;
   const Real* in;
-  const std::uint32_t* index;
-  std::size_t n, k;
+  const std::uint64_t* idx;
+  std::size_t n_in, rows;
+  double shift;
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t e) const {
-    const std::size_t c = e / k, i = e % k;
-    out[e] = in[c * n + index[i]];
+    const std::size_t c = e / rows, j = e % rows;
+    out[e] = static_cast<Real>(static_cast<double>(in[c * n_in + static_cast<std::size_t>(idx[j])]) + shift);
   }
 };
 

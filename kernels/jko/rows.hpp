@@ -1,25 +1,13 @@
 #pragma once
 // Per-particle passes of the JKO diagnostics and of the JKO flow model
-// (src/jko/flow.cpp, model.cpp) over column-major n x d clouds: strided
-// subsets, unit nudges of the rows, and distances between paired rows.
+// (src/jko/flow.cpp, model.cpp) over column-major n x d clouds: unit
+// nudges of the rows and distances between paired rows.
 #include <cmath>
 #include <cstddef>
 
 #include "hd.hpp"
 
 namespace flowsampler::kernels {
-
-/// out (m x d) = rows i n / m of x (n x d), i < m: every (n/m)-th particle.
-template <class Real>
-struct StridedRows {
-  Real* out;
-  const Real* x;
-  std::size_t n, m;
-  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t e) const {
-    const std::size_t k = e / m, i = e % m;
-    out[e] = x[k * n + i * n / m];
-  }
-};
 
 /// Row i of out = row i of x moved by fd along the unit vector u_i / |u_i|.
 template <class Real>

@@ -75,6 +75,22 @@ struct KernelGradSumOp {
   }
 };
 
+/// The SVGD direction in one pass (Gaussian kernel, Liu & Wang 2016):
+/// sum_j k(y_j, x_i) (s_j + (x_i - y_j) / h^2), s_j the target's score at y_j
+/// read from the payload (d columns). The driving and the repulsive terms
+/// share the kernel's one exp per pair; d outputs.
+template <class Real>
+struct SvgdOp {
+  Radial<KernelKind::gaussian, Real> kernel;
+  FLOWSAMPLER_HD static constexpr int payload_dim(int d) { return d; }
+  FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
+  template <int D, class X, class A>
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
+    const Real k = kernel.value(sqdist<D>(x, y, d));
+    FLOWSAMPLER_UNROLL for (int c = 0; c < dim<D>(d); ++c) acc(c) += k * (py[c] + (x(c) - y[c]) * kernel.inv_h2);
+  }
+};
+
 /// Mean shift: logit -|x - y|^2 / (2 eps^2) + log w_j (Gaussian kernel) or
 /// -|x - y| / h + log w_j (Laplace), value y_j - x_i (d outputs).
 /// Weighted reads log w_j from payload column 0.

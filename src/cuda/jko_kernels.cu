@@ -17,7 +17,6 @@ FLOWSAMPLER_CUDA_FOR_EACH(HistoryPush)
   FLOWSAMPLER_CUDA_REDUCE(CandidateResidual<Real>)                                                       \
   FLOWSAMPLER_CUDA_FOR_EACH(AddScaled<Real>)                                                             \
   FLOWSAMPLER_CUDA_FOR_EACH(AccumulateScaled<Real>)                                                      \
-  FLOWSAMPLER_CUDA_FOR_EACH(StridedRows<Real>)                                                           \
   FLOWSAMPLER_CUDA_FOR_EACH(NudgeRows<Real>)                                                             \
   FLOWSAMPLER_CUDA_REDUCE(RowDistances<Real, false>)                                                     \
   FLOWSAMPLER_CUDA_REDUCE(RowDistances<Real, true>)                                                      \

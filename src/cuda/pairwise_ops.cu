@@ -33,6 +33,7 @@ void instantiate_all() {
     for (bool weighted : {false, true})
       pairwise::detail::visit_mean_shift_op<Real>(
           1.0, weighted, [](const auto& op) { emit<Reduction::softmax, std::decay_t<decltype(op)>, Real>(); }, laplace);
+  emit<Reduction::sum, decltype(pairwise::detail::svgd_op<Real>(1.0)), Real>();
   emit<Reduction::softmax, kernels::SoftminSqDistOp<Real>, Real>();
   emit<Reduction::kmin, kernels::SqDistOp<Real>, Real>();
 }

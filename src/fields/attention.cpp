@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include "cloud/lincomb.hpp"
+#include "core/launch.hpp"
+#include "fields/attention.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/pairwise/pairwise.hpp"
 
@@ -26,40 +29,24 @@ FieldValues<Real> AttentionField<Real>::evaluate(const Context& ctx, double, con
   FLOWSAMPLER_EXPECTS(z.d() == d_, "attention: tokens have d = " << z.d() << ", expected " << d_);
   FLOWSAMPLER_EXPECTS(z.n() > 0, "attention: no tokens");
   const std::size_t n = z.n(), q = p_ + d_;
-  const std::vector<Real> x = z.to_host();
   // softmax_j(a_i . b_j) with a = Q x, b = K x is the Gaussian mean shift (eps = 1)
   // of the points a' = [a, 0] toward b' = [b, c], c = V x, with
   // log-weights (|b_j|^2 + |c_j|^2) / 2: -|a' - b'|^2 / 2 + lw_j = a . b - |a|^2 / 2,
   // and the mean's last d coordinates are then sum_j softmax_j c_j. Products
-  // in double; the engine sees the augmented points.
-  std::vector<Real> a(n * q, Real(0)), b(n * q), lw(n);
-  std::vector<double> lwd(n, 0.0);
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t r = 0; r < p_; ++r) {
-      double qa = 0, kb = 0;
-      for (std::size_t c = 0; c < d_; ++c) {
-        qa += Q_[r * d_ + c] * double(x[c * n + i]);
-        kb += K_[r * d_ + c] * double(x[c * n + i]);
-      }
-      a[r * n + i] = static_cast<Real>(qa);
-      b[r * n + i] = static_cast<Real>(kb);
-      lwd[i] += 0.5 * kb * kb;
-    }
-    for (std::size_t r = 0; r < d_; ++r) {
-      double vc = 0;
-      for (std::size_t c = 0; c < d_; ++c) vc += V_[r * d_ + c] * double(x[c * n + i]);
-      b[(p_ + r) * n + i] = static_cast<Real>(vc);
-      lwd[i] += 0.5 * vc * vc;
-    }
-    lw[i] = static_cast<Real>(lwd[i]);
-  }
-  const auto A = ParticleSet<Real>::from_column_major(ctx, a.data(), n, q);
-  const auto B = ParticleSet<Real>::from_column_major(ctx, b.data(), n, q);
-  const auto LW = ParticleSet<Real>::from_column_major(ctx, lw.data(), n, 1);
-  const std::vector<Real> mean = pairwise::mean_shift(ctx, 1.0, A, B, &LW).mean.to_host();
+  // in double, by a kernel where the tokens live; the engine sees the
+  // augmented points. Only Q, K and V (2 p d + d^2 doubles) travel.
+  std::vector<double> mats(Q_);
+  mats.insert(mats.end(), K_.begin(), K_.end());
+  mats.insert(mats.end(), V_.begin(), V_.end());
+  Buffer<double> M(ctx, mats.size());
+  M.copy_from_host(mats.data());
+  ParticleSet<Real> A(ctx, n, q), B(ctx, n, q), LW(ctx, n, 1);
+  detail::for_each(ctx, n, kernels::AttentionAugment<Real>{z.data(), n, d_, p_, M.data(), A.data(), B.data(), LW.data()});
+  const ParticleSet<Real> mean = std::move(pairwise::mean_shift(ctx, 1.0, A, B, &LW).mean);
   FieldValues<Real> out;
   // Columns p..p+d-1 of the mean are sum_j w_ij (c_j - 0).
-  out.velocity = ParticleSet<Real>::from_column_major(ctx, mean.data() + p_ * n, n, d_);
+  out.velocity = ParticleSet<Real>(ctx, n, d_);
+  detail::for_each(ctx, n * d_, kernels::Lincomb<Real, 0>{out.velocity.data(), mean.column(p_), Real(1), {}, {}});
   return out;
 }
 

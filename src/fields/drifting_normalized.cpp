@@ -2,27 +2,18 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
+#include "cloud/column_sums.hpp"
+#include "cloud/lincomb.hpp"
+#include "core/launch.hpp"
+#include "fields/normalized_drift.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/pairwise/pairwise.hpp"
+#include "pairwise/engine.hpp"
+#include "pairwise/shipped_ops.hpp"
 
 namespace flowsampler::detail {
-
-namespace {
-
-double total(const std::vector<double>& v) {
-  double s = 0;
-  for (double e : v) s += e;
-  return s;
-}
-
-template <class Real>
-std::vector<double> host(const ParticleSet<Real>& p) {
-  const std::vector<Real> h = p.to_host();
-  return std::vector<double>(h.begin(), h.end());
-}
-
-}  // namespace
 
 // With logits L_ij = -|x_i - t_j| / h over the targets t = (y, x) (minus
 // x_i itself unless include_self), row and column log-normalizers r_i, c_j,
@@ -31,6 +22,11 @@ std::vector<double> host(const ParticleSet<Real>& p) {
 // with Wp_i, Wn_i the row sums of A over the data and over the cloud, which
 // is Wn_i Up_i - Wp_i Un_i in displacements U = sum A (t - x_i): five mean
 // shifts per temperature (row/column normalizers, then the weighted sums).
+//
+// Everything stays where the clouds live: the engine's outputs are combined
+// by kernels (kernels/fields/normalized_drift.hpp), and the host reads
+// 2 doubles for the mean distance and 2 per temperature (the RMS and the
+// size of its parts), which decide the normalization.
 template <class Real>
 ParticleSet<Real> drifting_normalized(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
                                       const std::vector<double>& temperatures, bool include_self) {
@@ -39,14 +35,23 @@ ParticleSet<Real> drifting_normalized(const Context& ctx, const ParticleSet<Real
   for (double tau : temperatures)
     FLOWSAMPLER_EXPECTS(std::isfinite(tau) && tau > 0, "drifting-normalized: temperatures must be > 0, got " << tau);
   FLOWSAMPLER_EXPECTS(include_self || n >= 2, "drifting-normalized: the cloud needs 2 points when the self term is left out");
-  // The mean distance to the targets (the energy kernel is -r).
-  const pairwise::KernelSpec energy{pairwise::Kernel::energy, 1.0};
+  pairwise::detail::expect_pair(ctx, "drifting-normalized", x, y);
+  FLOWSAMPLER_EXPECTS(m > 0, "drifting-normalized: the data are empty");
+  // The mean distance to the targets (the energy kernel is -r): the row sums
+  // toward the data and toward the cloud side by side, one reduce of both.
   const double pairs = double(n) * double(m) + double(n) * double(include_self ? n : n - 1);
-  const double mean_dist =
-      -(total(host(pairwise::kernel_sum(ctx, energy, x, y))) + total(host(pairwise::kernel_sum(ctx, energy, x, x)))) / pairs;
+  ParticleSet<Real> rows(ctx, n, 2);
+  pairwise::detail::visit_kernel_op<Real>({pairwise::Kernel::energy, 1.0}, false, false, [&](const auto& op) {
+    pairwise::detail::run<kernels::Reduction::sum>(ctx, op, x, y, nullptr, rows.column(0));
+    pairwise::detail::run<kernels::Reduction::sum>(ctx, op, x, x, nullptr, rows.column(1));
+  });
+  const std::vector<double> totals = reduce(ctx, n, 2, kernels::ColumnSums<Real>{rows.data(), n, 0, 2});
+  const double mean_dist = -(totals[0] + totals[1]) / pairs;
   FLOWSAMPLER_EXPECTS(mean_dist > 0, "drifting-normalized: all points coincide (mean distance 0)");
 
-  std::vector<double> v_sum(n * d, 0.0);
+  ParticleSet<double> v_sum(ctx, n, d);  // the sum over temperatures, in double as the parts are
+  for_each(ctx, v_sum.size(), kernels::Fill<double>{v_sum.data(), 0.0});
+  ParticleSet<Real> log_wy(ctx, m, 1), log_wx(ctx, n, 1);
   for (double tau : temperatures) {
     const pairwise::KernelSpec k{pairwise::Kernel::laplace, mean_dist * tau};
     // Log-normalizers: rows over the data and over the cloud, columns of the data.
@@ -55,39 +60,26 @@ ParticleSet<Real> drifting_normalized(const Context& ctx, const ParticleSet<Real
     // Symmetric: also the cloud's columns. The self pairs are left out by
     // the engine (logit -inf), not subtracted: no cancellation.
     const auto row_x = pairwise::mean_shift(ctx, k, x, x, static_cast<const ParticleSet<Real>*>(nullptr), !include_self);
-    const std::vector<double> lp = host(row_y.lse), cy = host(col_y.lse), lx = host(row_x.lse);
-    std::vector<Real> wy(m), wx(n);
-    for (std::size_t j = 0; j < m; ++j) wy[j] = static_cast<Real>(-0.5 * cy[j]);
-    for (std::size_t i = 0; i < n; ++i) wx[i] = static_cast<Real>(std::isfinite(lx[i]) ? -0.5 * lx[i] : -INFINITY);
-    const auto log_wy = ParticleSet<Real>::from_column_major(ctx, wy.data(), m, 1);
-    const auto log_wx = ParticleSet<Real>::from_column_major(ctx, wx.data(), n, 1);
+    for_each(ctx, m, kernels::HalfNegLse<Real>{log_wy.data(), col_y.lse.data()});
+    for_each(ctx, n, kernels::HalfNegLse<Real>{log_wx.data(), row_x.lse.data()});
     const auto pos = pairwise::mean_shift(ctx, k, x, y, &log_wy);
     const auto neg = pairwise::mean_shift(ctx, k, x, x, &log_wx, !include_self);
-    const std::vector<double> mp = host(pos.mean), lpos = host(pos.lse), mn = host(neg.mean), lneg = host(neg.lse);
-    std::vector<double> v(n * d);
-    double sq = 0, sq_parts = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double r = std::log(std::exp(lp[i] - std::max(lp[i], lx[i])) + std::exp(lx[i] - std::max(lp[i], lx[i]))) +
-                       std::max(lp[i], lx[i]);  // row normalizer over all targets
-      const double sn = std::exp(lneg[i]);  // row sum of exp(L - c/2) over the cloud
-      // V_i = exp(-r) exp(lpos) (Sn mp - exp(lneg) mn); displacements are relative to x_i.
-      const double fp = std::exp(lpos[i] - r) * sn, fn = std::exp(lpos[i] + lneg[i] - r);
-      for (std::size_t c = 0; c < d; ++c) {
-        const double a = std::isfinite(fp) ? fp * mp[c * n + i] : 0.0, b = std::isfinite(fn) ? fn * mn[c * n + i] : 0.0;
-        v[c * n + i] = a - b;
-        sq += (a - b) * (a - b);
-        sq_parts += a * a + b * b;
-      }
-    }
-    const double rms = std::sqrt(sq / double(n * d));  // per coordinate, as the implementation's E|V|^2 / d = 1
+    const kernels::NormalizedDriftTerms<Real> terms{row_y.lse.data(), row_x.lse.data(), pos.lse.data(),
+                                                    neg.lse.data(),   pos.mean.data(),  neg.mean.data(), n};
+    const std::vector<double> sq = reduce(ctx, n, 2, kernels::NormalizedDriftNorms<Real>{terms, d});
+    const double rms = std::sqrt(sq[0] / double(n * d));  // per coordinate, as the implementation's E|V|^2 / d = 1
     // Attraction and repulsion that cancel to rounding (the cloud is the
     // data) are no drift: normalizing their rounding noise would make one.
-    const double noise = 1e3 * std::numeric_limits<Real>::epsilon() * std::sqrt(sq_parts / double(n * d));
-    if (rms > noise)
-      for (std::size_t e = 0; e < v.size(); ++e) v_sum[e] += v[e] / rms;
+    const double noise = 1e3 * std::numeric_limits<Real>::epsilon() * std::sqrt(sq[1] / double(n * d));
+    if (rms > noise) for_each(ctx, v_sum.size(), kernels::NormalizedDriftAccumulate<Real>{terms, v_sum.data(), rms});
   }
-  std::vector<Real> out(v_sum.begin(), v_sum.end());
-  return ParticleSet<Real>::from_column_major(ctx, out.data(), n, d);
+  if constexpr (std::is_same_v<Real, double>) {
+    return v_sum;
+  } else {
+    ParticleSet<Real> out(ctx, n, d);
+    for_each(ctx, out.size(), kernels::Convert<Real, double>{out.data(), v_sum.data()});
+    return out;
+  }
 }
 
 template ParticleSet<float> drifting_normalized(const Context&, const ParticleSet<float>&, const ParticleSet<float>&,

@@ -2,15 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
+#include <unordered_map>
 
+#include "core/launch.hpp"
 #include "core/lincomb.hpp"
 #include "fields/drifting_normalized.hpp"
+#include "cloud/gather.hpp"
+#include "fields/weights.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/fields/score_estimates.hpp"
 #include "flowsampler/metrics/moments.hpp"
 #include "flowsampler/metrics/sinkhorn.hpp"
+#include "pairwise/engine.hpp"
+#include "pairwise/shipped_ops.hpp"
+#include "random/philox.hpp"
 
 namespace flowsampler::fields {
 
@@ -43,25 +49,61 @@ std::string to_string(Drift f) {
   return "?";
 }
 
+namespace {
 
+// The median of the pairwise distances of k points (k x d, column-major, on
+// the host), in double.
 template <class Real>
-double median_pairwise_distance(const ParticleSet<Real>& z) {
-  FLOWSAMPLER_EXPECTS(z.n() >= 2, "median bandwidth: need at least 2 particles, got " << z.n());
-  const std::vector<Real> h = z.to_host();
-  const std::size_t n = z.n(), d = z.d(), k = std::min<std::size_t>(n, 1000);
+double median_of_pairs(const std::vector<Real>& p, std::size_t k, std::size_t d) {
   std::vector<double> dist;
   dist.reserve(k * (k - 1) / 2);
   for (std::size_t a = 0; a < k; ++a)
     for (std::size_t b = a + 1; b < k; ++b) {
-      const std::size_t i = a * n / k, j = b * n / k;
       double s = 0;
-      for (std::size_t c = 0; c < d; ++c) s += std::pow(double(h[c * n + i]) - double(h[c * n + j]), 2);
+      for (std::size_t c = 0; c < d; ++c) s += std::pow(double(p[c * k + a]) - double(p[c * k + b]), 2);
       dist.push_back(std::sqrt(s));
     }
   std::nth_element(dist.begin(), dist.begin() + static_cast<std::ptrdiff_t>(dist.size() / 2), dist.end());
   const double med = dist[dist.size() / 2];
   FLOWSAMPLER_EXPECTS(med > 0, "median bandwidth: the median pairwise distance is 0 (collapsed cloud)");
   return med;
+}
+
+constexpr std::size_t median_points = 1000;
+
+// Evaluation `counter` of a batched field: `b` of the m data indices drawn
+// without replacement by a partial Fisher-Yates shuffle whose j-th swap
+// partner is uniform on [j, m) (64 Philox bits modulo m - j: a bias below
+// m / 2^64), Philox keyed by `seed` at counter (j, counter). The displaced
+// entries live in a hash map: O(b) host work and memory for any m.
+std::vector<std::uint64_t> draw_batch(std::uint64_t seed, std::uint64_t counter, std::size_t m, std::size_t b) {
+  std::vector<std::uint64_t> idx(b);
+  std::unordered_map<std::uint64_t, std::uint64_t> moved;
+  moved.reserve(2 * b);
+  auto at = [&](std::uint64_t p) {
+    const auto it = moved.find(p);
+    return it == moved.end() ? p : it->second;
+  };
+  for (std::size_t j = 0; j < b; ++j) {
+    const kernels::Philox4 r = kernels::particle_bits(seed, j, static_cast<std::uint32_t>(counter),
+                                                      static_cast<std::uint32_t>(counter >> 32));
+    const std::uint64_t bits = (std::uint64_t(r.v[1]) << 32) | r.v[0];
+    const std::uint64_t k = j + bits % (m - j);
+    idx[j] = at(k);
+    moved[k] = at(j);  // the swap: position k takes what position j held
+  }
+  return idx;
+}
+
+}  // namespace
+
+template <class Real>
+double median_pairwise_distance(const Context& ctx, const ParticleSet<Real>& z) {
+  FLOWSAMPLER_EXPECTS(z.n() >= 2, "median bandwidth: need at least 2 particles, got " << z.n());
+  FLOWSAMPLER_EXPECTS(z.belongs_to(ctx), "median bandwidth: the cloud must live in the context's memory");
+  // Only the k strided points travel: k x d values, not the cloud.
+  const std::size_t k = std::min(z.n(), median_points);
+  return median_of_pairs(strided_rows(ctx, z, k).to_host(), k, z.d());
 }
 
 template <class Real>
@@ -122,21 +164,17 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
   ParticleSet<Real> batch_data, batch_lw;
   const bool batched = o_.batch > 0 && data_.n() > o_.batch;
   if (batched) {
-    std::mt19937_64 rng(o_.batch_seed * 0x9e3779b97f4a7c15ull + draws_++);
-    std::vector<std::size_t> idx(data_.n());
-    for (std::size_t j = 0; j < idx.size(); ++j) idx[j] = j;
-    for (std::size_t j = 0; j < o_.batch; ++j)  // partial Fisher-Yates: the first `batch` entries
-      std::swap(idx[j], idx[j + std::uniform_int_distribution<std::size_t>(0, idx.size() - 1 - j)(rng)]);
-    const std::vector<Real> dh = data_.to_host();
-    const std::vector<Real> wh = weighted_ ? log_w_.to_host() : std::vector<Real>();
-    std::vector<Real> bd(o_.batch * d_), bw(weighted_ ? o_.batch : 0);
-    const double up = std::log(double(data_.n()) / double(o_.batch));  // keeps the batch's total weight at 1
-    for (std::size_t j = 0; j < o_.batch; ++j) {
-      for (std::size_t c = 0; c < d_; ++c) bd[c * o_.batch + j] = dh[c * data_.n() + idx[j]];
-      if (weighted_) bw[j] = static_cast<Real>(double(wh[idx[j]]) + up);
+    // Batch-sized traffic only: the indices go up, the rows are gathered on the device.
+    const std::size_t m = data_.n(), b = o_.batch;
+    Buffer<std::uint64_t> idx(ctx, b);
+    idx.copy_from_host(draw_batch(o_.batch_seed, draws_++, m, b).data());
+    batch_data = ParticleSet<Real>(ctx, b, d_);
+    detail::for_each(ctx, batch_data.size(), kernels::GatherRows<Real>{batch_data.data(), data_.data(), idx.data(), m, b, 0.0});
+    if (weighted_) {
+      batch_lw = ParticleSet<Real>(ctx, b, 1);
+      const double up = std::log(double(m) / double(b));  // keeps the batch's total weight at 1
+      detail::for_each(ctx, b, kernels::GatherRows<Real>{batch_lw.data(), log_w_.data(), idx.data(), m, b, up});
     }
-    batch_data = ParticleSet<Real>::from_column_major(ctx, bd.data(), o_.batch, d_);
-    if (weighted_) batch_lw = ParticleSet<Real>::from_column_major(ctx, bw.data(), o_.batch, 1);
   }
   const ParticleSet<Real>& beta = batched ? batch_data : data_;
   const ParticleSet<Real>& beta_lw = batched ? batch_lw : log_w_;
@@ -146,11 +184,12 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
   switch (kind_) {
     case Drift::mean_shift: out.velocity = std::move(pairwise::mean_shift(ctx, o_.kernel, z, beta, lw).mean); break;
     case Drift::drifting: {
-      const auto attract = pairwise::mean_shift(ctx, o_.kernel, z, beta, lw);
+      auto attract = pairwise::mean_shift(ctx, o_.kernel, z, beta, lw);
       // Without the self pairs (left out exactly by the engine), a point
       // alone in its neighbourhood feels no repulsion (mean 0).
       const auto self = pairwise::mean_shift(ctx, o_.kernel, z, z, static_cast<const ParticleSet<Real>*>(nullptr), !o_.include_self);
-      out.velocity = detail::lincomb(ctx, attract.mean, {{-1.0, &self.mean}});
+      detail::lincomb_into(ctx, attract.mean, attract.mean, {{-1.0, &self.mean}});
+      out.velocity = std::move(attract.mean);
       break;
     }
     case Drift::drifting_normalized:
@@ -158,39 +197,34 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
       break;
     case Drift::mmd: {
       // -(1/N) sum_j grad k(x, z_j) + sum_j w_j grad k(x, y_j) (w_j = 1/M unweighted).
-      const auto self = pairwise::kernel_grad_sum(ctx, o_.kernel, z, z);
+      auto self = pairwise::kernel_grad_sum(ctx, o_.kernel, z, z);
       ParticleSet<Real> w;
       if (weighted_) {
-        std::vector<Real> wh = beta_lw.to_host();
-        for (Real& v : wh) v = static_cast<Real>(std::exp(double(v)));
-        w = ParticleSet<Real>::from_column_major(ctx, wh.data(), wh.size(), 1);
+        w = ParticleSet<Real>(ctx, beta_lw.n(), 1);
+        detail::for_each(ctx, w.size(), kernels::ExpScaled<Real>{w.data(), beta_lw.data(), 1.0});
       }
       const auto other = pairwise::kernel_grad_sum(ctx, o_.kernel, z, beta, weighted_ ? &w : nullptr);
-      out.velocity = detail::lincomb(ctx, self, {{weighted_ ? 1.0 : 1 / double(beta.n()), &other}}, -1 / n);
+      detail::lincomb_into(ctx, self, self, {{weighted_ ? 1.0 : 1 / double(beta.n()), &other}}, -1 / n);
+      out.velocity = std::move(self);
       break;
     }
     case Drift::kde_score: out.velocity = kde_score(ctx, o_.kernel.bandwidth, z, z); break;
     case Drift::blob: out.velocity = blob_score(ctx, o_.kernel.bandwidth, z, z); break;
     case Drift::svgd: {
-      pairwise::KernelSpec k = o_.kernel;
-      if (o_.median_bandwidth) k.bandwidth = median_heuristic_bandwidth(z);
+      const double h = o_.median_bandwidth ? median_heuristic_bandwidth(ctx, z) : o_.kernel.bandwidth;
       FieldRequest sr;
       sr.score = true;
-      const std::vector<Real> s = target_score_->evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, z, sr).score.to_host();
-      std::vector<Real> phi = pairwise::kernel_grad_sum(ctx, k, z, z).to_host();
-      for (Real& v : phi) v = static_cast<Real>(-double(v));  // sum_j grad_{z_j} k(z_j, x) = -sum_j grad_x k(x, z_j)
-      for (std::size_t c = 0; c < z.d(); ++c) {
-        const ParticleSet<Real> sc = ParticleSet<Real>::from_column_major(ctx, s.data() + c * z.n(), z.n(), 1);
-        const std::vector<Real> drive = pairwise::kernel_sum(ctx, k, z, z, &sc).to_host();
-        for (std::size_t i = 0; i < z.n(); ++i) phi[c * z.n() + i] += drive[i];
-      }
-      for (Real& v : phi) v = static_cast<Real>(double(v) / n);
-      out.velocity = ParticleSet<Real>::from_column_major(ctx, phi.data(), z.n(), z.d());
+      const ParticleSet<Real> s = target_score_->evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, z, sr).score;
+      // One pass: sum_j k(z_j, x) (s_j + (x - z_j) / h^2) with the scores as payload.
+      ParticleSet<Real> phi(ctx, z.n(), z.d());
+      pairwise::detail::run<kernels::Reduction::sum>(ctx, pairwise::detail::svgd_op<Real>(h), z, z, s.data(), phi.data());
+      detail::lincomb_into(ctx, phi, phi, {}, 1 / n);
+      out.velocity = std::move(phi);
       break;
     }
     case Drift::sinkhorn:
     case Drift::ot_score: {
-      const double eps = o_.ot_eps > 0 ? o_.ot_eps : default_ot_eps(z);
+      const double eps = o_.ot_eps > 0 ? o_.ot_eps : default_ot_eps(ctx, z);
       if (kind_ == Drift::ot_score) {
         out.velocity = ot_score(ctx, eps, o_.ot_tol, z, z);
       } else {
@@ -198,9 +232,10 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
         so.tol = o_.ot_tol;
         so.debias = false;
         so.eps = eps;
-        const auto to_data = metrics::barycentric_projection(ctx, z, beta, metrics::sinkhorn(ctx, z, beta, so).g, eps);
+        auto to_data = metrics::barycentric_projection(ctx, z, beta, metrics::sinkhorn(ctx, z, beta, so).g, eps);
         const auto to_self = metrics::barycentric_projection(ctx, z, z, metrics::sinkhorn_self_potential(ctx, z, so), eps);
-        out.velocity = detail::lincomb(ctx, to_data, {{-1.0, &to_self}});
+        detail::lincomb_into(ctx, to_data, to_data, {{-1.0, &to_self}});
+        out.velocity = std::move(to_data);
       }
       break;
     }
@@ -210,7 +245,7 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
 
 template class DriftField<float>;
 template class DriftField<double>;
-template double median_pairwise_distance<float>(const ParticleSet<float>&);
-template double median_pairwise_distance<double>(const ParticleSet<double>&);
+template double median_pairwise_distance<float>(const Context&, const ParticleSet<float>&);
+template double median_pairwise_distance<double>(const Context&, const ParticleSet<double>&);
 
 }  // namespace flowsampler::fields

@@ -3,7 +3,9 @@
 #include <cmath>
 #include <vector>
 
+#include "core/launch.hpp"
 #include "core/lincomb.hpp"
+#include "fields/weights.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/drifts.hpp"
 #include "flowsampler/metrics/sinkhorn.hpp"
@@ -26,7 +28,9 @@ template <class Real>
 ParticleSet<Real> kde_score(const Context& ctx, double h, const ParticleSet<Real>& cloud, const ParticleSet<Real>& at) {
   expect_points("kde score", cloud, at);
   FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, "kde score: the bandwidth must be > 0, got " << h);
-  return detail::lincomb(ctx, pairwise::mean_shift(ctx, {pairwise::Kernel::gaussian, h}, at, cloud).mean, {}, 1 / (h * h));
+  ParticleSet<Real> score = std::move(pairwise::mean_shift(ctx, {pairwise::Kernel::gaussian, h}, at, cloud).mean);
+  detail::lincomb_into(ctx, score, score, {}, 1 / (h * h));
+  return score;
 }
 
 template <class Real>
@@ -40,11 +44,11 @@ ParticleSet<Real> blob_score(const Context& ctx, double h, const ParticleSet<Rea
   ParticleSet<Real> cloud_lse;
   if (&at != &cloud) cloud_lse = pairwise::mean_shift(ctx, k, cloud, cloud).lse;
   const ParticleSet<Real>& lse = &at == &cloud ? shift.lse : cloud_lse;
-  std::vector<Real> inv = lse.to_host();
-  for (Real& v : inv) v = static_cast<Real>(std::exp(-double(v)));
-  const auto w = ParticleSet<Real>::from_column_major(ctx, inv.data(), inv.size(), 1);
-  const auto spread = pairwise::kernel_grad_sum(ctx, k, at, cloud, &w);
-  return detail::lincomb(ctx, shift.mean, {{1.0, &spread}}, 1 / (h * h));
+  ParticleSet<Real> w(ctx, lse.n(), 1);
+  detail::for_each(ctx, w.size(), kernels::ExpScaled<Real>{w.data(), lse.data(), -1.0});
+  auto spread = pairwise::kernel_grad_sum(ctx, k, at, cloud, &w);
+  detail::lincomb_into(ctx, spread, shift.mean, {{1.0, &spread}}, 1 / (h * h));
+  return spread;
 }
 
 template <class Real>
@@ -56,13 +60,15 @@ ParticleSet<Real> ot_score(const Context& ctx, double eps, double tol, const Par
   so.tol = tol;
   so.debias = false;
   so.eps = 2 * eps;  // cost |x - y|^2 / 2 with eps is cost |x - y|^2 with 2 eps: the same plan
-  const auto T = metrics::barycentric_projection(ctx, at, cloud, metrics::sinkhorn_self_potential(ctx, cloud, so), so.eps);
-  return detail::lincomb(ctx, detail::lincomb(ctx, T, {{-1.0, &at}}), {}, 2 / eps);  // T - y first: it cancels
+  auto score = metrics::barycentric_projection(ctx, at, cloud, metrics::sinkhorn_self_potential(ctx, cloud, so), so.eps);
+  detail::lincomb_into(ctx, score, score, {{-1.0, &at}});  // T - y first: it cancels
+  detail::lincomb_into(ctx, score, score, {}, 2 / eps);
+  return score;
 }
 
 template <class Real>
-double default_ot_eps(const ParticleSet<Real>& cloud) {
-  const double med = median_pairwise_distance(cloud);
+double default_ot_eps(const Context& ctx, const ParticleSet<Real>& cloud) {
+  const double med = median_pairwise_distance(ctx, cloud);
   return 0.05 * med * med;
 }
 
@@ -71,7 +77,7 @@ double default_ot_eps(const ParticleSet<Real>& cloud) {
   template ParticleSet<Real> blob_score(const Context&, double, const ParticleSet<Real>&, const ParticleSet<Real>&); \
   template ParticleSet<Real> ot_score(const Context&, double, double, const ParticleSet<Real>&,                      \
                                       const ParticleSet<Real>&);                                                    \
-  template double default_ot_eps(const ParticleSet<Real>&);
+  template double default_ot_eps(const Context&, const ParticleSet<Real>&);
 FLOWSAMPLER_SCORE_ESTIMATES(float)
 FLOWSAMPLER_SCORE_ESTIMATES(double)
 #undef FLOWSAMPLER_SCORE_ESTIMATES

@@ -25,9 +25,7 @@ ParticleSet<Real> add_scaled(const Context& ctx, const ParticleSet<Real>& y, dou
 template <class Real>
 ParticleSet<Real> strided(const Context& ctx, const ParticleSet<Real>& x, std::size_t m) {
   if (m >= x.n()) return x.copy(ctx);
-  ParticleSet<Real> out(ctx, m, x.d());
-  for_each(ctx, out.size(), kernels::StridedRows<Real>{out.data(), x.data(), x.n(), m});
-  return out;
+  return strided_rows(ctx, x, m);
 }
 
 /// sqrt(mean_i |a_i - b_i|^2) and, when asked, max_i |a_i - b_i| (two scalar reads).

@@ -44,7 +44,7 @@ ScoreParams resolve_score(const Context& ctx, const ScoreOptions& o, const Parti
   p.estimator = o.estimator;
   p.ot_tol = o.ot_tol;
   if (o.estimator == ScoreEstimator::ot) {
-    p.ot_eps = o.ot_eps > 0 ? o.ot_eps : fields::default_ot_eps(cloud);
+    p.ot_eps = o.ot_eps > 0 ? o.ot_eps : fields::default_ot_eps(ctx, cloud);
   } else if (o.bandwidth > 0) {
     p.bandwidth = o.bandwidth;
   } else {

@@ -113,7 +113,7 @@ class SinkhornDivergence final : public Functional {
   double value(const Context& ctx, const ParticleSet<double>& y) const override {
     check_cloud(y, dim(), "sinkhorn functional");
     metrics::SinkhornOptions so;
-    so.eps = eps_ > 0 ? eps_ : fields::default_ot_eps(y);
+    so.eps = eps_ > 0 ? eps_ : fields::default_ot_eps(ctx, y);
     so.tol = tol_;
     return metrics::sinkhorn(ctx, y, nu_, so).divergence;
   }

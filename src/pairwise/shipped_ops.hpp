@@ -47,6 +47,12 @@ void visit_mean_shift_op(double eps, bool weighted, F&& f, bool laplace = false)
   else f(kernels::MeanShiftOp<Real, false>{c});
 }
 
+/// The fused SVGD pass with the Gaussian kernel of bandwidth h.
+template <class Real>
+kernels::SvgdOp<Real> svgd_op(double h) {
+  return {{static_cast<Real>(1 / h), static_cast<Real>(1 / (h * h))}};
+}
+
 template <class Real>
 kernels::SoftminSqDistOp<Real> softmin_op(double eps) {
   return {static_cast<Real>(-1 / eps)};

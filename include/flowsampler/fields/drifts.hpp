@@ -32,7 +32,8 @@
 ///               score estimate whose particle flow is the
 ///               gradient flow of a regularized entropy
 ///   svgd        phi(x) = mean_j [k(z_j, x) s(z_j) + grad_{z_j} k(z_j, x)] for a
-///               Gaussian-mixture target with exact scores s (Liu & Wang 2016)
+///               Gaussian-mixture target with exact scores s (Liu & Wang 2016),
+///               one pairwise pass: k(z_j, x) (s_j + (x - z_j) / h^2)
 ///   sinkhorn    T_eps[mu_t -> beta](x) - T_eps[mu_t -> mu_t](x): barycentric
 ///               projections of the entropic plans (cost |x - y|^2) to the data
 ///               and of the symmetric self-plan (the self-transport term)
@@ -70,8 +71,13 @@ struct DriftOptions {
   double ot_eps = 0;
   double ot_tol = 1e-4;  ///< sinkhorn, ot_score: marginal tolerance of the inner Sinkhorn solves
   /// Random batch: when > 0 and below M, each evaluation uses this many data
-  /// points drawn without replacement (a fresh draw per evaluation, seeded by
-  /// batch_seed): O(N M') work per step for very large data clouds.
+  /// points drawn without replacement: O(N M') work per step for very large
+  /// data clouds. The k-th batched evaluation of a field (k = 0, 1, ...
+  /// counted by the field over its lifetime; every integrator stage is an
+  /// evaluation) draws its batch from Philox keyed by batch_seed at counter
+  /// k: the same seed gives the same batches on every backend, and a fresh
+  /// field starts the sequence again. Only the batch's indices travel to a
+  /// device (8 bytes each); its rows are gathered there.
   std::size_t batch = 0;
   std::uint64_t batch_seed = 0;
 };
@@ -99,15 +105,18 @@ class DriftField final : public Field<Real> {
   mutable std::uint64_t draws_ = 0;  // batches drawn so far: the counter of the batch stream
 };
 
-/// The median pairwise distance of (up to 1000 strided points of) z.
+/// The median pairwise distance of (up to 1000 strided points of) z, which
+/// lives in ctx's memory: the points are gathered where z lives and only
+/// they (at most 1000 x d values) travel to the host. Error for N < 2 or a
+/// median of 0.
 template <class Real>
-double median_pairwise_distance(const ParticleSet<Real>& z);
+double median_pairwise_distance(const Context& ctx, const ParticleSet<Real>& z);
 
 /// The median-heuristic bandwidth of SVGD: median_pairwise_distance(z) over
 /// sqrt(2 log(N + 1)), for k = exp(-r^2 / (2 h^2)).
 template <class Real>
-double median_heuristic_bandwidth(const ParticleSet<Real>& z) {
-  return median_pairwise_distance(z) / std::sqrt(2 * std::log(double(z.n()) + 1));
+double median_heuristic_bandwidth(const Context& ctx, const ParticleSet<Real>& z) {
+  return median_pairwise_distance(ctx, z) / std::sqrt(2 * std::log(double(z.n()) + 1));
 }
 
 }  // namespace flowsampler::fields

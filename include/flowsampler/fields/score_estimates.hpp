@@ -27,8 +27,9 @@ ParticleSet<Real> ot_score(const Context& ctx, double eps, double tol, const Par
                            const ParticleSet<Real>& at);
 
 /// The default eps of ot_score: 0.05 x the median squared pairwise distance
-/// of (up to 1000 strided points of) the cloud.
+/// of (up to 1000 strided points of) the cloud, which lives in ctx's memory
+/// (only those points travel to the host).
 template <class Real>
-double default_ot_eps(const ParticleSet<Real>& cloud);
+double default_ot_eps(const Context& ctx, const ParticleSet<Real>& cloud);
 
 }  // namespace flowsampler::fields

@@ -27,7 +27,9 @@ struct EvolveOptions {
 
 /// Moves z from t = 0 to steps * dt and returns the records. `reference`
 /// (e.g. the data cloud) may be null; its energy distance to the cloud is
-/// O(N M) per record. Error on steps < 1, dt <= 0, every < 1, a
+/// O(N M) per record. Every record is a set of device reductions (the mean,
+/// the covariance, the energy distance's kernel sums): on a device context
+/// only their scalars travel. Error on steps < 1, dt <= 0, every < 1, a
 /// non-velocity method.
 template <class Real>
 std::vector<EvolveRecord> evolve(const Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z,
