@@ -25,6 +25,7 @@ FLOWSAMPLER_CUDA_FOR_EACH(Fill<double>)
 FLOWSAMPLER_CUDA_FOR_EACH(Fill<unsigned>)
 FLOWSAMPLER_CUDA_FOR_EACH(Convert<float, double>)
 FLOWSAMPLER_CUDA_FOR_EACH(Convert<double, float>)
+FLOWSAMPLER_CUDA_FOR_EACH(Convert<double, double>)  // Real = double callers widen with the same functor
 FLOWSAMPLER_CUDA_FOR_EACH(RandomFill<float>)
 FLOWSAMPLER_CUDA_FOR_EACH(RandomFill<double>)
 FLOWSAMPLER_CUDA_FOR_EACH(CenterRows<float>)

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
+#include "metrics/rows.hpp"
 
 namespace flowsampler::metrics {
 
@@ -18,21 +20,15 @@ FisherInformation relative_fisher_information(Context& ctx, const targets::Gauss
   const paths::PathPoint data_end{1.0, 0.0, 0.0, 0.0, 0.0};
   fields::FieldRequest req;
   req.score = true;
-  const std::vector<double> s_nu = fields::GmmField(nu).evaluate(ctx, data_end, x, req).score.to_host();
-  const std::vector<double> s_mu = fields::GmmField(mu).evaluate(ctx, data_end, x, req).score.to_host();
-  const std::size_t d = nu.dim();
+  const ParticleSet<double> s_nu = fields::GmmField(nu).evaluate(ctx, data_end, x, req).score;
+  const ParticleSet<double> s_mu = fields::GmmField(mu).evaluate(ctx, data_end, x, req).score;
+  // q_i = |s_nu(x_i) - s_mu(x_i)|^2: its sum, sum of squares and max, reduced where the scores are.
+  const std::vector<double> sums = detail::reduce(ctx, n, 2, kernels::RowSqDist<double, false>{s_nu.data(), s_mu.data(), n, nu.dim()});
   FisherInformation r;
   r.samples = n;
-  double sum = 0, sum2 = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    double q = 0;
-    for (std::size_t k = 0; k < d; ++k) q += std::pow(s_nu[k * n + i] - s_mu[k * n + i], 2);
-    sum += q;
-    sum2 += q * q;
-    r.sup = std::max(r.sup, q);
-  }
-  r.value = sum / double(n);
-  r.std_error = std::sqrt(std::max(0.0, sum2 / double(n) - r.value * r.value) / double(n - 1));
+  r.sup = detail::reduce(ctx, n, 1, kernels::RowSqDist<double, true>{s_nu.data(), s_mu.data(), n, nu.dim()})[0];
+  r.value = sums[0] / double(n);
+  r.std_error = std::sqrt(std::max(0.0, sums[1] / double(n) - r.value * r.value) / double(n - 1));
   return r;
 }
 

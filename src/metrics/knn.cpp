@@ -3,8 +3,10 @@
 #include <cmath>
 #include <vector>
 
+#include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/pairwise/pairwise.hpp"
+#include "metrics/knn.hpp"
 
 namespace flowsampler::metrics {
 
@@ -18,34 +20,21 @@ double digamma(double x) {
   return r + std::log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
 }
 
-// log of the k-th nearest-neighbour distance of each x_i among `y`, skipping
-// x_i itself when y is x (the neighbour with index i).
+// Sum over i of the log of the k-th nearest-neighbour distance of x_i among
+// `y`, skipping x_i itself when y is x (the neighbour with index i): one
+// reduction on the device (and a second one, to name the point, on error).
 template <class Real>
-std::vector<double> log_kth_distance(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y, int k,
-                                     bool self) {
+double sum_log_kth_distance(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y, int k, bool self) {
   const int kk = self ? k + 1 : k;
   const auto r = pairwise::kmin_sqdist(ctx, x, y, kk);
-  const std::vector<Real> d2 = r.dist2.to_host();
-  std::vector<std::uint32_t> idx(r.index.size());
-  r.index.copy_to_host(idx.data());
-  const std::size_t n = x.n();
-  std::vector<double> out(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    int seen = 0;
-    double kth = 0;
-    for (int c = 0; c < kk; ++c) {
-      if (self && idx[std::size_t(c) * n + i] == i) continue;
-      if (++seen == k) {
-        kth = double(d2[std::size_t(c) * n + i]);
-        break;
-      }
-    }
-    if (seen < k) kth = double(d2[std::size_t(kk - 1) * n + i]);  // i was not among its own k + 1 (ties at 0)
-    FLOWSAMPLER_EXPECTS(kth > 0, "knn: point " << i << " has " << k
-                                               << " neighbours at distance 0 (duplicate points); the estimator needs distinct points");
-    out[i] = 0.5 * std::log(kth);
+  const kernels::KthNeighbour<Real> nb{r.dist2.data(), r.index.data(), x.n(), k, kk, self};
+  const std::vector<double> s = detail::reduce(ctx, x.n(), 2, kernels::LogKthDistance<Real>{nb});
+  if (s[1] > 0) {
+    const double first = -detail::reduce(ctx, x.n(), 1, kernels::FirstZeroKth<Real>{nb})[0];
+    FLOWSAMPLER_EXPECTS(false, "knn: point " << static_cast<std::size_t>(first) << " has " << k
+                                             << " neighbours at distance 0 (duplicate points); the estimator needs distinct points");
   }
-  return out;
+  return s[0];
 }
 
 template <class Real>
@@ -60,9 +49,7 @@ template <class Real>
 double knn_entropy(const Context& ctx, const ParticleSet<Real>& x, int k) {
   expect_sizes(x, k, "knn_entropy");
   const double n = double(x.n()), d = double(x.d());
-  const std::vector<double> lr = log_kth_distance(ctx, x, x, k, true);
-  double s = 0;
-  for (double v : lr) s += v;
+  const double s = sum_log_kth_distance(ctx, x, x, k, true);
   const double log_unit_ball = 0.5 * d * std::log(M_PI) - std::lgamma(0.5 * d + 1);
   return digamma(n) - digamma(k) + log_unit_ball + d * s / n;
 }
@@ -72,9 +59,8 @@ double knn_kl_divergence(const Context& ctx, const ParticleSet<Real>& x, const P
   expect_sizes(x, k, "knn_kl");
   FLOWSAMPLER_EXPECTS(y.n() >= static_cast<std::size_t>(k), "knn_kl: y needs at least k = " << k << " points, got " << y.n());
   FLOWSAMPLER_EXPECTS(x.d() == y.d(), "knn_kl: x has d = " << x.d() << ", y has d = " << y.d());
-  const std::vector<double> rho = log_kth_distance(ctx, x, x, k, true), nu = log_kth_distance(ctx, x, y, k, false);
-  double s = 0;
-  for (std::size_t i = 0; i < rho.size(); ++i) s += nu[i] - rho[i];
+  const double rho = sum_log_kth_distance(ctx, x, x, k, true), nu = sum_log_kth_distance(ctx, x, y, k, false);
+  const double s = nu - rho;
   const double n = double(x.n());
   return double(x.d()) * s / n + std::log(double(y.n()) / (n - 1));
 }

@@ -4,61 +4,80 @@
 #include <cmath>
 #include <limits>
 
+#include "core/launch.hpp"
+#include "core/lincomb.hpp"
 #include "flowsampler/core/error.hpp"
+#include "flowsampler/metrics/moments.hpp"
 #include "flowsampler/pairwise/pairwise.hpp"
+#include "metrics/sinkhorn.hpp"
 
 namespace flowsampler::metrics {
 
+// Everything of size N or M stays in the context's memory: the potentials
+// (double columns), the soft-min's log-weights and results (Real columns), the
+// centred clouds. The host sees the bounding box and mean (d values each),
+// one marginal error per iteration at the final eps, and the final sums.
 namespace {
 
-// One side's soft-min c-transform and its row statistics.
+// The c-transform of h (on the points `to`) onto the points `from`:
+// T(h)_i = -eps log sum_j w_j exp((h_j - C_ij) / eps) = -eps lse_i, kept as the
+// soft-min's lse and softmax-weighted mean cost (mean_i). `lw` (M x 1) is scratch.
 template <class Real>
-struct Transform {
-  std::vector<double> potential;  // -eps lse_i: the c-transform of the other side's potential
-  std::vector<double> mean_cost;  // softmax-weighted mean of C_ij over j
+pairwise::SoftmaxResult<Real> c_transform(const Context& ctx, const ParticleSet<Real>& from, const ParticleSet<Real>& to,
+                                          const ParticleSet<double>& h, double eps, ParticleSet<Real>& lw) {
+  const double log_w = -std::log(static_cast<double>(to.n()));
+  detail::for_each(ctx, to.n(), kernels::SinkhornLogWeights<Real>{lw.data(), h.data(), log_w, eps});
+  return pairwise::softmin_sqdist(ctx, eps, from, to, lw);
+}
+
+// p <- (1 - w) p + w T, T = -eps lse the fresh c-transform.
+template <class Real>
+void relax(const Context& ctx, ParticleSet<double>& p, const ParticleSet<Real>& lse, double eps, double w) {
+  detail::for_each(ctx, p.n(), kernels::SinkhornRelax<Real>{p.data(), lse.data(), eps, w});
+}
+
+// |P 1 - a|_1 for potentials p whose fresh c-transform is -eps lse: one scalar read.
+template <class Real>
+double marginal_error(const Context& ctx, const ParticleSet<double>& p, const ParticleSet<Real>& lse, double eps) {
+  return detail::reduce(ctx, p.n(), 1, kernels::SinkhornMarginalError<Real>{p.data(), lse.data(), eps})[0] /
+         static_cast<double>(p.n());
+}
+
+ParticleSet<double> zeros(const Context& ctx, std::size_t n) {
+  ParticleSet<double> p(ctx, n, 1);
+  detail::for_each(ctx, n, kernels::Fill<double>{p.data(), 0.0});
+  return p;
+}
+
+double average(const Context& ctx, const ParticleSet<double>& p) { return metrics::mean(ctx, p)[0]; }
+
+// Per column [lo, hi] of a cloud (one max reduction per 16 columns); Error
+// naming `what` on a non-finite coordinate.
+struct Box {
+  std::vector<double> lo, hi;
 };
 
-// T(h)_i = -eps log sum_j w_j exp((h_j - C_ij) / eps) over the points `to`.
 template <class Real>
-Transform<Real> c_transform(const Context& ctx, const ParticleSet<Real>& from, const ParticleSet<Real>& to,
-                            const std::vector<double>& h, double eps) {
-  const std::size_t m = to.n();
-  std::vector<Real> lw(m);
-  const double log_w = -std::log(static_cast<double>(m));
-  for (std::size_t j = 0; j < m; ++j) lw[j] = static_cast<Real>(log_w + h[j] / eps);
-  const ParticleSet<Real> lw_set = ParticleSet<Real>::from_column_major(ctx, lw.data(), m, 1);
-  const auto r = pairwise::softmin_sqdist(ctx, eps, from, to, lw_set);
-  const std::vector<Real> lse = r.lse.to_host(), mc = r.mean.to_host();
-  Transform<Real> t;
-  t.potential.resize(from.n());
-  t.mean_cost.assign(mc.begin(), mc.end());
-  for (std::size_t i = 0; i < from.n(); ++i) t.potential[i] = -eps * static_cast<double>(lse[i]);
-  return t;
+Box bounding_box(const Context& ctx, const ParticleSet<Real>& x, const char* what) {
+  constexpr std::size_t columns = detail::reduce_max_width / 2;
+  Box b;
+  for (std::size_t c0 = 0; c0 < x.d(); c0 += columns) {
+    const int w = static_cast<int>(std::min(columns, x.d() - c0));
+    const std::vector<double> m = detail::reduce(ctx, x.n(), 2 * w, kernels::BoundingBox<Real>{x.data(), x.n(), c0, w});
+    for (int k = 0; k < w; ++k) {
+      FLOWSAMPLER_EXPECTS(std::isfinite(m[2 * k]) && std::isfinite(m[2 * k + 1]), what << " has a non-finite coordinate");
+      b.hi.push_back(m[2 * k]);
+      b.lo.push_back(-m[2 * k + 1]);
+    }
+  }
+  return b;
 }
 
-// |P 1 - a|_1 for potentials f whose fresh c-transform (from g) is f_new:
-// row i of the plan has mass a_i exp((f_i - f_new_i) / eps).
-double marginal_error(const std::vector<double>& f, const std::vector<double>& f_new, double eps) {
-  double e = 0;
-  for (std::size_t i = 0; i < f.size(); ++i) e += std::fabs(std::expm1((f[i] - f_new[i]) / eps));
-  return e / static_cast<double>(f.size());
-}
-
-double mean(const std::vector<double>& v) {
+// Squared diameter of the bounding box of both clouds.
+double squared_diameter(const Box& a, const Box& b) {
   double s = 0;
-  for (double x : v) s += x;
-  return s / static_cast<double>(v.size());
-}
-
-// Squared diameter of the bounding box of both clouds (host copies).
-template <class Real>
-double squared_diameter(const std::vector<Real>& x, std::size_t n, const std::vector<Real>& y, std::size_t m,
-                        std::size_t d) {
-  double s = 0;
-  for (std::size_t k = 0; k < d; ++k) {
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    for (std::size_t i = 0; i < n; ++i) lo = std::min(lo, double(x[k * n + i])), hi = std::max(hi, double(x[k * n + i]));
-    for (std::size_t j = 0; j < m; ++j) lo = std::min(lo, double(y[k * m + j])), hi = std::max(hi, double(y[k * m + j]));
+  for (std::size_t k = 0; k < a.lo.size(); ++k) {
+    const double lo = std::min(a.lo[k], b.lo[k]), hi = std::max(a.hi[k], b.hi[k]);
     s += (hi - lo) * (hi - lo);
   }
   return s;
@@ -75,23 +94,38 @@ Schedule eps_schedule(double diameter2, const SinkhornOptions& o) {
   return s;
 }
 
-// OT_eps(a, a): the symmetric fixed point p = T(p), averaged updates
-// p <- (p + T(p)) / 2 (they converge where plain ones oscillate); OT = 2 <a, p>.
-std::vector<double> host(const ParticleSet<double>& p) { return p.to_host(); }
-ParticleSet<double> device(const Context& ctx, const std::vector<double>& v) {
-  return ParticleSet<double>::from_column_major(ctx, v.data(), v.size(), 1);
+// x minus `centre` (d values), on the device.
+template <class Real>
+ParticleSet<Real> shifted(const Context& ctx, const ParticleSet<Real>& x, const Buffer<double>& centre) {
+  ParticleSet<Real> out(ctx, x.n(), x.d());
+  detail::for_each(ctx, x.size(), kernels::ShiftColumns<Real>{out.data(), x.data(), x.n(), centre.data()});
+  return out;
 }
 
+// The cost is translation invariant: centre on x's mean so that float
+// coordinates keep their digits for the distances.
 template <class Real>
-std::vector<double> symmetric_potential(const Context& ctx, const ParticleSet<Real>& x, const Schedule& s,
+Buffer<double> centre_of(const Context& ctx, const ParticleSet<Real>& x) {
+  const std::vector<double> c = metrics::mean(ctx, x);
+  Buffer<double> out(ctx, c.size());
+  out.copy_from_host(c.data());
+  return out;
+}
+
+// OT_eps(a, a): the symmetric fixed point p = T(p), averaged updates
+// p <- (p + T(p)) / 2 (they converge where plain ones oscillate); OT = 2 <a, p>.
+template <class Real>
+ParticleSet<double> symmetric_potential(const Context& ctx, const ParticleSet<Real>& x, const Schedule& s,
                                         const SinkhornOptions& o) {
-  std::vector<double> p(x.n(), 0.0);
+  ParticleSet<double> p = zeros(ctx, x.n());
+  ParticleSet<Real> lw(ctx, x.n(), 1);
   for (std::size_t k = 0; k < s.eps.size(); ++k) {
     const bool last = k + 1 == s.eps.size();
     for (int it = 0; it < (last ? o.max_iter : 1); ++it) {
-      const auto t = c_transform(ctx, x, x, p, s.eps[k]);
-      const double err = marginal_error(p, t.potential, s.eps[k]);
-      for (std::size_t i = 0; i < p.size(); ++i) p[i] = 0.5 * (p[i] + t.potential[i]);
+      const auto t = c_transform(ctx, x, x, p, s.eps[k], lw);
+      // The error is only read at the final eps: one scalar read per iteration there.
+      const double err = last ? marginal_error(ctx, p, t.lse, s.eps[k]) : 0.0;
+      relax(ctx, p, t.lse, s.eps[k], 0.5);
       if (last && err < o.tol) return p;
     }
   }
@@ -101,12 +135,8 @@ std::vector<double> symmetric_potential(const Context& ctx, const ParticleSet<Re
 }
 
 template <class Real>
-ParticleSet<Real> shifted(const Context& ctx, const std::vector<Real>& cols, std::size_t n, std::size_t d,
-                          const std::vector<double>& shift) {
-  std::vector<Real> c(cols);
-  for (std::size_t k = 0; k < d; ++k)
-    for (std::size_t i = 0; i < n; ++i) c[k * n + i] = static_cast<Real>(double(cols[k * n + i]) - shift[k]);
-  return ParticleSet<Real>::from_column_major(ctx, c.data(), n, d);
+void expect_on(const Context& ctx, const ParticleSet<Real>& x, const char* what) {
+  FLOWSAMPLER_EXPECTS(x.belongs_to(ctx), what << " must live in the memory of the " << to_string(ctx.backend()) << " context");
 }
 
 }  // namespace
@@ -120,38 +150,33 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
   FLOWSAMPLER_EXPECTS(o.scaling > 0 && o.scaling < 1, "sinkhorn: scaling must be in (0, 1), got " << o.scaling);
   FLOWSAMPLER_EXPECTS(o.tol > 0 && o.max_iter >= 1, "sinkhorn: need tol > 0 and max_iter >= 1");
   FLOWSAMPLER_EXPECTS(o.relaxation >= 1 && o.relaxation < 2, "sinkhorn: relaxation must be in [1, 2), got " << o.relaxation);
-  const std::size_t n = x_in.n(), m = y_in.n(), d = x_in.d();
-  const std::vector<Real> xh = x_in.to_host(), yh = y_in.to_host();
-  for (Real v : xh) FLOWSAMPLER_EXPECTS(std::isfinite(double(v)), "sinkhorn: x has a non-finite coordinate");
-  for (Real v : yh) FLOWSAMPLER_EXPECTS(std::isfinite(double(v)), "sinkhorn: y has a non-finite coordinate");
-  // The cost is translation invariant: centre on x's mean so that float
-  // coordinates keep their digits for the distances.
-  std::vector<double> centre(d, 0.0);
-  for (std::size_t k = 0; k < d; ++k) {
-    for (std::size_t i = 0; i < n; ++i) centre[k] += double(xh[k * n + i]);
-    centre[k] /= double(n);
-  }
-  const ParticleSet<Real> x = shifted(ctx, xh, n, d, centre), y = shifted(ctx, yh, m, d, centre);
-  const Schedule s = eps_schedule(squared_diameter(xh, n, yh, m, d), o);
+  expect_on(ctx, x_in, "sinkhorn: x");
+  expect_on(ctx, y_in, "sinkhorn: y");
+  const std::size_t n = x_in.n(), m = y_in.n();
+  const Box box_x = bounding_box(ctx, x_in, "sinkhorn: x"), box_y = bounding_box(ctx, y_in, "sinkhorn: y");
+  const Buffer<double> centre = centre_of(ctx, x_in);
+  const ParticleSet<Real> x = shifted(ctx, x_in, centre), y = shifted(ctx, y_in, centre);
+  const Schedule s = eps_schedule(squared_diameter(box_x, box_y), o);
   SinkhornResult r;
   r.stages = static_cast<int>(s.eps.size());
-  std::vector<double> f(n, 0.0), g(m, 0.0);
-  Transform<Real> tf;  // the latest transform of g onto x
+  r.f = zeros(ctx, n);
+  r.g = zeros(ctx, m);
+  ParticleSet<Real> lw_x(ctx, n, 1), lw_y(ctx, m, 1);  // log-weights of the soft-mins over x and over y
+  pairwise::SoftmaxResult<Real> tf;  // the latest transform of g onto x
   bool converged = false;
   double w = o.relaxation, best_error = std::numeric_limits<double>::infinity();
   for (std::size_t k = 0; k < s.eps.size() && !converged; ++k) {
     const double eps = s.eps[k];
     const bool last = k + 1 == s.eps.size();
-    tf = c_transform(ctx, x, y, g, eps);
+    tf = c_transform(ctx, x, y, r.g, eps, lw_y);
     for (int it = 0; it < (last ? o.max_iter : 1); ++it) {
       const double wk = last ? w : 1.0;
-      for (std::size_t i = 0; i < n; ++i) f[i] = (1 - wk) * f[i] + wk * tf.potential[i];
-      const auto tg = c_transform(ctx, y, x, f, eps).potential;
-      for (std::size_t j = 0; j < m; ++j) g[j] = (1 - wk) * g[j] + wk * tg[j];
-      tf = c_transform(ctx, x, y, g, eps);  // the next f, and the row marginals of (f, g)
+      relax(ctx, r.f, tf.lse, eps, wk);
+      relax(ctx, r.g, c_transform(ctx, y, x, r.f, eps, lw_x).lse, eps, wk);
+      tf = c_transform(ctx, x, y, r.g, eps, lw_y);  // the next f, and the row marginals of (f, g)
       if (last) {
         ++r.iterations;
-        r.marginal_error = marginal_error(f, tf.potential, eps);
+        r.marginal_error = marginal_error(ctx, r.f, tf.lse, eps);
         if (r.marginal_error < o.tol) {
           converged = true;
           break;
@@ -167,13 +192,11 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
                                                                << " (marginal error " << r.marginal_error
                                                                << "); raise max_iter or tol, or a larger eps");
   // <P, C> = sum_i a_i exp((f_i - T(g)_i) / eps) * (mean cost of row i).
-  for (std::size_t i = 0; i < n; ++i)
-    r.cost += std::exp((f[i] - tf.potential[i]) / o.eps) * tf.mean_cost[i] / double(n);
-  r.ot = mean(f) + mean(g);
-  r.divergence = o.debias ? r.ot - (mean(symmetric_potential(ctx, x, s, o)) + mean(symmetric_potential(ctx, y, s, o)))
+  r.cost = detail::reduce(ctx, n, 1,
+                          kernels::SinkhornPlanCost<Real>{r.f.data(), tf.lse.data(), tf.mean.data(), o.eps, double(n)})[0];
+  r.ot = average(ctx, r.f) + average(ctx, r.g);
+  r.divergence = o.debias ? r.ot - (average(ctx, symmetric_potential(ctx, x, s, o)) + average(ctx, symmetric_potential(ctx, y, s, o)))
                           : std::numeric_limits<double>::quiet_NaN();
-  r.f = device(ctx, f);
-  r.g = device(ctx, g);
   return r;
 }
 
@@ -182,31 +205,24 @@ ParticleSet<double> sinkhorn_self_potential(const Context& ctx, const ParticleSe
   FLOWSAMPLER_EXPECTS(x_in.n() > 0, "sinkhorn_self: empty set");
   FLOWSAMPLER_EXPECTS(std::isfinite(o.eps) && o.eps > 0, "sinkhorn_self: eps must be finite and > 0, got " << o.eps);
   FLOWSAMPLER_EXPECTS(o.tol > 0 && o.max_iter >= 1, "sinkhorn_self: need tol > 0 and max_iter >= 1");
-  const std::size_t n = x_in.n(), d = x_in.d();
-  const std::vector<Real> xh = x_in.to_host();
-  std::vector<double> centre(d, 0.0);
-  for (std::size_t k = 0; k < d; ++k) {
-    for (std::size_t i = 0; i < n; ++i) centre[k] += double(xh[k * n + i]);
-    centre[k] /= double(n);
-  }
-  const ParticleSet<Real> x = shifted(ctx, xh, n, d, centre);
-  return device(ctx, symmetric_potential(ctx, x, eps_schedule(squared_diameter(xh, n, xh, n, d), o), o));
+  expect_on(ctx, x_in, "sinkhorn_self: x");
+  const Box box = bounding_box(ctx, x_in, "sinkhorn_self: x");
+  const ParticleSet<Real> x = shifted(ctx, x_in, centre_of(ctx, x_in));
+  return symmetric_potential(ctx, x, eps_schedule(squared_diameter(box, box), o), o);
 }
 
 template <class Real>
 ParticleSet<Real> barycentric_projection(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
-                                         const ParticleSet<double>& g_dev, double eps) {
-  FLOWSAMPLER_EXPECTS(g_dev.n() == y.n() && g_dev.d() == 1, "barycentric_projection: g needs M = " << y.n() << " values, got " << g_dev.n() << " x " << g_dev.d());
-  const std::vector<double> g = host(g_dev);
+                                         const ParticleSet<double>& g, double eps) {
+  FLOWSAMPLER_EXPECTS(g.n() == y.n() && g.d() == 1, "barycentric_projection: g needs M = " << y.n() << " values, got " << g.n() << " x " << g.d());
   FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "barycentric_projection: eps must be > 0, got " << eps);
-  std::vector<Real> lw(y.n());
-  for (std::size_t j = 0; j < y.n(); ++j) lw[j] = static_cast<Real>(g[j] / eps - std::log(double(y.n())));
-  const ParticleSet<Real> lw_set = ParticleSet<Real>::from_column_major(ctx, lw.data(), y.n(), 1);
-  // Softmax of -|x - y|^2 / eps + lw: the Gaussian mean shift with 2 s^2 = eps.
-  std::vector<Real> t = pairwise::mean_shift(ctx, std::sqrt(eps / 2), x, y, &lw_set).mean.to_host();
-  const std::vector<Real> xh = x.to_host();
-  for (std::size_t e = 0; e < t.size(); ++e) t[e] += xh[e];
-  return ParticleSet<Real>::from_column_major(ctx, t.data(), x.n(), x.d());
+  expect_on(ctx, g, "barycentric_projection: g");
+  ParticleSet<Real> lw(ctx, y.n(), 1);
+  detail::for_each(ctx, y.n(), kernels::SinkhornLogWeights<Real>{lw.data(), g.data(), -std::log(double(y.n())), eps});
+  // Softmax of -|x - y|^2 / eps + lw: the Gaussian mean shift with 2 s^2 = eps;
+  // T(x) = x + the mean shift.
+  const auto shift = pairwise::mean_shift(ctx, std::sqrt(eps / 2), x, y, &lw);
+  return detail::lincomb(ctx, shift.mean, {{1.0, &x}});
 }
 
 template ParticleSet<double> sinkhorn_self_potential<float>(const Context&, const ParticleSet<float>&, const SinkhornOptions&);

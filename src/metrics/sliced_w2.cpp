@@ -1,14 +1,13 @@
 #include "flowsampler/metrics/sliced_w2.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/core/random.hpp"
-#include "cpu/radix_sort.hpp"
+#include "metrics/sliced_w2.hpp"
 
 namespace flowsampler::metrics {
 
@@ -37,19 +36,21 @@ double w2_squared_1d_sorted(const double* u, std::size_t n, const double* v, std
 
 namespace {
 
-void gemm(const float* A, std::size_t n, std::size_t d, const float* B, std::size_t p, float* C) {
-  cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), int(p), int(d), 1.0f, A, int(n), B, int(d), 0.0f, C, int(n));
-}
-void gemm(const double* A, std::size_t n, std::size_t d, const double* B, std::size_t p, double* C) {
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), int(p), int(d), 1.0, A, int(n), B, int(d), 0.0, C, int(n));
-}
-
-// Host pointer to a cloud's data (device clouds are copied: the sort runs on the CPU for now).
+// Unit directions theta (d x P, column-major): normal draws of a fixed-seed
+// stream on the host (P x d values, a small table), normalized (uniform on the sphere).
 template <class Real>
-const Real* host_data(const ParticleSet<Real>& x, std::vector<Real>& staged) {
-  if (x.memory() == Memory::host) return x.data();
-  staged = x.to_host();
-  return staged.data();
+std::vector<Real> directions(std::size_t d, std::size_t P, std::uint64_t seed) {
+  Context dir_ctx = Context::create(Backend::cpu, seed, 1);
+  ParticleSet<double> g(dir_ctx, P, d);
+  fill_normal(dir_ctx, g);
+  std::vector<Real> theta(d * P);
+  for (std::size_t p = 0; p < P; ++p) {
+    double norm = 0;
+    for (std::size_t k = 0; k < d; ++k) norm += g.at(p, k) * g.at(p, k);
+    norm = std::sqrt(norm);
+    for (std::size_t k = 0; k < d; ++k) theta[p * d + k] = static_cast<Real>(g.at(p, k) / norm);
+  }
+  return theta;
 }
 
 }  // namespace
@@ -61,44 +62,38 @@ SlicedW2 sliced_w2(const Context& ctx, const ParticleSet<Real>& x, const Particl
   FLOWSAMPLER_EXPECTS(x.n() > 0 && y.n() > 0, "sliced_w2: empty set (N = " << x.n() << ", M = " << y.n() << ")");
   FLOWSAMPLER_EXPECTS(projections >= 1, "sliced_w2: need at least 1 projection, got " << projections);
   FLOWSAMPLER_EXPECTS(x.n() < (std::size_t(1) << 31) && y.n() < (std::size_t(1) << 31), "sliced_w2: more than 2^31 points");
+  FLOWSAMPLER_EXPECTS(x.belongs_to(ctx) && y.belongs_to(ctx),
+                      "sliced_w2: x and y must live in the memory of the " << to_string(ctx.backend()) << " context");
   const std::size_t n = x.n(), m = y.n(), d = x.d(), P = static_cast<std::size_t>(projections);
-  // Directions: normal draws of a fixed-seed stream, normalized (uniform on the sphere).
-  Context dir_ctx = Context::create(Backend::cpu, seed, 1);
-  ParticleSet<double> g(dir_ctx, P, d);
-  fill_normal(dir_ctx, g);
-  std::vector<Real> theta(d * P);  // d x P column-major
-  for (std::size_t p = 0; p < P; ++p) {
-    double norm = 0;
-    for (std::size_t k = 0; k < d; ++k) norm += g.at(p, k) * g.at(p, k);
-    norm = std::sqrt(norm);
-    for (std::size_t k = 0; k < d; ++k) theta[p * d + k] = static_cast<Real>(g.at(p, k) / norm);
-  }
-  std::vector<Real> sx, sy;
-  const Real* X = host_data(x, sx);
-  const Real* Y = host_data(y, sy);
-  // Directions in batches: the projections take (N + M) x batch values.
+  const std::vector<Real> theta_host = directions<Real>(d, P, seed);
+  Buffer<Real> theta(ctx, d * P);
+  theta.copy_from_host(theta_host.data());  // the one upload: P x d values
+  // Directions in batches: the projections of a batch, x's then y's columns
+  // (n x b, then m x b), take (N + M) x batch values.
   const std::size_t batch = std::max<std::size_t>(1, std::min<std::size_t>(P, (std::size_t(64) << 20) / (sizeof(Real) * (n + m))));
-  std::vector<Real> px(n * batch), py(m * batch);
-  std::vector<double> per_direction(P);
-  const int threads = ctx.threads();
+  Buffer<Real> proj(ctx, (n + m) * batch);
+  // The 1-D W2 reduction runs over the atoms of the larger sample (see kernels/metrics/sliced_w2.hpp).
+  const bool x_long = n >= m;
+  const double norm = n == m ? static_cast<double>(n) : static_cast<double>(n) * static_cast<double>(m);
+  std::vector<double> per_direction;
+  per_direction.reserve(P);
   for (std::size_t p0 = 0; p0 < P; p0 += batch) {
     const std::size_t b = std::min(batch, P - p0);
-    gemm(X, n, d, theta.data() + p0 * d, b, px.data());
-    gemm(Y, m, d, theta.data() + p0 * d, b, py.data());
-#pragma omp parallel num_threads(threads) if (b > 1)
-    {
-      std::vector<cpu::SortKey<Real>> scratch;
-      std::vector<double> u, v;
-#pragma omp for schedule(dynamic, 1)
-      for (long long c = 0; c < static_cast<long long>(b); ++c) {
-        Real* cx = px.data() + std::size_t(c) * n;
-        Real* cy = py.data() + std::size_t(c) * m;
-        cpu::radix_sort(cx, n, scratch);
-        cpu::radix_sort(cy, m, scratch);
-        u.assign(cx, cx + n);
-        v.assign(cy, cy + m);
-        per_direction[p0 + std::size_t(c)] = w2_squared_1d_sorted(u.data(), n, v.data(), m);
-      }
+    Real* px = proj.data();
+    Real* py = px + n * b;
+    detail::gemm<Real>(ctx, false, false, int(n), int(b), int(d), 1, x.data(), int(n), theta.data() + p0 * d, int(d), 0, px, int(n));
+    detail::gemm<Real>(ctx, false, false, int(m), int(b), int(d), 1, y.data(), int(m), theta.data() + p0 * d, int(d), 0, py, int(m));
+    if (n == m) {
+      detail::sort_segments(ctx, px, 2 * b, n);  // x's and y's columns are one run of 2b segments
+    } else {
+      detail::sort_segments(ctx, px, b, n);
+      detail::sort_segments(ctx, py, b, m);
+    }
+    for (std::size_t c0 = 0; c0 < b; c0 += detail::reduce_max_width) {
+      const int w = static_cast<int>(std::min<std::size_t>(detail::reduce_max_width, b - c0));
+      const kernels::SortedW2<Real> f = x_long ? kernels::SortedW2<Real>{px, py, n, m, c0, w}
+                                               : kernels::SortedW2<Real>{py, px, m, n, c0, w};
+      for (double s : detail::reduce(ctx, std::max(n, m), w, f)) per_direction.push_back(s / norm);
     }
   }
   SlicedW2 r;

@@ -1,6 +1,7 @@
 // `flowsampler metrics` end to end: a translated cloud has known distances.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -66,4 +67,38 @@ TEST(CliMetrics, AgainstATargetAndBadInput) {
   const std::vector<double> with_nan = {0, 1, NAN, 3};
   fs::io::write_npy(dir + "/nan.npy", with_nan.data(), 2, 2);
   EXPECT_EQ(run("metrics --x " + dir + "/nan.npy --y " + dir + "/s.npy").first, 2);
+}
+
+// The same metrics on the device emulator: the values of the CPU run, and the
+// report's device object shows that only the inputs' uploads moved clouds.
+TEST(CliMetrics, EmulatorKeepsTheCloudsOnTheDevice) {
+  const std::string dir = ::testing::TempDir();
+  const std::size_t n = 600, m = 500, d = 2;
+  std::mt19937 rng(7);
+  std::normal_distribution<double> n01;
+  std::vector<double> x(n * d), y(m * d);
+  for (double& v : x) v = n01(rng);
+  for (double& v : y) v = 0.5 + 0.8 * n01(rng);
+  fs::io::write_npy(dir + "/ex.npy", x.data(), n, d);
+  fs::io::write_npy(dir + "/ey.npy", y.data(), m, d);
+  const std::string args = "metrics --x " + dir + "/ex.npy --y " + dir + "/ey.npy --sliced-w2 64 --sinkhorn 0.1 --mmd gaussian:1";
+  const auto [rc_cpu, cpu_text] = run(args + " --backend cpu");
+  const auto [rc_dev, dev_text] = run(args + " --backend emulator");
+  ASSERT_EQ(rc_cpu, 0) << cpu_text;
+  ASSERT_EQ(rc_dev, 0) << dev_text;
+  const auto c = nlohmann::json::parse(cpu_text), e = nlohmann::json::parse(dev_text);
+  const std::uint64_t clouds = (n + m) * d * sizeof(double);
+  const auto& dev = e["device"];
+  EXPECT_LE(dev["transfer_bytes"].get<std::uint64_t>(), 2 * clouds + 4096) << dev.dump();
+  EXPECT_LE(dev["upload_bytes"].get<std::uint64_t>(), clouds + 2048) << dev.dump();  // + the directions and a centre
+  EXPECT_LE(dev["download_bytes"].get<std::uint64_t>(), 4096) << dev.dump();         // scalars only
+  auto near = [](const nlohmann::json& a, const nlohmann::json& b) {
+    EXPECT_NEAR(a.get<double>(), b.get<double>(), 1e-9 * std::max(1.0, std::fabs(b.get<double>())));
+  };
+  const auto &mc = c["metrics"], &me = e["metrics"];
+  near(me["sliced_w2_squared"], mc["sliced_w2_squared"]);
+  near(me["sliced_w2_std_error"], mc["sliced_w2_std_error"]);
+  near(me["mmd2 gaussian:1 biased"], mc["mmd2 gaussian:1 biased"]);
+  for (const char* k : {"ot_eps", "transport_cost", "divergence"}) near(me["sinkhorn"][k], mc["sinkhorn"][k]);
+  EXPECT_FALSE(c.contains("device"));
 }

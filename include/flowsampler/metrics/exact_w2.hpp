@@ -45,7 +45,9 @@ struct Assignment {
 template <class Real>
 Assignment exact_assignment(const Real* x, const Real* y, std::size_t n, std::size_t d);
 
-/// The same for two clouds (on any backend: they are copied to the host).
+/// The same for two clouds on any backend. The assignment is sequential host
+/// work: on a device context the two clouds are downloaded once (2 N d
+/// values), and nothing else moves.
 template <class Real>
 Assignment exact_assignment(const ParticleSet<Real>& x, const ParticleSet<Real>& y) {
   FLOWSAMPLER_EXPECTS(x.n() == y.n(), "exact_w2: needs equal sizes, got N = " << x.n() << ", M = " << y.n()

@@ -35,8 +35,11 @@ struct SinkhornResult {
 /// (Gauss-Seidel) log-domain updates f = -eps log sum_j b_j exp((g_j - C_ij)/eps)
 /// and likewise for g, with eps-scaling from the squared diameter of the
 /// union's bounding box: stable in float for eps down to 1e-3 diameter^2 and
-/// below (no exp ever overflows: every soft-min is max-shifted). Error on
-/// mismatched d, empty sets, eps <= 0, scaling outside (0, 1), non-convergence.
+/// below (no exp ever overflows: every soft-min is max-shifted). On a device
+/// context the solver's state stays on the device; the host reads one scalar
+/// per iteration at the final eps (the marginal error). Error on mismatched
+/// d, empty sets, non-finite coordinates, eps <= 0, scaling outside (0, 1),
+/// non-convergence.
 template <class Real>
 SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
                         const SinkhornOptions& options);

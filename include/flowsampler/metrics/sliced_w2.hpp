@@ -16,10 +16,12 @@ struct SlicedW2 {
 /// SW2^2 = E_theta W2^2(theta . X, theta . Y) over P directions theta drawn
 /// uniformly on the sphere from `seed` (the same seed gives the same
 /// directions on every backend and thread count). The projections of each
-/// batch of directions are one GEMM; each projected column is radix-sorted.
-/// Unequal sizes N != M use quantile matching: the exact 1-D W2 between the
-/// two empirical measures with uniform weights. Error on mismatched d,
-/// empty sets, P < 1.
+/// batch of directions are one GEMM; each projected column is sorted (a
+/// segmented sort: radix sort on the CPU) and the 1-D W2 of the sorted columns
+/// is a reduction, all where the clouds live: on a device only the P x d
+/// directions go up and the P values come down. Unequal sizes N != M use
+/// quantile matching: the exact 1-D W2 between the two empirical measures
+/// with uniform weights. Error on mismatched d, empty sets, P < 1.
 template <class Real>
 SlicedW2 sliced_w2(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>& y, int projections,
                    std::uint64_t seed = 0);
