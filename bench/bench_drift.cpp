@@ -6,7 +6,7 @@
 // and one Sinkhorn-drift step (eps 0.05: two Sinkhorn solves; time per
 // evaluation) at N = 2^14. Rate: kernel pairs per second; limit: libmvec's
 // exp rate (one exp per pair).
-// Usage: bench_drift [threads] [filter] (only the cases whose name contains filter)
+// Usage: bench_drift [--backend B] [threads] [filter] (only the cases whose name contains filter)
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -31,10 +31,12 @@ fs::ParticleSet<float> cloud(const fs::Context& ctx, std::size_t n, std::size_t 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
-  const std::string filter = argc > 2 ? argv[2] : "";
-  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, threads);
-  const double limit = fs::bench::exp_limit<float>(threads);
+  auto args = fs::bench::parse_args(argc, argv);
+  args.positional_threads();
+  const int threads = args.threads;
+  const std::string filter = args.rest.empty() ? "" : args.rest[0];
+  const fs::Context ctx = fs::Context::create(args.backend, 0, threads);
+  const double limit = fs::bench::exp_limit<float>(ctx, threads);
   struct Case {
     const char* name;
     ff::Drift kind;

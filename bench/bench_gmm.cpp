@@ -1,7 +1,8 @@
 // Exact GMM velocity evaluations per second (particles x one velocity each),
 // against the machine's exp limit measured here: each evaluation costs K exps,
 // so rate * K / exp_limit is the share of the exp throughput achieved.
-//   bench_gmm [--quick]   (--quick: the target case and a few others)
+//   bench_gmm [--backend B] [--threads T] [--quick]   (--quick: the target case and a few others;
+//   without --threads the CPU lines sweep 1 and 2 threads)
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -42,13 +43,13 @@ fs::targets::GaussianMixture mixture(std::size_t d, std::size_t K, bool full) {
 }
 
 template <class Real>
-void run(int threads, std::size_t d, std::size_t K, bool full, std::size_t n, double limit) {
-  fs::Context ctx = fs::Context::create(fs::Backend::cpu, 1, threads);
+void run(fs::Backend backend, int threads, std::size_t d, std::size_t K, bool full, std::size_t n, double limit) {
+  fs::Context ctx = fs::Context::create(backend, 1, threads);
   const fs::fields::GmmField field(mixture(d, K, full));
   fs::ParticleSet<Real> z(ctx, n, d);
   fs::fill_normal(ctx, z);
   const auto p = fs::paths::make_path("linear").at(0.5);
-  const double s = median_seconds([&] { field.velocity(ctx, p, z); }, 9);  // ~5 ms calls: more repetitions
+  const double s = median_seconds([&] { field.velocity(ctx, p, z), ctx.synchronize(); }, 9);  // ~5 ms calls: more repetitions
   fs::bench::Line l;
   l.bench = std::string("gmm.velocity_") + (full ? "full" : "isotropic");
   l.precision = sizeof(Real) == 4 ? "float" : "double";
@@ -68,9 +69,10 @@ void run(int threads, std::size_t d, std::size_t K, bool full, std::size_t n, do
 #include "flowsampler/core/random.hpp"
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  for (int threads : {1, 2}) {
-    const double limit = fs::bench::exp_limit<float>(threads);
+  const fs::bench::Args args = fs::bench::parse_args(argc, argv);
+  const bool quick = args.flag("--quick");
+  for (int threads : fs::bench::thread_sweep(args)) {
+    const double limit = fs::bench::exp_limit<float>(fs::Context::create(args.backend, 0, threads), threads);
     for (bool full : {false, true})
       for (std::size_t d : {2u, 16u, 64u})
         for (std::size_t K : {8u, 64u, 512u}) {
@@ -78,8 +80,8 @@ int main(int argc, char** argv) {
           // N = 2^20 where it takes seconds; fewer particles for the heavy cases.
           const double work = double(K) * double(full ? d * d : d);
           const std::size_t n = work <= 64 ? (1u << 20) : std::max<std::size_t>(1u << 12, std::size_t((1u << 20) * 64 / work));
-          run<float>(threads, d, K, full, n, limit);
-          run<double>(threads, d, K, full, n, limit);
+          run<float>(args.backend, threads, d, K, full, n, limit);
+          run<double>(args.backend, threads, d, K, full, n, limit);
         }
   }
 }

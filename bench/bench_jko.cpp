@@ -4,7 +4,7 @@
 // iterations (gradient evaluations) and the pairwise engine's rate inside
 // the step: one Gaussian mean shift of N x N pairs per evaluation, against
 // libmvec's exp rate (one exp per pair).
-// Usage: bench_jko [threads] [log2 N]
+// Usage: bench_jko [--backend B] [threads] [log2 N]
 #include <chrono>
 #include <cstdlib>
 #include <random>
@@ -17,10 +17,12 @@
 namespace fs = flowsampler;
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
-  const std::size_t n = std::size_t(1) << (argc > 2 ? std::atoi(argv[2]) : 16);
-  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, threads);
-  const double limit = fs::bench::exp_limit<float>(threads);
+  auto args = fs::bench::parse_args(argc, argv);
+  args.positional_threads();
+  const int threads = args.threads;
+  const std::size_t n = std::size_t(1) << args.integer(0, 16);
+  const fs::Context ctx = fs::Context::create(args.backend, 0, threads);
+  const double limit = fs::bench::exp_limit<float>(ctx, threads);
   for (std::size_t d : {2u, 16u}) {
     std::mt19937 rng(1);
     std::normal_distribution<double> g;

@@ -4,7 +4,7 @@
 // streaming bound of the radix sort (memory bandwidth measured here / the 32
 // bytes each value moves in 4 passes); for the pairwise reductions libmvec's
 // exp rate (each pair costs one exp), as in bench_pairwise.
-// Usage: bench_metrics [threads]
+// Usage: bench_metrics [--backend B] [threads]
 #include <sys/resource.h>
 
 #include <cmath>
@@ -58,9 +58,11 @@ double peak_rss_mib() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
-  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, threads);
-  const double lim_exp = fs::bench::exp_limit<float>(threads);
+  auto args = fs::bench::parse_args(argc, argv);
+  args.positional_threads();
+  const int threads = args.threads;
+  const fs::Context ctx = fs::Context::create(args.backend, 0, threads);
+  const double lim_exp = fs::bench::exp_limit<float>(ctx, threads);
   {  // Sliced W2, P = 128, N = M = 2^20, d = 16.
     const std::size_t n = std::size_t(1) << 20, d = 16;
     const int P = 128;
@@ -69,7 +71,7 @@ int main(int argc, char** argv) {
     const double rss0 = peak_rss_mib();
     const double s = median_seconds([&] { value = fs::metrics::sliced_w2(ctx, x, y, P, 3).w2_squared; }, 3);
     const double rss1 = peak_rss_mib();
-    const double bw = copy_bandwidth(threads);
+    const double bw = ctx.is_cuda() ? fs::bench::gpu_bandwidth_limit(ctx.device_info()) : copy_bandwidth(threads);
     Line l;
     l.bench = "metrics.sliced_w2";
     l.precision = "float";

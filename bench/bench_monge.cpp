@@ -9,7 +9,7 @@
 // parameter gradient on N points, as one optimizer step asks them).
 // Rate: outer steps per second (wgrad: evaluations per second; potentials:
 // points per second); no limit.
-// Usage: bench_monge [threads] [log2 N] [inner]
+// Usage: bench_monge [--backend B] [threads] [log2 N] [inner]
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -25,9 +25,11 @@ namespace fs = flowsampler;
 namespace fm = flowsampler::monge;
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
-  const int log2n = argc > 2 ? std::atoi(argv[2]) : 14;
-  const int inner = argc > 3 ? std::atoi(argv[3]) : 10;
+  auto args = fs::bench::parse_args(argc, argv);
+  args.positional_threads();
+  const int threads = args.threads;
+  const int log2n = args.integer(0, 14);
+  const int inner = args.integer(1, 10);
   const std::size_t n = std::size_t(1) << log2n;
   // One line of the common schema for n points in d dimensions.
   auto line = [&](const char* bench, std::size_t d, double seconds, double rate, const char* unit, std::string extra) {
@@ -44,7 +46,7 @@ int main(int argc, char** argv) {
     l.print();
   };
   for (const std::size_t d : {std::size_t(2), std::size_t(16)}) {
-    fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, threads);
+    fs::Context ctx = fs::Context::create(args.backend, 0, threads);
     fs::targets::GaussianMixture source(d), target(d);
     source.add(1.0, std::vector<double>(d, 1.0), {0.5});
     target.add(1.0, std::vector<double>(d, 0.0), {1.0});

@@ -1,7 +1,7 @@
 // Pairs per second of the pairwise engine (Gaussian kernel sum and mean-shift
 // softmax) against the machine's limit measured here: libmvec's vector exp
 // evaluations per second on the same threads. One JSON line per case.
-//   bench_pairwise [--quick] [--d D]   (--quick: N = M = 2^14 only; --d: one dimension)
+//   bench_pairwise [--backend B] [--threads T] [--quick] [--d D]   (--quick: N = M = 2^14 only; --d: one dimension)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -32,17 +32,17 @@ fs::ParticleSet<Real> cloud(const fs::Context& ctx, std::size_t n, std::size_t d
 }
 
 template <class Real>
-void run_case(const char* bench, int threads, std::size_t n, std::size_t d, double limit) {
-  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, threads);
+void run_case(fs::Backend backend, const char* bench, int threads, std::size_t n, std::size_t d, double limit) {
+  const fs::Context ctx = fs::Context::create(backend, 0, threads);
   const auto x = cloud<Real>(ctx, n, d, 1), y = cloud<Real>(ctx, n, d, 2);
   const double h = std::sqrt(double(d));
   const double pairs = double(n) * double(n);
   const int reps = pairs * d > 2e10 ? 1 : 3;
   double seconds = 0;
   if (std::strcmp(bench, "pairwise.gauss_sum") == 0)
-    seconds = median_seconds([&] { fs::pairwise::kernel_sum(ctx, {fs::pairwise::Kernel::gaussian, h}, x, y); }, reps);
+    seconds = median_seconds([&] { fs::pairwise::kernel_sum(ctx, {fs::pairwise::Kernel::gaussian, h}, x, y), ctx.synchronize(); }, reps);
   else
-    seconds = median_seconds([&] { fs::pairwise::mean_shift(ctx, h, x, y); }, reps);
+    seconds = median_seconds([&] { fs::pairwise::mean_shift(ctx, h, x, y), ctx.synchronize(); }, reps);
   fs::bench::Line line;
   line.bench = bench;
   line.precision = sizeof(Real) == 4 ? "float" : "double";
@@ -88,37 +88,40 @@ void peak_rss_case() {
 }
 
 int main(int argc, char** argv) {
-  bool quick = false;
+  const fs::bench::Args args = fs::bench::parse_args(argc, argv);
+  const bool quick = args.flag("--quick");
   int only_d = 0;
-  for (int a = 1; a < argc; ++a) {
-    quick |= std::strcmp(argv[a], "--quick") == 0;
-    if (std::strcmp(argv[a], "--d") == 0 && a + 1 < argc) only_d = std::atoi(argv[++a]);
-  }
-  peak_rss_case();
+  for (std::size_t a = 0; a + 1 < args.rest.size(); ++a)
+    if (args.rest[a] == "--d") only_d = std::atoi(args.rest[a + 1].c_str());
+  if (args.backend == fs::Backend::cpu) peak_rss_case();
   const std::vector<std::size_t> sizes = quick ? std::vector<std::size_t>{1u << 14} : std::vector<std::size_t>{1u << 12, 1u << 14, 1u << 16};
-  for (int threads : {1, 2}) {
-    const double lim_f = fs::bench::exp_limit<float>(threads, true), lim_d = fs::bench::exp_limit<double>(threads, true);
-    const double scalar_f = fs::bench::exp_limit<float>(threads, false);
-    for (auto [prec, lim] : {std::pair<const char*, double>{"float", lim_f}, {"double", lim_d}}) {
-      fs::bench::Line l;
-      l.bench = "limit.libmvec_exp";
-      l.precision = prec;
-      l.threads = threads;
-      l.seconds = 0;
-      l.rate = lim;
-      l.unit = "exp/s";
-      l.limit = lim;
-      // libmvec is in use when the simd loop beats the scalar call several-fold.
-      l.extra = std::string("\"scalar_exp_per_s\": ") + std::to_string(scalar_f) +
-                ", \"libmvec_used\": " + (lim_f > 3 * scalar_f ? "true" : "false");
-      l.print();
+  for (int threads : fs::bench::thread_sweep(args)) {
+    const fs::Context probe = fs::Context::create(args.backend, 0, threads);
+    const double lim_f = fs::bench::exp_limit<float>(probe, threads), lim_d = fs::bench::exp_limit<double>(probe, threads);
+    if (!probe.is_cuda()) {
+      const double scalar_f = fs::bench::exp_limit<float>(threads, false);
+      for (auto [prec, lim] : {std::pair<const char*, double>{"float", lim_f}, {"double", lim_d}}) {
+        fs::bench::Line l;
+        l.bench = "limit.libmvec_exp";
+        l.backend = "cpu";
+        l.precision = prec;
+        l.threads = threads;
+        l.seconds = 0;
+        l.rate = lim;
+        l.unit = "exp/s";
+        l.limit = lim;
+        // libmvec is in use when the simd loop beats the scalar call several-fold.
+        l.extra = std::string("\"scalar_exp_per_s\": ") + std::to_string(scalar_f) +
+                  ", \"libmvec_used\": " + (lim_f > 3 * scalar_f ? "true" : "false");
+        l.print();
+      }
     }
     for (const char* bench : {"pairwise.gauss_sum", "pairwise.meanshift_softmax"})
       for (std::size_t d : {1u, 2u, 3u, 8u, 32u})
         for (std::size_t n : sizes) {
           if (only_d && std::size_t(only_d) != d) continue;
-          run_case<float>(bench, threads, n, d, lim_f);
-          run_case<double>(bench, threads, n, d, lim_d);
+          run_case<float>(args.backend, bench, threads, n, d, lim_f);
+          run_case<double>(args.backend, bench, threads, n, d, lim_d);
         }
   }
 }

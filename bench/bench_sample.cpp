@@ -15,7 +15,7 @@
 namespace fs = flowsampler;
 
 int main(int argc, char** argv) {
-  const fs::bench::Args args = fs::bench::parse_args(argc, argv);
+  const fs::bench::Args args = fs::bench::parse_args(argc, argv).positional_threads();
   const int threads = args.threads;
   const std::size_t n = std::size_t(1) << 20;
   const int steps = 100, K = 8;
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   l.unit = "particle-steps/s";
   const fs::Context probe = fs::Context::create(args.backend, 1, threads);
   l.backend = fs::to_string(probe.backend());
-  l.limit = (probe.is_cuda() ? fs::bench::gpu_exp_limit(probe.device_info()) : fs::bench::exp_limit<float>(threads)) / (2.0 * K);
+  l.limit = fs::bench::exp_limit<float>(probe, threads) / (2.0 * K);
   l.extra = "\"nfe\": " + std::to_string(r.nfe) + ", \"steps\": " + std::to_string(steps);
   l.print();
   return 0;

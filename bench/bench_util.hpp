@@ -14,11 +14,41 @@
 namespace flowsampler::bench {
 
 /// Every benchmark's command line: `[--backend cpu|cuda|emulator] [--threads T]`
-/// (a bare number is the thread count, as before).
+/// anywhere, plus the binary's own positional arguments in `rest` (where a
+/// binary took a bare thread count first, `positional_threads` keeps that).
 struct Args {
   Backend backend = Backend::cpu;
   int threads = 2;
+  bool threads_given = false;
+  std::vector<std::string> rest;
+
+  /// The i-th positional argument as an integer, or `fallback` when absent.
+  int integer(std::size_t i, int fallback) const { return i < rest.size() ? std::atoi(rest[i].c_str()) : fallback; }
+  bool flag(const char* name) const { return std::find(rest.begin(), rest.end(), name) != rest.end(); }
+  /// Old usage `bench_x T ...`: a leading bare number is the thread count.
+  Args& positional_threads() {
+    if (!threads_given && !rest.empty() && rest[0][0] >= '0' && rest[0][0] <= '9') {
+      threads = std::atoi(rest[0].c_str());
+      threads_given = true;
+      rest.erase(rest.begin());
+    }
+    return *this;
+  }
 };
+
+inline Backend parse_backend(const char* s, const char* what) {
+  if (!std::strcmp(s, "cpu")) return Backend::cpu;
+  if (!std::strcmp(s, "cuda")) return Backend::cuda;
+  if (!std::strcmp(s, "emulator")) return Backend::emulator;
+  std::fprintf(stderr, "%s: expected cpu, cuda or emulator, got '%s'\n", what, s);
+  std::exit(2);
+}
+
+/// The backend every line names unless a case sets its own: the one parse_args read.
+inline std::string& line_backend() {
+  static std::string b = "cpu";
+  return b;
+}
 
 inline Args parse_args(int argc, char** argv) {
   Args a;
@@ -27,14 +57,25 @@ inline Args parse_args(int argc, char** argv) {
       a.backend = parse_backend(argv[++i], "--backend");
     } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
       a.threads = std::atoi(argv[++i]);
-    } else if (argv[i][0] >= '0' && argv[i][0] <= '9') {
-      a.threads = std::atoi(argv[i]);
+      a.threads_given = true;
+      if (a.threads < 1) {
+        std::fprintf(stderr, "--threads: expected a positive integer, got '%s'\n", argv[i]);
+        std::exit(2);
+      }
     } else {
-      std::fprintf(stderr, "usage: %s [--backend cpu|cuda|emulator] [--threads T]\n", argv[0]);
-      std::exit(2);
+      a.rest.emplace_back(argv[i]);
     }
   }
+  line_backend() = to_string(a.backend);
   return a;
+}
+
+/// The thread counts a binary sweeps: the one asked for, or {1, 2} on the CPU;
+/// a device context has no thread count to sweep.
+inline std::vector<int> thread_sweep(const Args& a) {
+  if (a.backend != Backend::cpu) return {a.threads};
+  if (a.threads_given) return {a.threads};
+  return {1, 2};
 }
 
 /// A GPU's own limits, from its properties: the SFU (MUFU) exp2 rate,
@@ -43,7 +84,7 @@ inline double gpu_exp_limit(const DeviceInfo& i) { return 16.0 * i.multiprocesso
 inline double gpu_bandwidth_limit(const DeviceInfo& i) { return i.memory_bandwidth; }
 
 struct Line {
-  std::string bench, backend = "cpu", precision, unit;
+  std::string bench, backend = line_backend(), precision, unit;
   int threads = 1;
   long long n = 0, m = 0, d = 0;
   double seconds = 0, rate = 0, limit = 0;

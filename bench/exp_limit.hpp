@@ -53,4 +53,11 @@ double exp_limit(int threads, bool vectorized = true) {
   return double(len) * double(rounds) * threads / s;
 }
 
+/// The exp limit of where a context runs: the GPU's SFU rate on CUDA,
+/// libmvec's on `threads` CPU threads otherwise (the emulator runs on the CPU).
+template <class Real>
+double exp_limit(const Context& ctx, int threads) {
+  return ctx.is_cuda() ? gpu_exp_limit(ctx.device_info()) : exp_limit<Real>(threads);
+}
+
 }  // namespace flowsampler::bench
