@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "flowsampler/core/sizes.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "flowsampler/metrics/exact_w2.hpp"
 #include "flowsampler/metrics/fisher.hpp"
@@ -62,6 +63,8 @@ int run_typed(const MetricsOptions& o, const std::string& backend_name) {
     target = targets::load_target(o.target);
     FLOWSAMPLER_EXPECTS(target.dim() == x.d(), "--target: " << o.target << " has d = " << target.dim() << ", --x has d = " << x.d());
     const std::size_t draws = o.target_samples ? o.target_samples : x.n();
+    expect_fits_in_memory(checked_mul(draws, 4 * x.d() * sizeof(Real), "--target-samples"),
+                          "--target-samples " + std::to_string(draws));
     y = target.sample<Real>(ctx, draws);
     out["target"] = o.target;
     out["target_samples"] = draws;
@@ -149,6 +152,8 @@ int run_typed(const MetricsOptions& o, const std::string& backend_name) {
   }
   if (!o.fisher_against.empty()) {
     FLOWSAMPLER_EXPECTS(with_target, "--fisher-against: needs --target (FI(target || other) of two mixtures)");
+    expect_fits_in_memory(checked_mul(o.fisher_samples, 8 * x.d() * sizeof(double), "--fisher-samples"),
+                          "--fisher-samples " + std::to_string(o.fisher_samples));
     timed("fisher", [&] {
       const auto r = fm::relative_fisher_information(ctx, target, targets::load_target(o.fisher_against), o.fisher_samples);
       m["fisher"] = {{"against", o.fisher_against}, {"value", r.value}, {"std_error", r.std_error}, {"sup_over_sample", r.sup},
