@@ -1,0 +1,53 @@
+// Finite or refused (issue 19): a computation that produces NaN or Inf fails
+// with exit 2 and a message naming the stage and its likely cause, and writes
+// nothing; messages name the real cause of bad time grids and tolerances.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "cli/hostile_files.hpp"
+#include "cli/run_cli.hpp"
+
+namespace {
+
+using flowsampler::test::run_cli_stderr;
+namespace t = flowsampler::test;
+
+// Exit 2, `what` in the message, and no output file.
+void expect_refused(const std::string& args, const std::string& out, const std::string& what) {
+  const auto [rc, err] = run_cli_stderr(args + " --out " + out);
+  EXPECT_EQ(rc, 2) << args << "\n" << err;
+  EXPECT_NE(err.find(what), std::string::npos) << args << "\n" << err;
+  EXPECT_FALSE(std::filesystem::exists(out)) << args;
+}
+
+}  // namespace
+
+TEST(CliNonFinite, NonFiniteResultsAreRefusedWithTheStageNamed) {
+  const std::string dir = t::scratch_dir(), x = t::cloud(dir), o = dir + "/o.npy";
+  expect_refused("drift --field mean-shift --x " + x + " --data " + x + " --eps 1e-300 --steps 3", o, "drift (mean-shift");
+  expect_refused("drift --field mmd --x " + x + " --data " + x + " --dt 1e300 --steps 3", o, "likely cause");
+  const std::string g = t::gaussian_spec(dir);
+  expect_refused("sample --target " + g + " --n 100 --steps 5 --noise-cov 1e300", o, "sample (rk4");
+  expect_refused("sample --target " + t::gaussian_spec(dir, "[1e40, 0]") + " --n 100 --steps 5", o, "likely cause");
+}
+
+TEST(CliNonFinite, LogLikelihoodOfANearDiracTargetIsRefused) {
+  const std::string dir = t::scratch_dir(), o = dir + "/o.npy";
+  const auto [rc, err] = run_cli_stderr("sample --target " + t::gaussian_spec(dir, "[0, 0]", "1e-30") +
+                                        " --n 100 --steps 5 --out " + o + " --log-likelihood " + dir + "/ll.npy");
+  EXPECT_EQ(rc, 2) << err;
+  EXPECT_FALSE(std::filesystem::exists(o));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/ll.npy"));
+}
+
+TEST(CliNonFinite, MessagesNameTheRealCause) {
+  const std::string dir = t::scratch_dir(), g = t::gaussian_spec(dir);
+  const auto [rc, err] = run_cli_stderr("sample --target " + g + " --n 10 --times 1,0.5,0 --out " + dir + "/o.npy");
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(err.find("--times"), std::string::npos) << err;
+  EXPECT_EQ(err.find("variance"), std::string::npos) << err;
+  const auto [rc2, err2] = run_cli_stderr("sample --target " + g + " --n 10 --integrator dopri5 --rtol 1e-300 --out " + dir + "/o.npy");
+  EXPECT_TRUE(rc2 == 0 || (rc2 == 2 && err2.find("nan") == std::string::npos)) << rc2 << " " << err2;
+}
