@@ -75,6 +75,9 @@ TEST(CliHostile, NegativeOrMalformedCountsAreRefused) {
   expect_refused("jko-sample --model " + dir + " --n -1" + o, "--n");
   expect_refused("monge --source " + g + " --target " + g + " --batch -1 --out " + dir + "/m", "--batch");
   expect_refused("monge --source " + g + " --target " + g + " --widths 8,-1 --out " + dir + "/m", "--widths");
+  expect_refused("monge --source " + g + " --target " + g + " --batch 3000000000 --out " + dir + "/m", "--batch");  // int GEMMs
+  expect_refused("monge --source " + g + " --target " + g + " --widths 1048576,1048576 --steps 1 --eval-points 0 --out " + dir + "/m",
+                 "GiB");
 }
 
 // Sizes whose buffers cannot fit are refused up front with the estimate.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -68,7 +69,8 @@ void add_monge_commands(CLI::App& app, std::string& backend) {
   m->add_option("--steps", o.steps, "outer steps (euclidean/adam: optimizer steps)")->capture_default_str();
   m->add_option("--inner", o.inner, "implicit/explicit: inner Adam steps per outer step")->capture_default_str();
   m->add_option("--lr", o.lr, "inner Adam lr (implicit/explicit), or the lr of euclidean/adam")->capture_default_str();
-  m->add_option("--batch", o.batch, "source points per (inner) step, drawn afresh each time")->capture_default_str()->check(count(0, std::uint64_t(1) << 40));
+  m->add_option("--batch", o.batch, "source points per (inner) step, drawn afresh each time")->capture_default_str()
+      ->check(count(0, std::numeric_limits<int>::max()));
   m->add_option("--widths", o.widths, "icnn: hidden widths, comma-separated")->delimiter(',')->capture_default_str()->check(count(1, 1u << 20));
   m->add_option("--pieces", o.pieces, "lse: affine pieces K")->capture_default_str()->check(count(1, 1u << 20));
   m->add_option("--lse-s", o.lse_s, "lse: temperature s (> 0)")->capture_default_str();
@@ -84,7 +86,7 @@ void add_monge_commands(CLI::App& app, std::string& backend) {
       ->capture_default_str()->check(count(0, std::uint64_t(1) << 40));
   m->add_option("--eval-points", o.eval_points,
                 "record the energy distance between T(source draws) and target draws on this many points (0: off)")
-      ->capture_default_str()->check(count(0, std::uint64_t(1) << 40));
+      ->capture_default_str()->check(count(0, std::numeric_limits<int>::max()));
   m->add_option("--seed", o.seed, "random seed (initial potential and all draws)")->capture_default_str()->check(count());
   m->add_option("--out", o.out, "map directory to write (manifest.json, params.npy)")->required();
   m->add_option("--report", o.report, "JSON report with the per-step records");
@@ -184,6 +186,11 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   FLOWSAMPLER_EXPECTS(!o.widths.empty(), "--widths: expected at least one hidden width");
   for (std::size_t w : o.widths) FLOWSAMPLER_EXPECTS(w >= 1, "--widths: every width must be >= 1, got " << w);
   FLOWSAMPLER_EXPECTS(o.init == "identity" || o.init == "seed", "--init: expected identity or seed, got '" << o.init << "'");
+  // The network's activations for a batch (value, slope and their tangents per layer), before allocating them.
+  std::size_t width_sum = d;
+  for (std::size_t w : o.widths) width_sum = checked_add(width_sum, w, "--widths");
+  expect_fits_in_memory(checked_mul(checked_mul(std::max(o.batch, o.eval_points), width_sum, "--batch"), 6 * sizeof(double), "--batch"),
+                        "--batch " + std::to_string(o.batch) + " with --widths");
   monge::PotentialSpec ps;
   ps.type = o.potential;
   ps.dim = d;
