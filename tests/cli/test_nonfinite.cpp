@@ -35,6 +35,14 @@ TEST(CliNonFinite, NonFiniteResultsAreRefusedWithTheStageNamed) {
   expect_refused("sample --target " + t::gaussian_spec(dir, "[1e40, 0]") + " --n 100 --steps 5", o, "likely cause");
 }
 
+// Finite but wrong: the flow must amplify noise of variance 1e-300 by 1e150;
+// every particle landed on one point (float) or within 1e-149 of it (double).
+TEST(CliNonFinite, CollapsedCloudsAreRefused) {
+  const std::string dir = t::scratch_dir(), g = t::gaussian_spec(dir), o = dir + "/o.npy";
+  for (const std::string prec : {"float", "double"})
+    expect_refused("sample --target " + g + " --n 100 --steps 5 --noise-cov 1e-300 --precision " + prec, o, "collapsed");
+}
+
 TEST(CliNonFinite, LogLikelihoodOfANearDiracTargetIsRefused) {
   const std::string dir = t::scratch_dir(), o = dir + "/o.npy";
   const auto [rc, err] = run_cli_stderr("sample --target " + t::gaussian_spec(dir, "[0, 0]", "1e-30") +

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checked_output.hpp"
+#include "collapse_check.hpp"
 #include "outputs.hpp"
 #include "progress.hpp"
 #include "flowsampler/core/sizes.hpp"
@@ -140,7 +141,14 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
     r = fs::integrate::integrate(ctx, flow, z, grid, method, opts);
   }
   const std::string stage = "sample (" + o.integrator + ", path " + o.path + ")";
-  write_cloud(out, z, stage + ": the particles for --out", kBlowUp);
+  const std::vector<Real> rows = z.to_row_major();
+  if (o.init.empty()) {
+    const fs::paths::PathPoint p1 = path.at(t1);
+    expect_not_collapsed(rows, z.n(), z.d(), exact_total_variance(target, noise, p1.a, p1.b), stage + ": the particles for --out",
+                         "a noise or target scale the integrator cannot resolve (--noise-cov or variances near 0 or "
+                         "huge: the flow must amplify or shrink the cloud by that ratio); rescale the problem");
+  }
+  write_rows(out, rows, z.n(), z.d(), stage + ": the particles for --out", kBlowUp);
   if (!o.loglik.empty()) {
     const std::vector<double> lh = ll.to_host();
     write_rows(loglik, lh, lh.size(), 1, stage + ": the log-likelihoods for --log-likelihood",
