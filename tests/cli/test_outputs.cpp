@@ -37,6 +37,16 @@ TEST(CliOutputs, FailedWritesExitOneNamingThePath) {
   EXPECT_EQ(run_cli_stderr("sample --target " + g + " --n 10 --steps 2 --out /dev/null --report /dev/null").first, 0);
 }
 
+// The file behind a symbolic link is replaced, not the link.
+TEST(CliOutputs, SymbolicLinksAreWrittenThrough) {
+  const std::string dir = t::scratch_dir(), g = t::gaussian_spec(dir), real = t::cloud(dir, "real.npy");
+  std::filesystem::create_symlink(real, dir + "/link.npy");
+  const std::string before = t::read_text(real);
+  ASSERT_EQ(run_cli_stderr("sample --target " + g + " --n 10 --steps 2 --out " + dir + "/link.npy").first, 0);
+  EXPECT_TRUE(std::filesystem::is_symlink(dir + "/link.npy"));
+  EXPECT_NE(t::read_text(real), before);
+}
+
 TEST(CliOutputs, OutputPathsAreValidatedBeforeAnyWork) {
   const std::string dir = t::scratch_dir(), g = t::gaussian_spec(dir), x = t::cloud(dir);
   const std::string s = "sample --target " + g + " --n 10 --steps 2";

@@ -95,7 +95,7 @@ std::string Outputs::file(const std::string& option, const std::string& path) {
   }
   check_distinct(e);
   if (!e.device) expect_parent(option, path);
-  e.staged = e.device ? path : io::temporary_sibling(path);
+  e.staged = e.device ? path : io::temporary_sibling(e.key);  // beside a symbolic link's target, which is replaced
   entries_.push_back(e);
   return e.staged;
 }
@@ -132,7 +132,7 @@ void Outputs::publish() {
     std::error_code ec;
     if (!e.dir) {
       if (!sfs::exists(e.staged, ec)) continue;  // not written (an optional output the run did not produce)
-      if (std::rename(e.staged.c_str(), e.path.c_str()) != 0) {
+      if (std::rename(e.staged.c_str(), e.key.c_str()) != 0) {
         const int err = errno;
         sfs::remove(e.staged, ec);
         FLOWSAMPLER_RUNTIME_FAIL(e.option << ": cannot move the finished file over " << e.path << " (" << std::strerror(err) << ")");
