@@ -84,6 +84,9 @@ TEST(CliHostile, NegativeOrMalformedCountsAreRefused) {
 TEST(CliHostile, SizesBeyondMemoryAreRefusedUpFront) {
   const std::string dir = t::scratch_dir(), g = t::gaussian_spec(dir);
   expect_refused("sample --target " + g + " --n 1099511627776 --steps 2 --out " + dir + "/o.npy", "GiB");
+  expect_refused("sample --target " + g + " --init " + t::cloud(dir, "big.npy", 5000) + " --steps 100000000 --trajectory " + dir +
+                     "/tr.npy --snapshots 100000000 --out " + dir + "/o.npy",
+                 "--snapshots 100000000");
 }
 
 // nlohmann throws out_of_range (not parse_error) on 1e999.

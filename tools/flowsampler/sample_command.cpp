@@ -101,6 +101,10 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
                       "--snapshots: expected 2 <= J <= steps + 1 with --trajectory, got " << o.snapshots);
   std::vector<Real> traj;
   const std::size_t kept = o.trajectory_particles > 0 ? std::min(o.trajectory_particles, z.n()) : z.n();
+  if (!o.trajectory.empty()) {  // also with --init, whose N the estimate above did not know
+    const std::string what = "--trajectory with --snapshots " + std::to_string(o.snapshots);
+    fs::expect_fits_in_memory(fs::checked_mul(fs::checked_mul(std::size_t(o.snapshots), kept, what), z.d() * sizeof(Real), what), what);
+  }
   int next_snap = 0;
   auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * steps / (o.snapshots - 1))); };
   auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {
