@@ -43,6 +43,14 @@ TEST(CliNonFinite, CollapsedCloudsAreRefused) {
     expect_refused("sample --target " + g + " --n 100 --steps 5 --noise-cov 1e-300 --precision " + prec, o, "collapsed");
 }
 
+// Finite but wrong: rk4 with 50 steps on the vp path to a target of variance
+// 1e-4 ended at variance ~800; dopri5 gets it right.
+TEST(CliNonFinite, BlownUpCloudsAreRefused) {
+  const std::string dir = t::scratch_dir(), g = t::gaussian_spec(dir, "[0, 0]", "1e-4"), o = dir + "/o.npy";
+  expect_refused("sample --target " + g + " --path vp --n 200", o, "dopri5");
+  EXPECT_EQ(run_cli_stderr("sample --target " + g + " --path vp --n 200 --integrator dopri5 --out " + o).first, 0);
+}
+
 TEST(CliNonFinite, LogLikelihoodOfANearDiracTargetIsRefused) {
   const std::string dir = t::scratch_dir(), o = dir + "/o.npy";
   const auto [rc, err] = run_cli_stderr("sample --target " + t::gaussian_spec(dir, "[0, 0]", "1e-30") +

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checked_output.hpp"
-#include "collapse_check.hpp"
+#include "spread_check.hpp"
 #include "outputs.hpp"
 #include "progress.hpp"
 #include "flowsampler/core/sizes.hpp"
@@ -148,9 +148,12 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
   const std::vector<Real> rows = z.to_row_major();
   if (o.init.empty()) {
     const fs::paths::PathPoint p1 = path.at(t1);
-    expect_not_collapsed(rows, z.n(), z.d(), exact_total_variance(target, noise, p1.a, p1.b), stage + ": the particles for --out",
-                         "a noise or target scale the integrator cannot resolve (--noise-cov or variances near 0 or "
-                         "huge: the flow must amplify or shrink the cloud by that ratio); rescale the problem");
+    expect_plausible_spread(rows, z.n(), z.d(), exact_total_variance(target, noise, p1.a, p1.b), stage + ": the particles for --out",
+                            "too few --steps for the flow near the data end, or a noise or target scale the integrator "
+                            "cannot resolve (--noise-cov or variances near 0: the flow must amplify the noise by that "
+                            "ratio); try --integrator dopri5 or rescale the problem",
+                            "the fixed-step integrator is unstable for this flow (step x stiffness too large, e.g. target "
+                            "variances far below the noise's): use --integrator dopri5 (adaptive) or many more --steps");
   }
   write_rows(out, rows, z.n(), z.d(), stage + ": the particles for --out", kBlowUp);
   if (!o.loglik.empty()) {
