@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "cli/hostile_files.hpp"
 #include "cli/run_cli.hpp"
@@ -85,4 +86,15 @@ TEST(CliNonFinite, HugeWeightsAreNormalized) {
   double spread = 0;
   for (std::size_t i = 0; i < m.n; ++i) spread += std::fabs(m.value(i, 0)) / double(m.n);
   EXPECT_NEAR(spread, 5.0, 0.5);
+}
+
+// kNN KL against 50 identical points returned a finite 0.93.
+TEST(CliNonFinite, KlAgainstCoincidentPointsIsRefused) {
+  const std::string dir = t::scratch_dir(), x = t::cloud(dir);
+  const std::vector<double> same(2 * 50, 0.5);
+  flowsampler::io::write_npy(dir + "/same.npy", same.data(), 50, 2);
+  const auto [rc, err] = run_cli_stderr("metrics --x " + x + " --y " + dir + "/same.npy --kl");
+  EXPECT_EQ(rc, 2) << err;
+  EXPECT_NE(err.find("coincide"), std::string::npos) << err;
+  EXPECT_EQ(run_cli_stderr("metrics --x " + x + " --y " + x + " --kl").first, 0);
 }

@@ -144,6 +144,12 @@ int run_typed(const MetricsOptions& o, const std::string& backend_name) {
         m["kl"] = -fm::knn_entropy(ctx, x, o.knn_k) - lp[0] / double(x.n());
         m["kl_method"] = "-(kNN entropy of x) - mean log p_target(x)";
       } else {
+        // Coincident points have no density: the kNN estimate would still be a finite number (issue 19).
+        const std::vector<double> cov = fm::covariance(ctx, y, false);
+        double spread = 0;
+        for (std::size_t k = 0; k < y.d(); ++k) spread += cov[k * y.d() + k];
+        FLOWSAMPLER_EXPECTS(spread > 0, "--kl: all " << y.n() << " points of --y " << o.y
+                                                     << " coincide; KL(x || y) is infinite against a cloud without spread");
         m["kl"] = fm::knn_kl_divergence(ctx, x, y, o.knn_k);
         m["kl_method"] = "kNN (Wang, Kulkarni, Verdu 2009)";
       }
