@@ -43,8 +43,11 @@ inline const CLI::Validator regular_file(
 /// unsigned options with strtoull, which turns -1 into 2^64 - 1 and reads
 /// 010 as octal; this check runs first on the text and rejects both.
 inline CLI::Validator count(std::uint64_t min = 0, std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
+  const std::string range = max == std::numeric_limits<std::uint64_t>::max()
+                                ? "an integer >= " + std::to_string(min)
+                                : "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
   return CLI::Validator(
-      [min, max](std::string& s) -> std::string {
+      [min, max, range](std::string& s) -> std::string {
         bool ok = !s.empty() && s.size() <= 20;
         std::uint64_t v = 0;
         for (std::size_t i = 0; ok && i < s.size(); ++i) {
@@ -53,11 +56,11 @@ inline CLI::Validator count(std::uint64_t min = 0, std::uint64_t max = std::nume
           v = v * 10 + digit;
         }
         if (!ok || v < min || v > max)
-          return "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " + s;
+          return "expected " + range + ", got " + s;
         s = std::to_string(v);  // no leading zeros: strtoull would read them as octal
         return {};
       },
-      "INT in [" + std::to_string(min) + ", " + std::to_string(max) + "]", "count");
+      range.substr(3), "count");  // "integer >= 0" in --help
 }
 
 }  // namespace flowsampler::cli
