@@ -47,6 +47,14 @@ double rms_scaled(const Context& ctx, const ParticleSet<Real>& x, const Particle
   return std::sqrt(flowsampler::detail::reduce(ctx, x.size(), 1, f)[0] / static_cast<double>(x.size()));
 }
 
+// Tolerances below the precision's resolution (atol + rtol |z| underflowing)
+// make the error norms infinite and the starting step NaN: say so.
+void expect_usable_step(double h, const AdaptiveOptions& o) {
+  FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, "dopri5: no usable starting step (h = " << h << "): rtol = " << o.rtol
+                                                      << " and atol = " << o.atol << " are below what the precision in use "
+                                                      << "resolves; loosen them (e.g. 1e-6 in double, 1e-4 in float)");
+}
+
 }  // namespace
 
 template <class Real>
@@ -79,6 +87,7 @@ Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, 
     const double d0 = rms_scaled<Real>(ctx, z, nullptr, z, o), d1 = rms_scaled<Real>(ctx, k[0].v, nullptr, z, o);
     double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
     h0 = std::min(h0, hmax);
+    expect_usable_step(h0, o);
     const ParticleSet<Real> z1 = detail::lincomb(ctx, z, {{dir * h0, &k[0].v}});
     const detail::Stage<Real> f1 = detail::eval_stage(ctx, field, t0 + dir * h0, z1, false, r.nfe);
     const double d2 = rms_scaled(ctx, f1.v, &k[0].v, z, o) / h0;
@@ -86,6 +95,7 @@ Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, 
     h = std::min({100 * h0, h1, hmax});
   }
   h = std::min(h, hmax);
+  expect_usable_step(h, o);
   // PI control (Hairer & Wanner, Solving ODEs I, II.4; DOPRI5's constants).
   const double beta = 0.04, expo = 0.2 - 0.75 * beta, safety = 0.9;
   double err_old = 1e-4, t = t0;

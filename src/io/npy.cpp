@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "flowsampler/core/error.hpp"
+#include "flowsampler/io/files.hpp"
 
 namespace flowsampler::io {
 namespace {
@@ -161,11 +162,8 @@ NpyMatrix parse_npy(const unsigned char* bytes, std::size_t size, const std::str
 }
 
 NpyMatrix load_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  FLOWSAMPLER_EXPECTS(in.good(), path << ": cannot open for reading");
-  const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  FLOWSAMPLER_EXPECTS(!in.bad(), path << ": read error");
-  return parse_npy(bytes.data(), bytes.size(), path);
+  const std::string bytes = read_file(path, ".npy file");  // a FIFO or device is refused, not read
+  return parse_npy(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), path);
 }
 
 template <class Real>
@@ -193,6 +191,8 @@ void write_npy_array(const std::string& path, const Real* data, const std::vecto
   std::size_t count = 1;
   for (std::size_t k = 0; k < shape.size(); ++k) {
     h << shape[k] << (shape.size() == 1 || k + 1 < shape.size() ? ", " : "");
+    FLOWSAMPLER_EXPECTS(shape[k] == 0 || count <= std::numeric_limits<std::size_t>::max() / sizeof(Real) / shape[k],
+                        path << ": shape entry " << shape[k] << " overflows the array size");
     count *= shape[k];
   }
   h << "), }";
@@ -202,15 +202,14 @@ void write_npy_array(const std::string& path, const Real* data, const std::vecto
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
   FLOWSAMPLER_EXPECTS(header.size() <= 65535, path << ": shape too long for a .npy 1.0 header");
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  FLOWSAMPLER_EXPECTS(out.good(), path << ": cannot open for writing");
   const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                                  static_cast<unsigned char>(header.size() & 0xff),
                                  static_cast<unsigned char>(header.size() >> 8)};
-  out.write(reinterpret_cast<const char*>(pre), 10);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(count * sizeof(Real)));
-  FLOWSAMPLER_EXPECTS(out.good(), path << ": write failed");
+  write_file(path, [&](std::ostream& out) {  // temporary file, checked, renamed over path
+    out.write(reinterpret_cast<const char*>(pre), 10);
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(count * sizeof(Real)));
+  });
 }
 
 template <class Real>

@@ -3,15 +3,16 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <type_traits>
 
 #include "flowsampler/core/error.hpp"
+#include "flowsampler/io/files.hpp"
 #include "flowsampler/io/npy.hpp"
 #include "flowsampler/metrics/moments.hpp"
 #include "flowsampler/targets/spec.hpp"
+#include "io/json_fields.hpp"
 #include "jko/cloud_ops.hpp"
 
 namespace flowsampler::jko {
@@ -144,10 +145,7 @@ void JkoModel<Real>::save(const std::string& dir, const std::string& precision_n
                             {"h", steps_},                       {"score", score},      {"clouds", files},
                             {"target", nlohmann::json::parse(target_spec_json(pi_))}};
   const std::string path = (fs::path(dir) / "manifest.json").string();
-  std::ofstream f(path);
-  FLOWSAMPLER_EXPECTS(f.good(), "jko model: cannot write " << path);
-  f << m.dump(2) << "\n";
-  FLOWSAMPLER_EXPECTS(f.good(), "jko model: cannot write " << path);
+  io::write_file(path, [&](std::ostream& f) { f << m.dump(2) << "\n"; });
 }
 
 template <class Real>
@@ -155,25 +153,28 @@ JkoModel<Real> JkoModel<Real>::load(const Context& ctx, const std::string& dir) 
   namespace fs = std::filesystem;
   FLOWSAMPLER_EXPECTS(fs::is_directory(dir), "jko model: " << dir << " is not a directory");
   const std::string path = (fs::path(dir) / "manifest.json").string();
-  std::ifstream f(path);
-  FLOWSAMPLER_EXPECTS(f.good(), "jko model: " << path << " is missing");
+  FLOWSAMPLER_EXPECTS(fs::exists(path), "jko model: " << path << " is missing");
+  const std::string text = io::read_file(path, "jko model manifest");
   nlohmann::json m;
   try {
-    f >> m;
+    m = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     FLOWSAMPLER_EXPECTS(false, "jko model: " << path << " is not valid JSON (" << e.what() << ")");
   }
   try {
     FLOWSAMPLER_EXPECTS(m.value("format", "") == "flowsampler-jko-model",
                         "jko model: " << path << " is not a JKO model manifest (format '" << m.value("format", "") << "')");
-    FLOWSAMPLER_EXPECTS(m.at("version").get<int>() == 1, "jko model: " << path << ": unsupported version " << m.at("version"));
-    const std::size_t K = m.at("steps").get<std::size_t>(), n = m.at("n").get<std::size_t>(), d = m.at("dim").get<std::size_t>();
+    FLOWSAMPLER_EXPECTS(io::json_int(m.at("version"), path + ": \"version\"") == 1,
+                        "jko model: " << path << ": unsupported version " << m.at("version"));
+    // Counts are range-checked before any arithmetic on them (K + 1 below).
+    const std::size_t K = io::json_count(m.at("steps"), path + ": \"steps\"", 1, std::size_t(1) << 32);
+    const std::size_t n = io::json_count(m.at("n"), path + ": \"n\"", 2), d = io::json_count(m.at("dim"), path + ": \"dim\"", 1);
     const std::vector<double> h = m.at("h").get<std::vector<double>>();
     const std::vector<std::string> files = m.at("clouds").get<std::vector<std::string>>();
     FLOWSAMPLER_EXPECTS(h.size() == K, "jko model: " << path << ": 'steps' is " << K << " but 'h' has " << h.size() << " entries");
     FLOWSAMPLER_EXPECTS(files.size() == K + 1,
                         "jko model: " << path << ": " << K << " steps need " << K + 1 << " clouds, 'clouds' lists " << files.size());
-    FLOWSAMPLER_EXPECTS(m.at("score").size() == K, "jko model: " << path << ": 'score' has " << m.at("score").size() << " entries, expected " << K);
+    FLOWSAMPLER_EXPECTS(m.at("score").is_array() && m.at("score").size() == K, "jko model: " << path << ": 'score' has " << m.at("score").size() << " entries, expected " << K);
     std::vector<ScoreParams> score;
     for (const auto& s : m.at("score")) {
       ScoreParams p;

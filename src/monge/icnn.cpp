@@ -10,10 +10,13 @@
 // leading dimension W'. So U_l = X A_l^T is gemm(N, N) with that block, and
 // the pullbacks delta A_l, delta B_l are gemm(N, T).
 #include <cmath>
+#include <limits>
 #include <random>
+#include <string>
 
 #include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
+#include "flowsampler/core/sizes.hpp"
 #include "flowsampler/monge/potential.hpp"
 #include "monge/icnn.hpp"
 #include "monge/ones.hpp"
@@ -22,25 +25,31 @@ namespace flowsampler::monge {
 
 IcnnPotential::IcnnPotential(const PotentialSpec& spec) : spec_(spec) {
   const std::size_t d = spec.dim, L = spec.widths.size();
-  FLOWSAMPLER_EXPECTS(d >= 1, "icnn potential: dim must be >= 1");
+  constexpr std::size_t max_extent = std::numeric_limits<int>::max();  // the GEMMs take int extents
+  FLOWSAMPLER_EXPECTS(d >= 1 && d <= max_extent, "icnn potential: dim must be in [1, " << max_extent << "], got " << d);
   FLOWSAMPLER_EXPECTS(L >= 1, "icnn potential: needs at least one hidden layer");
   for (std::size_t l = 0; l < L; ++l)
-    FLOWSAMPLER_EXPECTS(spec.widths[l] >= 1, "icnn potential: width of layer " << l + 1 << " must be >= 1");
+    FLOWSAMPLER_EXPECTS(spec.widths[l] >= 1 && spec.widths[l] <= max_extent,
+                        "icnn potential: width of layer " << l + 1 << " must be in [1, " << max_extent << "], got "
+                                                          << spec.widths[l]);
   FLOWSAMPLER_EXPECTS(spec.init == "identity" || spec.init == "seed",
                       "icnn potential: init must be 'identity' or 'seed', got '" << spec.init << "'");
   FLOWSAMPLER_EXPECTS(spec.init != "identity" || spec.skip,
                       "icnn potential: init 'identity' needs the quadratic skip term (skip = true)");
+  // Widths and dim come from options and map files: every offset is checked.
+  const std::string what = "icnn potential: parameter count";
   std::size_t off = 0;
   for (std::size_t l = 0; l < L; ++l) {
     const std::size_t W = spec.widths[l];
-    lay_.A.push_back(off), off += W * d;
-    lay_.b.push_back(off), off += W;
-    lay_.B.push_back(off), off += l ? W * spec.widths[l - 1] : 0;
+    lay_.A.push_back(off), off = checked_add(off, checked_mul(W, d, what), what);
+    lay_.b.push_back(off), off = checked_add(off, W, what);
+    lay_.B.push_back(off), off = checked_add(off, l ? checked_mul(W, spec.widths[l - 1], what) : 0, what);
   }
-  lay_.w = off, off += spec.widths[L - 1];
-  lay_.q = off, off += spec.skip ? 1 : 0;
-  lay_.v = off, off += spec.skip ? d : 0;
+  lay_.w = off, off = checked_add(off, spec.widths[L - 1], what);
+  lay_.q = off, off = checked_add(off, spec.skip ? 1 : 0, what);
+  lay_.v = off, off = checked_add(off, spec.skip ? d : 0, what);
   lay_.total = off;
+  expect_fits_in_memory(checked_mul(off, sizeof(double), what), "icnn potential: " + std::to_string(off) + " parameters");
   theta_.assign(off, 0.0);
 
   std::mt19937_64 rng(spec.seed);

@@ -7,10 +7,13 @@
 // holding point i's K values: the softmax of a point reads one contiguous
 // column (on the CPU a strided row of an n x K table costs a cache line per piece).
 #include <cmath>
+#include <limits>
 #include <random>
+#include <string>
 
 #include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
+#include "flowsampler/core/sizes.hpp"
 #include "flowsampler/monge/potential.hpp"
 #include "monge/lse.hpp"
 #include "monge/ones.hpp"
@@ -19,12 +22,16 @@ namespace flowsampler::monge {
 
 LogSumExpPotential::LogSumExpPotential(const PotentialSpec& spec) : spec_(spec) {
   const std::size_t d = spec.dim, K = spec.pieces;
-  FLOWSAMPLER_EXPECTS(d >= 1, "lse potential: dim must be >= 1");
-  FLOWSAMPLER_EXPECTS(K >= 1, "lse potential: pieces must be >= 1");
+  constexpr std::size_t max_extent = std::numeric_limits<int>::max();  // the GEMMs take int extents
+  FLOWSAMPLER_EXPECTS(d >= 1 && d <= max_extent, "lse potential: dim must be in [1, " << max_extent << "], got " << d);
+  FLOWSAMPLER_EXPECTS(K >= 1 && K <= max_extent, "lse potential: pieces must be in [1, " << max_extent << "], got " << K);
   FLOWSAMPLER_EXPECTS(std::isfinite(spec.s) && spec.s > 0, "lse potential: s must be > 0, got " << spec.s);
   FLOWSAMPLER_EXPECTS(spec.init == "identity", "lse potential: init must be 'identity', got '" << spec.init << "'");
   FLOWSAMPLER_EXPECTS(std::isfinite(spec.init_scale) && spec.init_scale > 0, "lse potential: init_scale must be > 0");
-  theta_.assign(K * d + K, 0.0);
+  const std::string what = "lse potential: parameter count";
+  const std::size_t total = checked_add(checked_mul(K, d, what), K, what);
+  expect_fits_in_memory(checked_mul(total, sizeof(double), what), "lse potential: " + std::to_string(total) + " parameters");
+  theta_.assign(total, 0.0);
   // max_k (a_k . x - |a_k|^2 / 2) is |x|^2/2 up to the spacing of the a_k: T
   // starts as a soft nearest-anchor map, near x where the anchors are dense.
   std::mt19937_64 rng(spec.seed);

@@ -2,11 +2,13 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "flowsampler/core/error.hpp"
+#include "flowsampler/io/files.hpp"
 #include "flowsampler/io/npy.hpp"
+#include "io/json_fields.hpp"
 
 namespace flowsampler::monge {
 
@@ -34,10 +36,7 @@ void save_map(const std::string& dir, const ConvexPotential& p, const std::strin
   }
   if (!extra_json.empty()) m["info"] = nlohmann::json::parse(extra_json);
   const std::string mpath = (fs::path(dir) / "manifest.json").string();
-  std::ofstream f(mpath);
-  FLOWSAMPLER_EXPECTS(f, "map directory: cannot write " << mpath);
-  f << m.dump(2) << "\n";
-  FLOWSAMPLER_EXPECTS(f.good(), "map directory: cannot write " << mpath);
+  io::write_file(mpath, [&](std::ostream& f) { f << m.dump(2) << "\n"; });
   const std::vector<std::size_t> shape{p.num_params()};
   io::write_npy_array<double>((fs::path(dir) / "params.npy").string(), p.params().data(), shape);
 }
@@ -47,12 +46,12 @@ std::unique_ptr<ConvexPotential> load_map(const std::string& dir) {
   FLOWSAMPLER_EXPECTS(fs::is_directory(dir), "--map: " << dir << " is not a directory");
   const std::string mpath = (fs::path(dir) / "manifest.json").string();
   const std::string ppath = (fs::path(dir) / "params.npy").string();
-  FLOWSAMPLER_EXPECTS(fs::is_regular_file(mpath), "map directory " << dir << ": manifest.json is missing");
-  FLOWSAMPLER_EXPECTS(fs::is_regular_file(ppath), "map directory " << dir << ": params.npy is missing");
-  std::ifstream f(mpath);
+  FLOWSAMPLER_EXPECTS(fs::exists(mpath), "map directory " << dir << ": manifest.json is missing");
+  FLOWSAMPLER_EXPECTS(fs::exists(ppath), "map directory " << dir << ": params.npy is missing");
+  const std::string text = io::read_file(mpath, "map manifest");
   nlohmann::json m;
   try {
-    m = nlohmann::json::parse(f);
+    m = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     FLOWSAMPLER_EXPECTS(false, mpath << ": not valid JSON (" << e.what() << ")");
   }
@@ -62,17 +61,21 @@ std::unique_ptr<ConvexPotential> load_map(const std::string& dir) {
   try {
     FLOWSAMPLER_EXPECTS(m.value("format", std::string()) == kFormat,
                         mpath << ": \"format\" must be \"" << kFormat << "\"");
-    FLOWSAMPLER_EXPECTS(m.at("version").get<int>() == kVersion,
+    FLOWSAMPLER_EXPECTS(io::json_int(m.at("version"), mpath + ": \"version\"") == kVersion,
                         mpath << ": \"version\" " << m.at("version") << " is not supported (expected " << kVersion << ")");
     s.type = m.at("type").get<std::string>();
-    s.dim = m.at("dim").get<std::size_t>();
+    s.dim = io::json_count(m.at("dim"), mpath + ": \"dim\"", 1);
     s.init = m.value("init", std::string("identity"));
-    num_params = m.at("num_params").get<std::size_t>();
+    num_params = io::json_count(m.at("num_params"), mpath + ": \"num_params\"", 1);
     if (s.type == "icnn") {
-      s.widths = m.at("widths").get<std::vector<std::size_t>>();
+      const nlohmann::json& w = m.at("widths");
+      FLOWSAMPLER_EXPECTS(w.is_array(), mpath << ": \"widths\" must be a list of integers, got " << w.dump());
+      s.widths.clear();
+      for (std::size_t l = 0; l < w.size(); ++l)
+        s.widths.push_back(io::json_count(w[l], mpath + ": \"widths\"[" + std::to_string(l) + "]", 1));
       s.skip = m.at("skip").get<bool>();
     } else if (s.type == "lse") {
-      s.pieces = m.at("pieces").get<std::size_t>();
+      s.pieces = io::json_count(m.at("pieces"), mpath + ": \"pieces\"", 1);
       s.s = m.at("s").get<double>();
     }
   } catch (const nlohmann::json::exception& e) {

@@ -4,6 +4,7 @@
 #include "targets/gmm_draw.hpp"
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 
 #include "flowsampler/core/error.hpp"
@@ -98,11 +99,14 @@ bool GaussianMixture::has_full() const {
 
 std::vector<double> GaussianMixture::weights() const {
   FLOWSAMPLER_EXPECTS(!comps_.empty(), "GaussianMixture: no components");
+  // Scaled by the largest weight first: [1e308, 1e308] sums to inf, not to 0 weights.
+  double top = 0;
+  for (const auto& c : comps_) top = std::max(top, c.weight);
+  FLOWSAMPLER_EXPECTS(top > 0, "GaussianMixture: weights must not all be zero");
   double total = 0;
-  for (const auto& c : comps_) total += c.weight;
-  FLOWSAMPLER_EXPECTS(total > 0, "GaussianMixture: weights must not all be zero");
+  for (const auto& c : comps_) total += c.weight / top;
   std::vector<double> w;
-  for (const auto& c : comps_) w.push_back(c.weight / total);
+  for (const auto& c : comps_) w.push_back(c.weight / top / total);
   return w;
 }
 

@@ -1,10 +1,10 @@
 #include "flowsampler/targets/spec.hpp"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "flowsampler/core/error.hpp"
+#include "flowsampler/io/files.hpp"
 #include "flowsampler/io/npy.hpp"
 
 namespace flowsampler::targets {
@@ -57,7 +57,7 @@ Noise parse_noise(const std::string& text, std::size_t d, const std::string& nam
   json c;
   try {
     c = json::parse(text);
-  } catch (const json::parse_error&) {
+  } catch (const json::exception&) {  // parse_error, or out_of_range for a number such as 1e999
     FLOWSAMPLER_EXPECTS(false, name << ": expected a JSON number, list of " << d << " numbers or " << d << " x " << d
                                     << " matrix, got '" << text << "'");
   }
@@ -72,7 +72,7 @@ GaussianMixture parse_target(const std::string& text, const std::string& name, c
   json spec;
   try {
     spec = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number such as 1e999
     FLOWSAMPLER_EXPECTS(false, name << ": invalid JSON (" << e.what() << ")");
   }
   FLOWSAMPLER_EXPECTS(spec.is_object(), name << ": expected a JSON object");
@@ -122,12 +122,9 @@ GaussianMixture parse_target(const std::string& text, const std::string& name, c
 }
 
 GaussianMixture load_target(const std::string& path) {
-  std::ifstream in(path);
-  FLOWSAMPLER_EXPECTS(in.good(), path << ": cannot open the target spec");
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::string text = io::read_file(path, "target spec");
   const std::size_t slash = path.find_last_of('/');
-  return parse_target(text.str(), path, slash == std::string::npos ? "." : path.substr(0, slash));
+  return parse_target(text, path, slash == std::string::npos ? "." : path.substr(0, slash));
 }
 
 }  // namespace flowsampler::targets

@@ -8,7 +8,10 @@
 
 #include <cstdio>
 
+#include "checked_output.hpp"
+#include "outputs.hpp"
 #include "progress.hpp"
+#include "flowsampler/core/sizes.hpp"
 #include "flowsampler/fields/drifts.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "flowsampler/integrate/evolve.hpp"
@@ -21,6 +24,11 @@ namespace {
 template <class Real>
 int run_typed(const DriftOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
+  Outputs outputs;  // checked and staged before any work
+  outputs.input("--x", o.x);
+  outputs.input("--data", o.data);
+  outputs.input("--target", o.target);
+  const std::string out = outputs.file("--out", o.out), report = outputs.file("--report", o.report);
   Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
   const fields::Drift kind = fields::parse_drift(o.field, "--field");
   ParticleSet<Real> z = io::read_particles<Real>(ctx, o.x);
@@ -36,6 +44,9 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
     data = io::read_particles<Real>(ctx, o.data);
     FLOWSAMPLER_EXPECTS(data.d() == z.d(), "--data: d = " << data.d() << ", --x has d = " << z.d());
   } else if (target && kind != fields::Drift::svgd) {
+    if (o.target_samples)
+      expect_fits_in_memory(checked_mul(o.target_samples, z.d() * sizeof(Real), "--target-samples"),
+                            "--target-samples " + std::to_string(o.target_samples));
     data = target->sample<Real>(ctx, o.target_samples ? o.target_samples : z.n());  // the target's draws as the data
   }
   FLOWSAMPLER_EXPECTS(kind != fields::Drift::svgd || target, "--field svgd: needs --target (its exact score)");
@@ -57,7 +68,9 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
   const Progress progress(o.progress);
   eo.on_step = [&](int done) { progress.draw(double(done) / o.steps, done, o.steps); };
   const auto records = integrate::evolve(ctx, field, z, eo, data.n() ? &data : nullptr);
-  io::write_particles(o.out, z);
+  write_cloud(out, z, "drift (" + o.field + ", " + o.integrator + "): the particles for --out",
+              "the step blew up: --dt too large for the field's stiffness, or --eps so small that the kernel "
+              "underflows (try a smaller --dt or a larger --eps)");
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (!o.report.empty()) {
     nlohmann::json rec = nlohmann::json::array();
@@ -72,10 +85,9 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
                               {"dim", z.d()}, {"data_points", data.n()}, {"steps", o.steps}, {"dt", o.dt},
                               {"integrator", o.integrator}, {"wall_seconds", wall}, {"records", rec},
                               {"device", device_report(ctx)}};
-    std::ofstream f(o.report);
-    FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
-    f << j.dump(2) << "\n";
+    write_json(report, j);
   }
+  outputs.publish();
   return 0;
 }
 

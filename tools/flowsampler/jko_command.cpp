@@ -11,7 +11,10 @@
 #include <cmath>
 #include <cstdio>
 
+#include "checked_output.hpp"
+#include "outputs.hpp"
 #include "progress.hpp"
+#include "flowsampler/core/sizes.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "flowsampler/jko/flow.hpp"
 #include "flowsampler/jko/model.hpp"
@@ -21,9 +24,9 @@ namespace flowsampler::cli {
 
 CLI::App* add_jko_commands(CLI::App& app, JkoOptions& o, JkoSampleOptions& s, std::string& backend, JkoCommands* commands) {
   CLI::App* jko = app.add_subcommand("jko", "JKO (Wasserstein proximal) steps of KL(. || pi) from a data cloud; optionally keep a JKO flow model");
-  jko->add_option("--data", o.data, "the data cloud X_0 (.npy, N x d)")->required()->check(CLI::ExistingFile);
+  jko->add_option("--data", o.data, "the data cloud X_0 (.npy, N x d)")->required()->check(flowsampler::cli::regular_file);
   auto* normal = jko->add_flag("--to-normal", o.to_normal, "pi = N(0, I)");
-  auto* target = jko->add_option("--target", o.target, "pi as a target spec (JSON)")->check(CLI::ExistingFile)->excludes(normal);
+  auto* target = jko->add_option("--target", o.target, "pi as a target spec (JSON)")->check(flowsampler::cli::regular_file)->excludes(normal);
   normal->excludes(target);
   jko->add_option("--h", o.h, "step size h (the first one for --schedule geometric)")->capture_default_str()->check(flowsampler::cli::positive_number);
   jko->add_option("--steps", o.steps, "number of JKO steps K")->capture_default_str()->check(CLI::Range(1, 1000000));
@@ -40,18 +43,18 @@ CLI::App* add_jko_commands(CLI::App& app, JkoOptions& o, JkoSampleOptions& s, st
   jko->add_flag("--progress", o.progress, "progress bar on stderr (default: when stderr is a terminal)");
   jko->add_option("--w2-tol", o.w2_tol, "stop once the Bures W2 to pi is below this")->check(CLI::NonNegativeNumber);
   jko->add_option("--kl-tol", o.kl_tol, "stop once the KL estimate to pi is below this")->check(CLI::NonNegativeNumber);
-  jko->add_option("--diagnostic-points", o.diagnostic_points, "particles used by the MMD, KL and Lipschitz diagnostics (0: off)")->capture_default_str();
+  jko->add_option("--diagnostic-points", o.diagnostic_points, "particles used by the MMD, KL and Lipschitz diagnostics (0: off)")->capture_default_str()->check(flowsampler::cli::count(0, std::uint64_t(1) << 40));
   jko->add_option("--model", o.model, "write the JKO flow model (clouds X_0..X_K + manifest.json) to this directory");
   jko->add_option("--out", o.out, "final cloud X_K (.npy)")->required();
   jko->add_option("--report", o.report, "JSON report with the per-step records");
-  jko->add_option("--seed", o.seed, "random seed (draws of pi for the diagnostics)")->capture_default_str();
+  jko->add_option("--seed", o.seed, "random seed (draws of pi for the diagnostics)")->capture_default_str()->check(flowsampler::cli::count());
   jko->add_option("--precision", o.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
   flowsampler::cli::add_backend_option(jko, backend);
   CLI::App* sample = app.add_subcommand("jko-sample", "Generate from a JKO flow model: fresh pi draws run back through the stored steps");
   sample->add_option("--model", s.model, "model directory written by `jko --model`")->required();
-  sample->add_option("--n", s.n, "number of samples")->capture_default_str()->check(CLI::Range(std::size_t(1), std::size_t(1) << 40));
+  sample->add_option("--n", s.n, "number of samples")->capture_default_str()->check(flowsampler::cli::count(1, std::uint64_t(1) << 40));
   sample->add_option("--out", s.out, "samples (.npy, N x d)")->required();
-  sample->add_option("--seed", s.seed, "random seed")->capture_default_str();
+  sample->add_option("--seed", s.seed, "random seed")->capture_default_str()->check(flowsampler::cli::count());
   sample->add_option("--precision", s.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
   flowsampler::cli::add_backend_option(sample, backend);
   if (commands) *commands = JkoCommands{jko, sample};
@@ -59,6 +62,10 @@ CLI::App* add_jko_commands(CLI::App& app, JkoOptions& o, JkoSampleOptions& s, st
 }
 
 namespace {
+
+constexpr const char* kJkoBlowUp =
+    "the steps blew up: --h (or --step-list) too large for the score estimate, or a --bandwidth/--ot-eps so "
+    "small that the kernel underflows";
 
 nlohmann::json record_json(const jko::StepRecord& r) {
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
@@ -72,8 +79,15 @@ nlohmann::json record_json(const jko::StepRecord& r) {
 template <class Real>
 int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
-  Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
   FLOWSAMPLER_EXPECTS(o.to_normal != !o.target.empty(), "jko: give exactly one of --to-normal and --target");
+  FLOWSAMPLER_EXPECTS(o.model.empty() || !o.explicit_step,
+                      "--model: the reverse process inverts backward (implicit) steps only; drop --explicit");
+  Outputs outputs;  // checked and staged before any work: --out may not lie inside --model
+  outputs.input("--data", o.data);
+  outputs.input("--target", o.target);
+  const std::string model_dir = outputs.directory("--model", o.model);
+  const std::string out = outputs.file("--out", o.out), report = outputs.file("--report", o.report);
+  Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
   const ParticleSet<Real> x0 = io::read_particles<Real>(ctx, o.data);
   FLOWSAMPLER_EXPECTS(x0.n() >= 2, "--data: " << o.data << " needs at least 2 particles, got " << x0.n());
   targets::GaussianMixture pi(x0.d());
@@ -115,9 +129,11 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   jko::FlowResult<Real> r;
   nlohmann::json inversion = nullptr;
   if (!o.model.empty()) {
-    FLOWSAMPLER_EXPECTS(!o.explicit_step, "--model: the reverse process inverts backward (implicit) steps only; drop --explicit");
     const auto model = jko::JkoModel<Real>::train(ctx, pi, so, x0, fo, &r);
-    model.save(o.model, o.precision);
+    for (std::size_t k = 0; k < model.clouds().size(); ++k)
+      expect_finite(model.clouds()[k].to_row_major().data(), model.clouds()[k].n(), model.clouds()[k].d(),
+                    "jko: cloud X_" + std::to_string(k) + " of --model", kJkoBlowUp);
+    model.save(model_dir, o.precision);
     const auto e = model.inversion_error(ctx);
     inversion = {{"rms", e.rms}, {"relative", e.relative}, {"max", e.max}, {"per_step", e.per_step}};
     r.x = model.clouds().back().copy(ctx);
@@ -126,7 +142,8 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
     F.add_relative_entropy(pi);
     r = jko::run_jko(ctx, F, x0, fo);
   }
-  io::write_particles(o.out, r.x);
+  write_cloud(out, r.x, std::string("jko (") + (o.explicit_step ? "explicit" : "implicit") + " steps): the final cloud for --out",
+              kJkoBlowUp);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (!o.report.empty()) {
     nlohmann::json rec = nlohmann::json::array();
@@ -138,18 +155,25 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
                               {"model", o.model.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.model)},
                               {"inversion_error", inversion}, {"wall_seconds", wall}, {"records", rec},
                               {"device", device_report(ctx)}};
-    std::ofstream f(o.report);
-    FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
-    f << j.dump(2) << "\n";
+    write_json(report, j);
   }
+  outputs.publish();
   return 0;
 }
 
 template <class Real>
 int run_sample_typed(const JkoSampleOptions& o, const std::string& backend_name) {
+  Outputs outputs;
+  outputs.input("--model", o.model);
+  const std::string out = outputs.file("--out", o.out);
   Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
   const auto model = jko::JkoModel<Real>::load(ctx, o.model);
-  io::write_particles(o.out, model.generate(ctx, o.n));
+  // The draws, the reverse steps' gradients and the result, before allocating them.
+  expect_fits_in_memory(checked_mul(checked_mul(o.n, model.dim(), "--n"), 8 * sizeof(Real), "--n"), "--n " + std::to_string(o.n));
+  write_cloud(out, model.generate(ctx, o.n), "jko-sample: the samples for --out",
+              "the reverse steps blew up: fresh draws far outside the model's clouds (a --model trained with a very "
+              "small bandwidth or large h)");
+  outputs.publish();
   return 0;
 }
 

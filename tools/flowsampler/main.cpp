@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   flowsampler::cli::add_backend_option(info, backend);
   fs::cli::SampleOptions so;
   CLI::App* sample = app.add_subcommand("sample", "Sample a Gaussian-mixture target by integrating its exact flow");
-  sample->add_option("--target", so.target, "target spec (JSON, DESIGN.md section 6)")->required()->check(CLI::ExistingFile);
+  sample->add_option("--target", so.target, "target spec (JSON, DESIGN.md section 6)")->required()->check(flowsampler::cli::regular_file);
   sample->add_option("--path", so.path, "linear, follmer, vp, cosine, ve, overshoot")->capture_default_str();
   sample->add_option("--horizon", so.horizon, "T of the vp path")->capture_default_str();
   sample->add_option("--integrator", so.integrator,
@@ -72,9 +72,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->excludes(steps_opt);
   sample->add_option("--early-stop", so.early_stop, "stop at t = 1 - DELTA (required for empirical targets)")->capture_default_str();
-  auto* n_opt = sample->add_option("--n", so.n, "number of particles")->capture_default_str()->check(CLI::Range(std::size_t(1), std::size_t(1) << 40));
-  sample->add_option("--init", so.init, "initial particles (.npy, N x d) instead of --n fresh noise")->excludes(n_opt)->check(CLI::ExistingFile);
-  sample->add_option("--seed", so.seed, "random seed")->capture_default_str();
+  auto* n_opt = sample->add_option("--n", so.n, "number of particles")->capture_default_str()->check(flowsampler::cli::count(1, std::uint64_t(1) << 40));
+  sample->add_option("--init", so.init, "initial particles (.npy, N x d) instead of --n fresh noise")->excludes(n_opt)->check(flowsampler::cli::regular_file);
+  sample->add_option("--seed", so.seed, "random seed")->capture_default_str()->check(flowsampler::cli::count());
   flowsampler::cli::add_backend_option(sample, backend);
   sample->add_option("--precision", so.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
   sample->add_option("--out", so.out, "output particles (.npy, N x d)")->required();
@@ -85,20 +85,20 @@ int main(int argc, char** argv) {
       ->needs(traj_opt);
   sample->add_option("--trajectory-particles", so.trajectory_particles,
                      "K: keep only the first K particles in --trajectory (J x K x d; default all)")
-      ->needs(traj_opt);
+      ->needs(traj_opt)->check(flowsampler::cli::count());
   sample->add_flag("--progress", so.progress, "progress bar on stderr (default: when stderr is a terminal)");
   sample->add_option("--quality-subsample", so.quality_subsample,
                      "report: particles compared with fresh target draws by MMD and sliced W2 (0: skip)")
-      ->capture_default_str();
+      ->capture_default_str()->check(flowsampler::cli::count());
   sample->add_option("--quality-projections", so.quality_projections, "report: directions of the sliced W2")
       ->capture_default_str()->check(CLI::Range(1, 100000));
   sample->add_option("--report", so.report, "JSON report: backend, precision, n, dim, path, integrator, steps, nfe, wall_seconds");
   fs::cli::MetricsOptions mo;
   CLI::App* metrics = app.add_subcommand("metrics", "Distances between two clouds (--y) or a cloud and a target (--target); prints JSON");
-  metrics->add_option("--x", mo.x, "particles (.npy, N x d)")->required()->check(CLI::ExistingFile);
-  auto* y_opt = metrics->add_option("--y", mo.y, "particles (.npy, M x d)")->check(CLI::ExistingFile);
+  metrics->add_option("--x", mo.x, "particles (.npy, N x d)")->required()->check(flowsampler::cli::regular_file);
+  auto* y_opt = metrics->add_option("--y", mo.y, "particles (.npy, M x d)")->check(flowsampler::cli::regular_file);
   metrics->add_option("--target", mo.target, "target spec (JSON) instead of --y: its exact moments and scores, fresh draws for the rest")
-      ->check(CLI::ExistingFile)->excludes(y_opt);
+      ->check(flowsampler::cli::regular_file)->excludes(y_opt);
   metrics->add_option("--mmd", mo.mmd, "KERNEL:BANDWIDTH (gaussian, laplace, imq, energy), repeatable");
   metrics->add_flag("--unbiased", mo.unbiased, "MMD as the U-statistic (default: the V-statistic)");
   metrics->add_option("--sliced-w2", mo.sliced_w2, "P: sliced W2^2 with P random directions")->check(CLI::Range(1, 1000000));
@@ -115,26 +115,29 @@ int main(int argc, char** argv) {
   metrics->add_flag("--kl", mo.kl, "KL(x || y) by kNN, or KL(x || target) with the exact log-density");
   metrics->add_flag("--entropy", mo.entropy, "kNN (Kozachenko-Leonenko) entropy of x");
   metrics->add_option("--knn-k", mo.knn_k, "k of the kNN estimators")->capture_default_str()->check(CLI::Range(1, 31));
-  metrics->add_option("--fisher-against", mo.fisher_against, "R.json: FI(target || R) by Monte Carlo with exact scores");
-  metrics->add_option("--fisher-samples", mo.fisher_samples, "Monte Carlo draws for --fisher-against")->capture_default_str();
-  metrics->add_option("--target-samples", mo.target_samples, "draws of --target for the sample-based metrics (default N)");
-  metrics->add_option("--seed", mo.seed, "seed of the directions and draws")->capture_default_str();
+  metrics->add_option("--fisher-against", mo.fisher_against, "R.json: FI(target || R) by Monte Carlo with exact scores")
+      ->check(flowsampler::cli::regular_file);
+  metrics->add_option("--fisher-samples", mo.fisher_samples, "Monte Carlo draws for --fisher-against")->capture_default_str()->check(flowsampler::cli::count(1, std::uint64_t(1) << 40));
+  metrics->add_option("--target-samples", mo.target_samples, "draws of --target for the sample-based metrics (default N)")
+      ->check(flowsampler::cli::count(0, std::uint64_t(1) << 40));
+  metrics->add_option("--seed", mo.seed, "seed of the directions and draws")->capture_default_str()->check(flowsampler::cli::count());
   metrics->add_option("--precision", mo.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
   flowsampler::cli::add_backend_option(metrics, backend);
   fs::cli::DriftOptions dro;
   CLI::App* drift = app.add_subcommand("drift", "Move a cloud with a kernel drift field (mean shift, drifting, MMD, KDE score, SVGD)");
   drift->add_option("--field", dro.field,
                     "mean-shift, drifting, drifting-normalized, mmd, kde-score, blob, svgd, sinkhorn or ot-score")->required();
-  drift->add_option("--x", dro.x, "initial particles (.npy, N x d)")->required()->check(CLI::ExistingFile);
-  auto* data_opt = drift->add_option("--data", dro.data, "the data cloud beta (.npy, M x d)")->check(CLI::ExistingFile);
+  drift->add_option("--x", dro.x, "initial particles (.npy, N x d)")->required()->check(flowsampler::cli::regular_file);
+  auto* data_opt = drift->add_option("--data", dro.data, "the data cloud beta (.npy, M x d)")->check(flowsampler::cli::regular_file);
   drift->add_option("--target", dro.target, "target spec: svgd's score, or fresh draws as the data")
-      ->check(CLI::ExistingFile)->excludes(data_opt);
-  drift->add_option("--target-samples", dro.target_samples, "draws of --target used as data (default N)");
+      ->check(flowsampler::cli::regular_file)->excludes(data_opt);
+  drift->add_option("--target-samples", dro.target_samples, "draws of --target used as data (default N)")
+      ->check(flowsampler::cli::count(0, std::uint64_t(1) << 40));
   drift->add_option("--kernel", dro.kernel, "gaussian, laplace, imq or energy (default laplace for drifting, else gaussian)");
   drift->add_option("--eps", dro.eps, "kernel bandwidth h")->capture_default_str()->check(flowsampler::cli::positive_number);
   drift->add_option("--ot-eps", dro.ot_eps, "sinkhorn, ot-score: entropic eps (default 0.05 x median squared distance)")
       ->check(CLI::NonNegativeNumber);
-  drift->add_option("--batch", dro.batch, "random batch: use this many data points per step (default all)");
+  drift->add_option("--batch", dro.batch, "random batch: use this many data points per step (default all)")->check(flowsampler::cli::count());
   drift->add_flag("--median-bandwidth", dro.median_bandwidth, "svgd: median-heuristic bandwidth, per step");
   drift->add_flag("--progress", dro.progress, "progress bar on stderr (default: when stderr is a terminal)");
   drift->add_flag("--include-self", dro.include_self, "drifting(-normalized): keep j = i in the self term");
@@ -147,7 +150,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 100000000));
   drift->add_option("--out", dro.out, "final particles (.npy)")->required();
   drift->add_option("--report", dro.report, "JSON report with the records");
-  drift->add_option("--seed", dro.seed, "random seed")->capture_default_str();
+  drift->add_option("--seed", dro.seed, "random seed")->capture_default_str()->check(flowsampler::cli::count());
   drift->add_option("--precision", dro.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
   flowsampler::cli::add_backend_option(drift, backend);
   fs::cli::JkoOptions jko_o;
@@ -167,14 +170,23 @@ int main(int argc, char** argv) {
     std::cerr << "flowsampler: " << e.what() << " (see flowsampler --help)\n";
     return 2;
   }
+  // What went to stdout (metrics' JSON, info) must have arrived: `> /dev/full` is exit 1.
+  auto stdout_checked = [](int rc) {
+    std::cout.flush();
+    if (rc == 0 && !std::cout) {
+      std::cerr << "flowsampler: stdout: write failed\n";
+      return 1;
+    }
+    return rc;
+  };
   try {
-    if (*info) return run_info(backend);
+    if (*info) return stdout_checked(run_info(backend));
     if (*sample) return fs::cli::run_sample(so, backend);
-    if (*metrics) return fs::cli::run_metrics(mo, backend);
+    if (*metrics) return stdout_checked(fs::cli::run_metrics(mo, backend));
     if (*drift) return fs::cli::run_drift(dro, backend);
     if (*jko_c.jko) return fs::cli::run_jko(jko_o, backend);
     if (*jko_c.sample) return fs::cli::run_jko_sample(jko_s, backend);
-    if (*reproduce) return fs::cli::run_reproduce(ro, backend);
+    if (*reproduce) return stdout_checked(fs::cli::run_reproduce(ro, backend));
     if (const int rc = fs::cli::run_monge_commands(backend); rc >= 0) return rc;
   } catch (const fs::Error& e) {
     std::cerr << "flowsampler: " << e.what() << "\n";

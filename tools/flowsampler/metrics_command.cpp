@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "flowsampler/core/sizes.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "flowsampler/metrics/exact_w2.hpp"
 #include "flowsampler/metrics/fisher.hpp"
@@ -62,6 +63,8 @@ int run_typed(const MetricsOptions& o, const std::string& backend_name) {
     target = targets::load_target(o.target);
     FLOWSAMPLER_EXPECTS(target.dim() == x.d(), "--target: " << o.target << " has d = " << target.dim() << ", --x has d = " << x.d());
     const std::size_t draws = o.target_samples ? o.target_samples : x.n();
+    expect_fits_in_memory(checked_mul(draws, 4 * x.d() * sizeof(Real), "--target-samples"),
+                          "--target-samples " + std::to_string(draws));
     y = target.sample<Real>(ctx, draws);
     out["target"] = o.target;
     out["target_samples"] = draws;
@@ -141,6 +144,12 @@ int run_typed(const MetricsOptions& o, const std::string& backend_name) {
         m["kl"] = -fm::knn_entropy(ctx, x, o.knn_k) - lp[0] / double(x.n());
         m["kl_method"] = "-(kNN entropy of x) - mean log p_target(x)";
       } else {
+        // Coincident points have no density: the kNN estimate would still be a finite number (issue 19).
+        const std::vector<double> cov = fm::covariance(ctx, y, false);
+        double spread = 0;
+        for (std::size_t k = 0; k < y.d(); ++k) spread += cov[k * y.d() + k];
+        FLOWSAMPLER_EXPECTS(spread > 0, "--kl: all " << y.n() << " points of --y " << o.y
+                                                     << " coincide; KL(x || y) is infinite against a cloud without spread");
         m["kl"] = fm::knn_kl_divergence(ctx, x, y, o.knn_k);
         m["kl_method"] = "kNN (Wang, Kulkarni, Verdu 2009)";
       }
@@ -149,6 +158,8 @@ int run_typed(const MetricsOptions& o, const std::string& backend_name) {
   }
   if (!o.fisher_against.empty()) {
     FLOWSAMPLER_EXPECTS(with_target, "--fisher-against: needs --target (FI(target || other) of two mixtures)");
+    expect_fits_in_memory(checked_mul(o.fisher_samples, 8 * x.d() * sizeof(double), "--fisher-samples"),
+                          "--fisher-samples " + std::to_string(o.fisher_samples));
     timed("fisher", [&] {
       const auto r = fm::relative_fisher_information(ctx, target, targets::load_target(o.fisher_against), o.fisher_samples);
       m["fisher"] = {{"against", o.fisher_against}, {"value", r.value}, {"std_error", r.std_error}, {"sup_over_sample", r.sup},

@@ -7,13 +7,17 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 
+#include "checked_output.hpp"
 #include "cli_checks.hpp"
+#include "outputs.hpp"
 #include "progress.hpp"
+#include "flowsampler/core/sizes.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "flowsampler/metrics/mmd.hpp"
 #include "flowsampler/monge/functional.hpp"
@@ -42,6 +46,9 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
+constexpr const char* kApplyBlowUp = "--x far outside the points the map was trained on (the potential's gradient "
+                                     "overflows there), or values beyond float range with --precision float";
+
 nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 }  // namespace
@@ -52,9 +59,9 @@ void add_monge_commands(CLI::App& app, std::string& backend) {
   CLI::App* m = app.add_subcommand("monge", "Learn a Monge map T = grad phi (convex potential) from a source towards a target "
                                             "by constrained drifting (implicit/explicit) or Euclidean descent");
   m->add_option("--source", o.source, "source rho: a target spec (JSON, sampled afresh) or a cloud (.npy, resampled)")
-      ->required()->check(CLI::ExistingFile);
+      ->required()->check(flowsampler::cli::regular_file);
   m->add_option("--target", o.target, "target: a spec (JSON; kl needs one), or samples (.npy) for mmd/sinkhorn")
-      ->required()->check(CLI::ExistingFile);
+      ->required()->check(flowsampler::cli::regular_file);
   m->add_option("--potential", o.potential, "lse or icnn")->capture_default_str();
   m->add_option("--method", o.method, "implicit, explicit, euclidean or adam")->capture_default_str();
   m->add_option("--functional", o.functional, "kl, mmd (energy kernel) or sinkhorn")->capture_default_str();
@@ -62,9 +69,10 @@ void add_monge_commands(CLI::App& app, std::string& backend) {
   m->add_option("--steps", o.steps, "outer steps (euclidean/adam: optimizer steps)")->capture_default_str();
   m->add_option("--inner", o.inner, "implicit/explicit: inner Adam steps per outer step")->capture_default_str();
   m->add_option("--lr", o.lr, "inner Adam lr (implicit/explicit), or the lr of euclidean/adam")->capture_default_str();
-  m->add_option("--batch", o.batch, "source points per (inner) step, drawn afresh each time")->capture_default_str();
-  m->add_option("--widths", o.widths, "icnn: hidden widths, comma-separated")->delimiter(',')->capture_default_str();
-  m->add_option("--pieces", o.pieces, "lse: affine pieces K")->capture_default_str();
+  m->add_option("--batch", o.batch, "source points per (inner) step, drawn afresh each time")->capture_default_str()
+      ->check(count(0, std::numeric_limits<int>::max()));
+  m->add_option("--widths", o.widths, "icnn: hidden widths, comma-separated")->delimiter(',')->capture_default_str()->check(count(1, 1u << 20));
+  m->add_option("--pieces", o.pieces, "lse: affine pieces K")->capture_default_str()->check(count(1, 1u << 20));
   m->add_option("--lse-s", o.lse_s, "lse: temperature s (> 0)")->capture_default_str();
   m->add_option("--init", o.init, "identity (T starts near x) or seed (icnn: the seed code's PyTorch draws; use with --no-skip)")
       ->capture_default_str();
@@ -75,17 +83,17 @@ void add_monge_commands(CLI::App& app, std::string& backend) {
       ->capture_default_str();
   m->add_flag("--allow-non-log-concave", o.allow_non_log_concave, "kl: warn instead of refusing a target that is not log-concave");
   m->add_option("--target-samples", o.target_samples, "mmd/sinkhorn with a JSON target: its draws used as samples")
-      ->capture_default_str();
+      ->capture_default_str()->check(count(0, std::uint64_t(1) << 40));
   m->add_option("--eval-points", o.eval_points,
                 "record the energy distance between T(source draws) and target draws on this many points (0: off)")
-      ->capture_default_str();
-  m->add_option("--seed", o.seed, "random seed (initial potential and all draws)")->capture_default_str();
+      ->capture_default_str()->check(count(0, std::numeric_limits<int>::max()));
+  m->add_option("--seed", o.seed, "random seed (initial potential and all draws)")->capture_default_str()->check(count());
   m->add_option("--out", o.out, "map directory to write (manifest.json, params.npy)")->required();
   m->add_option("--report", o.report, "JSON report with the per-step records");
   flowsampler::cli::add_backend_option(m, backend);
   CLI::App* a = app.add_subcommand("monge-apply", "Push a cloud through a map saved by `monge`");
   a->add_option("--map", st.apply.map, "map directory written by `monge --out`")->required();
-  a->add_option("--x", st.apply.x, "points (.npy, N x d)")->required()->check(CLI::ExistingFile);
+  a->add_option("--x", st.apply.x, "points (.npy, N x d)")->required()->check(flowsampler::cli::regular_file);
   a->add_option("--out", st.apply.out, "T(x) (.npy, N x d)")->required();
   a->add_option("--precision", st.apply.precision, "float or double (of the output file)")->capture_default_str()
       ->check(CLI::IsMember({"float", "double"}));
@@ -115,6 +123,10 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   FLOWSAMPLER_EXPECTS(o.inner >= 1, "--inner: must be >= 1, got " << o.inner);
   FLOWSAMPLER_EXPECTS(o.batch >= 2, "--batch: must be >= 2, got " << o.batch);
   FLOWSAMPLER_EXPECTS(std::isfinite(o.ot_eps) && o.ot_eps >= 0, "--ot-eps: must be >= 0, got " << o.ot_eps);
+  Outputs outputs;  // checked and staged before any work
+  outputs.input("--source", o.source);
+  outputs.input("--target", o.target);
+  const std::string map_dir = outputs.directory("--out", o.out), report = outputs.file("--report", o.report);
   const Backend backend = parse_backend(backend_name, "--backend");
   // A batch of a few hundred points costs less than waking a thread team.
   Context ctx = Context::create(backend, o.seed, backend == Backend::cpu && o.batch < 1024 ? 1 : 0);
@@ -149,6 +161,8 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
     FLOWSAMPLER_EXPECTS(target_spec->dim() == d, "--target: d = " << target_spec->dim() << ", --source has d = " << d);
     if (o.functional != "kl") {
       FLOWSAMPLER_EXPECTS(o.target_samples >= 1, "--target-samples: must be >= 1");
+      expect_fits_in_memory(checked_mul(o.target_samples, d * sizeof(double), "--target-samples"),
+                            "--target-samples " + std::to_string(o.target_samples));
       target_samples = target_spec->sample<double>(ctx, o.target_samples);
     }
   }
@@ -172,6 +186,11 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   FLOWSAMPLER_EXPECTS(!o.widths.empty(), "--widths: expected at least one hidden width");
   for (std::size_t w : o.widths) FLOWSAMPLER_EXPECTS(w >= 1, "--widths: every width must be >= 1, got " << w);
   FLOWSAMPLER_EXPECTS(o.init == "identity" || o.init == "seed", "--init: expected identity or seed, got '" << o.init << "'");
+  // The network's activations for a batch (value, slope and their tangents per layer), before allocating them.
+  std::size_t width_sum = d;
+  for (std::size_t w : o.widths) width_sum = checked_add(width_sum, w, "--widths");
+  expect_fits_in_memory(checked_mul(checked_mul(std::max(o.batch, o.eval_points), width_sum, "--batch"), 6 * sizeof(double), "--batch"),
+                        "--batch " + std::to_string(o.batch) + " with --widths");
   monge::PotentialSpec ps;
   ps.type = o.potential;
   ps.dim = d;
@@ -198,6 +217,8 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   monge::MongeEval ev;
   double ed_identity = NAN;
   if (o.eval_points > 0) {
+    expect_fits_in_memory(checked_mul(o.eval_points, d * 4 * sizeof(double), "--eval-points"),
+                          "--eval-points " + std::to_string(o.eval_points));
     // Drawn on the CPU (the same numbers on every backend) and moved once to
     // ctx's memory, where every record evaluates them.
     Context ec = Context::create(Backend::cpu, o.seed ^ 0xe7a1ull);
@@ -211,7 +232,9 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   const nlohmann::json info = {{"method", monge::to_string(mo.method)}, {"functional", o.functional}, {"source", o.source},
                                {"target", o.target}, {"tau", o.tau}, {"steps", o.steps}, {"inner", o.inner},
                                {"lr", o.lr}, {"batch", o.batch}, {"seed", o.seed}};
-  monge::save_map(o.out, *pot, info.dump());
+  expect_finite(pot->params().data(), pot->num_params(), 1, "monge (" + monge::to_string(mo.method) + "): the map's parameters",
+                "training diverged: lower --lr (or --tau), or a larger --batch");
+  monge::save_map(map_dir, *pot, info.dump());
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (!o.report.empty()) {
     nlohmann::json rec = nlohmann::json::array();
@@ -231,14 +254,17 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
                               {"wgrad_evaluations", rep.wgrad_evaluations}, {"map_gradients", rep.map_gradients},
                               {"train_seconds", rep.seconds}, {"wall_seconds", wall}, {"map", o.out}, {"records", rec},
                               {"device", device_report(ctx)}};
-    std::ofstream f(o.report);
-    FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
-    f << j.dump(2) << "\n";
+    write_json(report, j);
   }
+  outputs.publish();
   return 0;
 }
 
 int run_monge_apply(const MongeApplyOptions& o, const std::string& backend_name) {
+  Outputs outputs;
+  outputs.input("--map", o.map);
+  outputs.input("--x", o.x);
+  const std::string out = outputs.file("--out", o.out);
   Context ctx = Context::create(parse_backend(backend_name, "--backend"));
   const auto pot = monge::load_map(o.map);
   const ParticleSet<double> x = io::read_particles<double>(ctx, o.x);
@@ -248,10 +274,11 @@ int run_monge_apply(const MongeApplyOptions& o, const std::string& backend_name)
     const std::vector<double> h = y.to_host();
     ParticleSet<float> f(y.n(), y.d(), Memory::host);
     std::copy(h.begin(), h.end(), f.data());
-    io::write_particles(o.out, f);
+    write_cloud(out, f, "monge-apply: T(x) for --out", kApplyBlowUp);
   } else {
-    io::write_particles(o.out, y);
+    write_cloud(out, y, "monge-apply: T(x) for --out", kApplyBlowUp);
   }
+  outputs.publish();
   return 0;
 }
 

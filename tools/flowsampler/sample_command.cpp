@@ -9,7 +9,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "checked_output.hpp"
+#include "spread_check.hpp"
+#include "outputs.hpp"
 #include "progress.hpp"
+#include "flowsampler/core/sizes.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "sample_quality.hpp"
 #include "device_report.hpp"
@@ -20,10 +24,22 @@ namespace fs = flowsampler;
 
 namespace {
 
+// The likely causes of a non-finite result, for the message.
+constexpr const char* kBlowUp =
+    "the integration blew up: too few --steps for the flow's stiffness near the data end (try more steps or "
+    "--integrator dopri5), or target/noise scales beyond the precision (--precision double, --noise-cov, "
+    "means or variances far from 1)";
 
 template <class Real>
 int run_typed(const SampleOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
+  // Every output is checked (and staged) before any work; see outputs.hpp.
+  Outputs outputs;
+  outputs.input("--target", o.target);
+  outputs.input("--init", o.init);
+  const std::string out = outputs.file("--out", o.out), report = outputs.file("--report", o.report),
+                    trajectory = outputs.file("--trajectory", o.trajectory),
+                    loglik = outputs.file("--log-likelihood", o.loglik);
   fs::Context ctx = fs::Context::create(fs::parse_backend(backend_name, "--backend"), o.seed);
   const fs::targets::GaussianMixture target = fs::targets::load_target(o.target);
   fs::paths::PathOptions po;
@@ -43,6 +59,15 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
   int steps = o.steps;  // an explicit time list sets the steps
   if (!o.times.empty()) {
     FLOWSAMPLER_EXPECTS(o.times.size() >= 2, "--times: need at least 2 times, got " << o.times.size());
+    try {
+      fs::integrate::validate_grid(o.times, path);
+    } catch (const fs::Error& e) {
+      FLOWSAMPLER_EXPECTS(false, "--times: " << e.what());
+    }
+    FLOWSAMPLER_EXPECTS(!o.init.empty() || path.at(t0).b > 0,
+                        "--times: the list starts at t = " << t0 << ", where b(t) = 0 (the data end, no noise to start "
+                                                          << "from); sampling starts where b(t) > 0, e.g. --times 0,0.5,1, "
+                                                          << "or give --init");
     steps = static_cast<int>(o.times.size()) - 1;
     FLOWSAMPLER_EXPECTS(!(target.has_atoms() && path.at(t1).b == 0),
                         "--times: the empirical target has no density where b(t) = 0; end the list before it");
@@ -51,6 +76,16 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
                                                        : fs::targets::parse_noise(o.noise_cov, target.dim(), "--noise-cov");
   const fs::fields::GmmFlow<Real> flow(fs::fields::GmmField(target, noise), path);
   fs::ParticleSet<Real> z;
+  if (o.init.empty()) {  // the cloud, the integrator's stages and the trajectory, before any allocation
+    const std::string what = "--n " + std::to_string(o.n);
+    std::size_t bytes = fs::checked_mul(fs::checked_mul(o.n, target.dim(), what), 10 * sizeof(Real), what);
+    if (!o.trajectory.empty()) {
+      const std::size_t kept = o.trajectory_particles > 0 ? std::min(o.trajectory_particles, o.n) : o.n;
+      const std::size_t snaps = static_cast<std::size_t>(std::max(o.snapshots, 0));
+      bytes = fs::checked_add(bytes, fs::checked_mul(fs::checked_mul(snaps, kept, what), target.dim() * sizeof(Real), what), what);
+    }
+    fs::expect_fits_in_memory(bytes, what);
+  }
   if (!o.init.empty()) {
     z = fs::io::read_particles<Real>(ctx, o.init);
     FLOWSAMPLER_EXPECTS(z.d() == target.dim(), "--init: " << o.init << " has d = " << z.d() << ", the target d = " << target.dim());
@@ -66,6 +101,10 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
                       "--snapshots: expected 2 <= J <= steps + 1 with --trajectory, got " << o.snapshots);
   std::vector<Real> traj;
   const std::size_t kept = o.trajectory_particles > 0 ? std::min(o.trajectory_particles, z.n()) : z.n();
+  if (!o.trajectory.empty()) {  // also with --init, whose N the estimate above did not know
+    const std::string what = "--trajectory with --snapshots " + std::to_string(o.snapshots);
+    fs::expect_fits_in_memory(fs::checked_mul(fs::checked_mul(std::size_t(o.snapshots), kept, what), z.d() * sizeof(Real), what), what);
+  }
   int next_snap = 0;
   auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * steps / (o.snapshots - 1))); };
   auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {
@@ -105,12 +144,28 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
   } else {
     r = fs::integrate::integrate(ctx, flow, z, grid, method, opts);
   }
+  const std::string stage = "sample (" + o.integrator + ", path " + o.path + ")";
+  const std::vector<Real> rows = z.to_row_major();
+  if (o.init.empty()) {
+    const fs::paths::PathPoint p1 = path.at(t1);
+    expect_plausible_spread(rows, z.n(), z.d(), exact_total_variance(target, noise, p1.a, p1.b), stage + ": the particles for --out",
+                            "too few --steps for the flow near the data end, or a noise or target scale the integrator "
+                            "cannot resolve (--noise-cov or variances near 0: the flow must amplify the noise by that "
+                            "ratio); try --integrator dopri5 or rescale the problem",
+                            "the fixed-step integrator is unstable for this flow (step x stiffness too large, e.g. target "
+                            "variances far below the noise's): use --integrator dopri5 (adaptive) or many more --steps");
+  }
+  write_rows(out, rows, z.n(), z.d(), stage + ": the particles for --out", kBlowUp);
   if (!o.loglik.empty()) {
     const std::vector<double> lh = ll.to_host();
-    fs::io::write_npy(o.loglik, lh.data(), lh.size(), 1);
+    write_rows(loglik, lh, lh.size(), 1, stage + ": the log-likelihoods for --log-likelihood",
+               "a log-density beyond double range: a target or noise variance near 0 or huge (--noise-cov, the "
+               "covariances), or the integration blew up");
   }
-  if (!o.trajectory.empty()) fs::io::write_npy_array(o.trajectory, traj.data(), {std::size_t(o.snapshots), kept, z.d()});
-  fs::io::write_particles(o.out, z);
+  if (!o.trajectory.empty()) {
+    expect_finite(traj.data(), traj.size(), 1, stage + ": the trajectory for --trajectory", kBlowUp);
+    fs::io::write_npy_array(trajectory, traj.data(), {std::size_t(o.snapshots), kept, z.d()});
+  }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (!o.report.empty()) {
     nlohmann::json j = {{"backend", fs::to_string(ctx.backend())},
@@ -135,10 +190,9 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
       j["quality"] = sample_quality(ctx, fs::targets::noised(target, noise, p1.a, p1.b), z, o.quality_subsample,
                                     o.quality_projections, o.seed);
     }
-    std::ofstream f(o.report);
-    FLOWSAMPLER_EXPECTS(f.good(), "--report: cannot write " << o.report);
-    f << j.dump(2) << "\n";
+    write_json(report, j);
   }
+  outputs.publish();
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "flowsampler/core/error.hpp"
+#include "flowsampler/io/files.hpp"
 
 #ifndef FLOWSAMPLER_SOURCE_DIR
 #define FLOWSAMPLER_SOURCE_DIR "."
@@ -18,11 +19,9 @@ namespace flowsampler::cli::reproduce {
 
 namespace {
 
+// Each file through a temporary name, flushed and checked (exit 1 naming it on failure).
 void write_text(const std::filesystem::path& file, const std::string& text) {
-  std::ofstream f(file);
-  FLOWSAMPLER_EXPECTS(f.good(), "--out: cannot write " << file.string());
-  f << text;
-  FLOWSAMPLER_EXPECTS(f.good(), "--out: writing " << file.string() << " failed");
+  io::write_file(file.string(), [&](std::ostream& f) { f << text; });
 }
 
 std::filesystem::path out_dir(const Options& o) {
