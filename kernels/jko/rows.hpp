@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "cloud/row_sqdist.hpp"
 #include "hd.hpp"
 
 namespace flowsampler::kernels {
@@ -25,18 +26,6 @@ struct NudgeRows {
   }
 };
 
-/// |a_i - b_i|^2 of row i of two n x d clouds, in double.
-template <class Real>
-FLOWSAMPLER_HD FLOWSAMPLER_INLINE double row_squared_distance(const Real* a, const Real* b, std::size_t n, std::size_t d,
-                                                              std::size_t i) {
-  double r = 0;
-  for (std::size_t c = 0; c < d; ++c) {
-    const double t = static_cast<double>(a[c * n + i]) - static_cast<double>(b[c * n + i]);
-    r += t * t;
-  }
-  return r;
-}
-
 /// The sum over rows of |a_i - b_i|^2 (Max = false) or the largest |a_i - b_i| (Max = true).
 template <class Real, bool Max>
 struct RowDistances {
@@ -45,7 +34,7 @@ struct RowDistances {
   const Real* b;
   std::size_t n, d;
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t i, double* acc) const {
-    const double r = row_squared_distance(a, b, n, d, i);
+    const double r = row_sqdist(a, b, n, d, i);
     if (Max) {
       const double s = std::sqrt(r);
       if (s > acc[0]) acc[0] = s;
@@ -67,9 +56,9 @@ struct InverseLipschitz {
   const Real* tb;
   std::size_t n, d;
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t i, double* acc) const {
-    const double img = std::sqrt(row_squared_distance(ta, tb, n, d, i));
+    const double img = std::sqrt(row_sqdist(ta, tb, n, d, i));
     if (!(img > 0)) return;
-    const double r = std::sqrt(row_squared_distance(a, b, n, d, i)) / img;
+    const double r = std::sqrt(row_sqdist(a, b, n, d, i)) / img;
     if (r > acc[0]) acc[0] = r;
   }
 };

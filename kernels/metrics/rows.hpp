@@ -7,21 +7,10 @@
 
 #include "hd.hpp"
 #include "random/philox.hpp"
+#include "cloud/row_sqdist.hpp"
 #include "reduce/fold.hpp"
 
 namespace flowsampler::kernels {
-
-/// q_i = |a_i - b_i|^2 of paired rows of two n x d clouds, in double.
-template <class Real>
-FLOWSAMPLER_HD FLOWSAMPLER_INLINE double row_sqdist(const Real* a, const Real* b, std::size_t n, std::size_t d,
-                                                    std::size_t i) {
-  double q = 0;
-  for (std::size_t k = 0; k < d; ++k) {
-    const double t = static_cast<double>(a[k * n + i]) - static_cast<double>(b[k * n + i]);
-    q += t * t;
-  }
-  return q;
-}
 
 /// Max: acc[0] = max_i q_i. Sum: acc[0] += q_i, acc[1] += q_i^2 (width 2).
 template <class Real, bool Max>
