@@ -68,12 +68,18 @@ void Outputs::check_distinct(const Entry& e) const {
   }
 }
 
-void Outputs::input(const std::string& option, const std::string& path) {
-  if (path.empty()) return;
+Outputs::Entry Outputs::entry(const std::string& option, const std::string& path, bool output) {
   Entry e;
   e.option = option;
   e.path = path;
   e.key = key_of(path);
+  e.output = output;
+  return e;
+}
+
+void Outputs::input(const std::string& option, const std::string& path) {
+  if (path.empty()) return;
+  Entry e = entry(option, path, false);
   std::error_code ec;
   e.dir = sfs::is_directory(path, ec);
   entries_.push_back(e);
@@ -81,11 +87,7 @@ void Outputs::input(const std::string& option, const std::string& path) {
 
 std::string Outputs::file(const std::string& option, const std::string& path) {
   if (path.empty()) return {};
-  Entry e;
-  e.option = option;
-  e.path = path;
-  e.key = key_of(path);
-  e.output = true;
+  Entry e = entry(option, path, true);
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
     FLOWSAMPLER_EXPECTS(!S_ISDIR(st.st_mode), option << ": " << path << " is a directory, expected a file name");
@@ -102,11 +104,7 @@ std::string Outputs::file(const std::string& option, const std::string& path) {
 
 std::string Outputs::directory(const std::string& option, const std::string& path) {
   if (path.empty()) return {};
-  Entry e;
-  e.option = option;
-  e.path = path;
-  e.key = key_of(path);
-  e.output = true;
+  Entry e = entry(option, path, true);
   e.dir = true;
   std::error_code ec;
   if (sfs::exists(path, ec)) {

@@ -42,6 +42,7 @@ class Outputs {
     std::string option, path, key, staged;
     bool output = false, dir = false, device = false, published = false;
   };
+  static Entry entry(const std::string& option, const std::string& path, bool output);
   void check_distinct(const Entry& e) const;
   std::vector<Entry> entries_;
 };
