@@ -26,24 +26,6 @@ struct NudgeRows {
   }
 };
 
-/// The sum over rows of |a_i - b_i|^2 (Max = false) or the largest |a_i - b_i| (Max = true).
-template <class Real, bool Max>
-struct RowDistances {
-  static constexpr bool max = Max;
-  const Real* a;
-  const Real* b;
-  std::size_t n, d;
-  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t i, double* acc) const {
-    const double r = row_sqdist(a, b, n, d, i);
-    if (Max) {
-      const double s = std::sqrt(r);
-      if (s > acc[0]) acc[0] = s;
-    } else {
-      acc[0] += r;
-    }
-  }
-};
-
 /// max_i |a_i - b_i| / |ta_i - tb_i| over the rows whose images differ: the
 /// Lipschitz constant of the inverse of a map t along the pairs (a_i, b_i).
 /// NaN ratios are skipped.

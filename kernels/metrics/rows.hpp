@@ -12,24 +12,6 @@
 
 namespace flowsampler::kernels {
 
-/// Max: acc[0] = max_i q_i. Sum: acc[0] += q_i, acc[1] += q_i^2 (width 2).
-template <class Real, bool Max>
-struct RowSqDist {
-  static constexpr bool max = Max;
-  const Real* a;
-  const Real* b;
-  std::size_t n, d;
-  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t i, double* acc) const {
-    const double q = row_sqdist(a, b, n, d, i);
-    if (Max) {
-      acc[0] = fold_merge(acc[0], q, true);
-    } else {
-      acc[0] += q;
-      acc[1] += q * q;
-    }
-  }
-};
-
 /// Max: acc[0] = max_i v_i. Sum: acc[0] += v_i / divisor.
 template <bool Max>
 struct Values {

@@ -6,6 +6,7 @@
 #include "cloud/column_sums.hpp"
 #include "cloud/gather.hpp"
 #include "cloud/lincomb.hpp"
+#include "cloud/row_sqdist.hpp"
 #include "cuda/launch.cuh"
 #include "random/fill.hpp"
 
@@ -32,6 +33,10 @@ FLOWSAMPLER_CUDA_FOR_EACH(CenterRows<float>)
 FLOWSAMPLER_CUDA_FOR_EACH(CenterRows<double>)
 FLOWSAMPLER_CUDA_REDUCE(ColumnSums<float>)
 FLOWSAMPLER_CUDA_REDUCE(ColumnSums<double>)
+FLOWSAMPLER_CUDA_REDUCE(RowSqDist<float, false>)
+FLOWSAMPLER_CUDA_REDUCE(RowSqDist<float, true>)
+FLOWSAMPLER_CUDA_REDUCE(RowSqDist<double, false>)
+FLOWSAMPLER_CUDA_REDUCE(RowSqDist<double, true>)
 FLOWSAMPLER_CUDA_FOR_EACH(ApplyMatrix<float>)
 FLOWSAMPLER_CUDA_FOR_EACH(ApplyMatrix<double>)
 FLOWSAMPLER_CUDA_FOR_EACH(StridedRows<float>)

@@ -18,8 +18,6 @@ FLOWSAMPLER_CUDA_FOR_EACH(HistoryPush)
   FLOWSAMPLER_CUDA_FOR_EACH(AddScaled<Real>)                                                             \
   FLOWSAMPLER_CUDA_FOR_EACH(AccumulateScaled<Real>)                                                      \
   FLOWSAMPLER_CUDA_FOR_EACH(NudgeRows<Real>)                                                             \
-  FLOWSAMPLER_CUDA_REDUCE(RowDistances<Real, false>)                                                     \
-  FLOWSAMPLER_CUDA_REDUCE(RowDistances<Real, true>)                                                      \
   FLOWSAMPLER_CUDA_REDUCE(InverseLipschitz<Real>)
 FLOWSAMPLER_JKO_KERNELS(float)
 FLOWSAMPLER_JKO_KERNELS(double)

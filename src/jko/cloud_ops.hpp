@@ -32,8 +32,8 @@ ParticleSet<Real> strided(const Context& ctx, const ParticleSet<Real>& x, std::s
 template <class Real>
 double rms_difference(const Context& ctx, const ParticleSet<Real>& a, const ParticleSet<Real>& b, double* max = nullptr) {
   const std::size_t n = a.n(), d = a.d();
-  const double s = reduce(ctx, n, 1, kernels::RowDistances<Real, false>{a.data(), b.data(), n, d})[0];
-  if (max) *max = n ? reduce(ctx, n, 1, kernels::RowDistances<Real, true>{a.data(), b.data(), n, d})[0] : 0.0;
+  const double s = reduce(ctx, n, 2, kernels::RowSqDist<Real, false>{a.data(), b.data(), n, d})[0];
+  if (max) *max = n ? std::sqrt(reduce(ctx, n, 1, kernels::RowSqDist<Real, true>{a.data(), b.data(), n, d})[0]) : 0.0;
   return std::sqrt(s / double(n));
 }
 
