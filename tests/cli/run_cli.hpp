@@ -18,27 +18,24 @@ inline int run_cli(const std::string& args) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-inline std::pair<int, std::string> run_cli_output(const std::string& args) {
-  const std::string cmd = std::string(FLOWSAMPLER_CLI) + " " + args + " 2>/dev/null";
+/// Runs a shell command; its exit code and everything it wrote to the pipe.
+inline std::pair<int, std::string> read_command(const std::string& cmd) {
   FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
+  std::string text;
   char buf[4096];
   std::size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
+  while ((got = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, got);
   const int rc = pclose(p);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, text};
+}
+
+inline std::pair<int, std::string> run_cli_output(const std::string& args) {
+  return read_command(std::string(FLOWSAMPLER_CLI) + " " + args + " 2>/dev/null");
 }
 
 inline std::pair<int, std::string> run_cli_stderr(const std::string& args, int timeout_seconds = 60) {
-  const std::string cmd = "timeout " + std::to_string(timeout_seconds) + " " + std::string(FLOWSAMPLER_CLI) + " " + args +
-                          " 2>&1 >/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string err;
-  char buf[4096];
-  std::size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) err.append(buf, got);
-  const int rc = pclose(p);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, err};
+  return read_command("timeout " + std::to_string(timeout_seconds) + " " + std::string(FLOWSAMPLER_CLI) + " " + args +
+                      " 2>&1 >/dev/null");
 }
 
 }  // namespace flowsampler::test
