@@ -3,6 +3,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
+#include <exception>
+
 #include "cli_checks.hpp"
 
 #include "flowsampler/core/error.hpp"
@@ -41,14 +44,37 @@ CLI::App* add_reproduce_command(CLI::App& app, ReproduceOptions& o, std::string&
   cmd->add_option("--seed", o.options.seed, "random seed")->capture_default_str();
   flowsampler::cli::add_backend_option(cmd, backend);
   cmd->add_option("--out", o.options.out_dir, "output directory (created)")->required();
+  cmd->add_option("--perturb", o.perturb,
+                  "testing: NAME=F multiplies the computed quantity or check NAME by F before it is checked "
+                  "(repeatable; shows that a check can fail)");
   return cmd;
 }
 
 int run_reproduce(const ReproduceOptions& o, const std::string& backend) {
   reproduce::Options options = o.options;
   options.backend = backend;
+  for (const auto& p : o.perturb) {
+    const auto eq = p.find('=');
+    FLOWSAMPLER_EXPECTS(eq != std::string::npos && eq > 0, "--perturb: expected NAME=FACTOR, got '" << p << "'");
+    const std::string name = p.substr(0, eq), value = p.substr(eq + 1);
+    double factor = NAN;
+    std::size_t used = 0;
+    try {
+      factor = std::stod(value, &used);
+    } catch (const std::exception&) {
+    }
+    FLOWSAMPLER_EXPECTS(used == value.size() && std::isfinite(factor),
+                        "--perturb " << name << ": expected a finite factor, got '" << value << "'");
+    options.perturb[name] = factor;
+  }
   for (const auto& r : reproductions())
-    if (r.name == o.name) return r.run(options);
+    if (r.name == o.name) {
+      const int rc = r.run(options);
+      for (const auto& [name, factor] : options.perturb)
+        FLOWSAMPLER_EXPECTS(options.perturb_used->count(name),
+                            "--perturb: reproduction " << o.name << " has no check or quantity named '" << name << "'");
+      return rc;
+    }
   FLOWSAMPLER_EXPECTS(false, "reproduce: unknown experiment '" << o.name << "'");
   return 2;
 }

@@ -24,6 +24,7 @@ const std::vector<Reproduction>& reproductions();
 struct ReproduceOptions {
   std::string name;
   reproduce::Options options;
+  std::vector<std::string> perturb;  ///< --perturb NAME=F, parsed by run_reproduce
 };
 
 /// Adds the `reproduce` subcommand to `app`, filling `o` and the shared `backend` string.

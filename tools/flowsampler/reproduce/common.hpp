@@ -3,6 +3,9 @@
 // result files it writes (DIR/result.json, DIR/table.md) and its figures
 // (DIR/NAME.json, a figure spec, rendered to DIR/NAME.png by tools/plot_figure.py).
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +17,17 @@ struct Options {
   bool quick = false;           ///< smaller sizes: under a minute, for the smoke tests
   std::uint64_t seed = 0;
   std::string backend = "auto";
+  /// --perturb NAME=F (testing): multiply the computed quantity or check NAME by F.
+  std::map<std::string, double> perturb;
+  /// The --perturb names the run looked up; a name never looked up is an error after the run.
+  std::shared_ptr<std::set<std::string>> perturb_used = std::make_shared<std::set<std::string>>();
+
+  /// `value` times the --perturb factor for `name` (1 when none is given).
+  double perturbed(const std::string& name, double value) const {
+    perturb_used->insert(name);
+    const auto it = perturb.find(name);
+    return it == perturb.end() ? value : value * it->second;
+  }
 };
 
 /// Writes DIR/result.json (the measured figures, the claims and whether each
