@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "checked_output.hpp"
@@ -189,6 +190,13 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
       const fs::paths::PathPoint p1 = path.at(t1);
       j["quality"] = sample_quality(ctx, fs::targets::noised(target, noise, p1.a, p1.b), z, o.quality_subsample,
                                     o.quality_projections, o.seed);
+      if (!j["quality"].value("consistent_with_exact_law", true))
+        std::cerr << "flowsampler: warning: the samples depart from the exact law (sliced W2^2 "
+                  << j["quality"]["sliced_w2_squared"].get<double>() << " against "
+                  << j["quality"]["sliced_w2_squared_between_two_exact_samples"].get<double>()
+                  << " between two exact samples; covariance off by "
+                  << 100 * j["quality"].value("covariance_relative_error", 0.0)
+                  << "%): the integration error dominates; use more --steps, --integrator dopri5 or --early-stop DELTA\n";
     }
     write_json(report, j);
   }
