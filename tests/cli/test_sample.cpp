@@ -111,7 +111,8 @@ TEST(CliSample, ReportFlagsAnIntegrationErrorAboveTheMonteCarloError) {
   EXPECT_EQ(ring_err.find("warning"), std::string::npos) << ring_err;
 }
 
-// --log-likelihood: for a Gaussian target the values are the target's log-density// at the samples (the flow is exact), here N(0, 2 I) in d = 1.
+// --log-likelihood: for a Gaussian target the values are the target's log-density
+// at the samples (the flow is exact), here N(0, 2 I) in d = 1.
 TEST(CliSample, LogLikelihoodOfAGaussianTarget) {
   const std::string dir = ::testing::TempDir();
   {
