@@ -56,7 +56,7 @@ TEST(CliMetrics, AgainstATargetAndBadInput) {
   const auto j = nlohmann::json::parse(text);
   EXPECT_LT(j["metrics"]["bures_w2_squared"].get<double>(), 0.02);
   EXPECT_LT(std::fabs(j["metrics"]["kl"].get<double>()), 0.1);
-  EXPECT_EQ(run("metrics --x " + dir + "/s.npy").first, 2);  // neither --y nor --target
+  EXPECT_EQ(run("metrics --x " + dir + "/s.npy --sinkhorn 0.5").first, 2);  // a two-cloud metric, neither --y nor --target
   EXPECT_EQ(run("metrics --x " + dir + "/s.npy --y " + dir + "/s.npy --target " + t).first, 2);
   EXPECT_EQ(run("metrics --x " + dir + "/s.npy --y " + dir + "/s.npy --sinkhorn 0").first, 2);
   EXPECT_EQ(run("metrics --x " + dir + "/s.npy --y " + dir + "/s.npy --mmd gaussian").first, 2);
@@ -67,6 +67,40 @@ TEST(CliMetrics, AgainstATargetAndBadInput) {
   const std::vector<double> with_nan = {0, 1, NAN, 3};
   fs::io::write_npy(dir + "/nan.npy", with_nan.data(), 2, 2);
   EXPECT_EQ(run("metrics --x " + dir + "/nan.npy --y " + dir + "/s.npy").first, 2);
+}
+
+// --x alone: the cloud's mean and unbiased covariance (here of four points,
+// by hand) and its kNN entropy; --moments beside a second cloud.
+TEST(CliMetrics, OneCloudMomentsAndEntropy) {
+  const std::string dir = ::testing::TempDir();
+  const std::vector<double> four = {0, 0, 2, 0, 0, 4, 2, 4};  // rows (0,0), (2,0), (0,4), (2,4)
+  fs::io::write_npy(dir + "/four.npy", four.data(), 4, 2);
+  const auto [rc, text] = run("metrics --x " + dir + "/four.npy");
+  ASSERT_EQ(rc, 0) << text;
+  const auto m = nlohmann::json::parse(text)["metrics"];
+  EXPECT_NEAR(m["mean"][0].get<double>(), 1.0, 1e-15);
+  EXPECT_NEAR(m["mean"][1].get<double>(), 2.0, 1e-15);
+  // sum of squared deviations / (n - 1): 4/3 and 16/3, uncorrelated.
+  EXPECT_NEAR(m["covariance"][0][0].get<double>(), 4.0 / 3.0, 1e-14);
+  EXPECT_NEAR(m["covariance"][1][1].get<double>(), 16.0 / 3.0, 1e-14);
+  EXPECT_NEAR(m["covariance"][0][1].get<double>(), 0.0, 1e-14);
+  EXPECT_FALSE(m.contains("knn_entropy"));
+  // Entropy of N(0, I_2) is log(2 pi e) = 2.8379; the kNN estimate at n = 4000 within 0.1.
+  std::mt19937 rng(5);
+  std::normal_distribution<double> n01;
+  std::vector<double> g(2 * 4000);
+  for (double& v : g) v = n01(rng);
+  fs::io::write_npy(dir + "/g.npy", g.data(), 4000, 2);
+  const auto [rc2, text2] = run("metrics --x " + dir + "/g.npy --entropy");
+  ASSERT_EQ(rc2, 0) << text2;
+  const auto m2 = nlohmann::json::parse(text2)["metrics"];
+  EXPECT_NEAR(m2["knn_entropy"].get<double>(), std::log(2 * M_PI * std::exp(1.0)), 0.1);
+  EXPECT_FALSE(m2.contains("mean"));
+  const auto [rc3, text3] = run("metrics --x " + dir + "/four.npy --y " + dir + "/four.npy --moments --energy");
+  ASSERT_EQ(rc3, 0) << text3;
+  const auto m3 = nlohmann::json::parse(text3)["metrics"];
+  EXPECT_NEAR(m3["mean"][1].get<double>(), 2.0, 1e-15);
+  EXPECT_NEAR(m3["energy_distance"].get<double>(), 0.0, 1e-12);
 }
 
 // The same metrics on the device emulator: the values of the CPU run, and the

@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 100000));
   sample->add_option("--report", so.report, "JSON report: backend, precision, n, dim, path, integrator, steps, nfe, wall_seconds");
   fs::cli::MetricsOptions mo;
-  CLI::App* metrics = app.add_subcommand("metrics", "Distances between two clouds (--y) or a cloud and a target (--target); prints JSON");
+  CLI::App* metrics = app.add_subcommand("metrics", "Distances between two clouds (--y) or a cloud and a target (--target), or the moments and entropy of one cloud (--x alone); prints JSON");
   metrics->add_option("--x", mo.x, "particles (.npy, N x d)")->required()->check(flowsampler::cli::regular_file);
   auto* y_opt = metrics->add_option("--y", mo.y, "particles (.npy, M x d)")->check(flowsampler::cli::regular_file);
   metrics->add_option("--target", mo.target, "target spec (JSON) instead of --y: its exact moments and scores, fresh draws for the rest")
@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
   metrics->add_flag("--map-distance", mo.map_distance, "||x - y||_L2 over paired rows (images of the same inputs)");
   metrics->add_flag("--kl", mo.kl, "KL(x || y) by kNN, or KL(x || target) with the exact log-density");
   metrics->add_flag("--entropy", mo.entropy, "kNN (Kozachenko-Leonenko) entropy of x");
+  metrics->add_flag("--moments", mo.moments, "mean and (unbiased) covariance of x; what a run with --x alone reports");
   metrics->add_option("--knn-k", mo.knn_k, "k of the kNN estimators")->capture_default_str()->check(CLI::Range(1, 31));
   metrics->add_option("--fisher-against", mo.fisher_against, "R.json: FI(target || R) by Monte Carlo with exact scores")
       ->check(flowsampler::cli::regular_file);

@@ -44,7 +44,18 @@ pairwise::KernelSpec parse_mmd(const std::string& spec) {
 template <class Real>
 int run_typed(const MetricsOptions& o, const std::string& backend_name) {
   Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
-  FLOWSAMPLER_EXPECTS(o.y.empty() != o.target.empty(), "metrics: give exactly one of --y and --target");
+  FLOWSAMPLER_EXPECTS(o.y.empty() || o.target.empty(), "metrics: give --y or --target, not both");
+  // Without --y and --target only the one-cloud metrics of x have a meaning.
+  const bool one_cloud = o.y.empty() && o.target.empty();
+  const bool any = !o.mmd.empty() || o.sliced_w2 || o.sinkhorn || o.exact_w2 || o.bures || o.energy || o.map_distance ||
+                   o.kl || o.entropy || o.moments || !o.fisher_against.empty();
+  if (one_cloud) {
+    const bool two_cloud = !o.mmd.empty() || o.sliced_w2 || o.sinkhorn || o.exact_w2 || o.bures || o.energy ||
+                           o.map_distance || o.kl || !o.fisher_against.empty();
+    FLOWSAMPLER_EXPECTS(!two_cloud, "metrics: --mmd, --sliced-w2, --sinkhorn, --exact-w2, --bures, --energy, --map-distance, "
+                                    "--kl and --fisher-against compare x with --y or --target; give one of them "
+                                    "(--moments and --entropy need --x alone)");
+  }
   const ParticleSet<Real> x = io::read_particles<Real>(ctx, o.x);
   FLOWSAMPLER_EXPECTS(x.n() > 0, "--x: " << o.x << " holds no particles");
   nlohmann::json out = {{"x", o.x}, {"n", x.n()}, {"dim", x.d()}, {"precision", o.precision},
@@ -68,18 +79,30 @@ int run_typed(const MetricsOptions& o, const std::string& backend_name) {
     y = target.sample<Real>(ctx, draws);
     out["target"] = o.target;
     out["target_samples"] = draws;
-  } else {
+  } else if (!one_cloud) {
     y = io::read_particles<Real>(ctx, o.y);
     FLOWSAMPLER_EXPECTS(y.d() == x.d(), "--y: " << o.y << " has d = " << y.d() << ", --x has d = " << x.d());
     FLOWSAMPLER_EXPECTS(y.n() > 0, "--y: " << o.y << " holds no particles");
     out["y"] = o.y;
     out["m"] = y.n();
   }
-  const bool any = !o.mmd.empty() || o.sliced_w2 || o.sinkhorn || o.exact_w2 || o.bures || o.energy || o.map_distance ||
-                   o.kl || o.entropy || !o.fisher_against.empty();
-  // With nothing asked: the cheap, always-meaningful set.
-  const bool bures = o.bures || !any, energy = o.energy || !any;
-  const int sliced = o.sliced_w2 ? o.sliced_w2 : (any ? 0 : 128);
+  // With nothing asked: the cheap, always-meaningful set (x's moments alone for one cloud).
+  const bool bures = !one_cloud && (o.bures || !any), energy = !one_cloud && (o.energy || !any);
+  const int sliced = o.sliced_w2 ? o.sliced_w2 : (any || one_cloud ? 0 : 128);
+  if (o.moments || (one_cloud && !any)) {
+    timed("moments", [&] {
+      const std::vector<double> mu = fm::mean(ctx, x);
+      m["mean"] = mu;
+      if (x.n() >= 2) {
+        const std::vector<double> c = fm::covariance(ctx, x, true);
+        nlohmann::json rows = nlohmann::json::array();
+        for (std::size_t a = 0; a < x.d(); ++a)
+          rows.push_back(std::vector<double>(c.begin() + std::ptrdiff_t(a * x.d()), c.begin() + std::ptrdiff_t((a + 1) * x.d())));
+        m["covariance"] = rows;
+        m["covariance_estimator"] = "unbiased (divides by n - 1)";
+      }
+    });
+  }
   if (bures) {
     timed("bures", [&] {
       if (with_target) {

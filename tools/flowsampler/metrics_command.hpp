@@ -15,7 +15,7 @@ struct MetricsOptions {
   double sinkhorn = 0;           ///< eps (0: not computed)
   double sinkhorn_tol = 1e-5;
   int sinkhorn_max_iter = 10000;
-  bool exact_w2 = false, bures = false, energy = false, map_distance = false, kl = false, entropy = false;
+  bool exact_w2 = false, bures = false, energy = false, map_distance = false, kl = false, entropy = false, moments = false;
   int knn_k = 5;
   std::size_t target_samples = 0;  ///< draws of --target for the sample-based metrics (0: N)
   std::size_t fisher_samples = 100000;
