@@ -68,6 +68,20 @@ Noise parse_noise(const std::string& text, std::size_t d, const std::string& nam
   }
 }
 
+namespace {
+
+// Relative "points" paths are relative to the spec's directory.
+std::string points_path(const std::string& points, const std::string& base_dir) {
+  return !points.empty() && points[0] != '/' ? base_dir + "/" + points : points;
+}
+
+std::string spec_dir(const std::string& spec_path) {
+  const std::size_t slash = spec_path.find_last_of('/');
+  return slash == std::string::npos ? "." : spec_path.substr(0, slash);
+}
+
+}  // namespace
+
 GaussianMixture parse_target(const std::string& text, const std::string& name, const std::string& base_dir) {
   json spec;
   try {
@@ -81,8 +95,7 @@ GaussianMixture parse_target(const std::string& text, const std::string& name, c
   if (type == "empirical") {
     const json& points = field(spec, "points", name);
     FLOWSAMPLER_EXPECTS(points.is_string(), name << ": \"points\" must be the path of an .npy file");
-    std::string path = points.get<std::string>();
-    if (!path.empty() && path[0] != '/') path = base_dir + "/" + path;
+    const std::string path = points_path(points.get<std::string>(), base_dir);
     const io::NpyMatrix m = io::load_npy(path);
     FLOWSAMPLER_EXPECTS(m.n >= 1, name << ": \"points\" file " << path << " holds no atoms");
     std::vector<double> rows(m.n * m.d);
@@ -123,8 +136,20 @@ GaussianMixture parse_target(const std::string& text, const std::string& name, c
 
 GaussianMixture load_target(const std::string& path) {
   const std::string text = io::read_file(path, "target spec");
-  const std::size_t slash = path.find_last_of('/');
-  return parse_target(text, path, slash == std::string::npos ? "." : path.substr(0, slash));
+  return parse_target(text, path, spec_dir(path));
+}
+
+std::vector<std::string> target_files(const std::string& path) {
+  std::vector<std::string> files{path};
+  try {
+    const json spec = json::parse(io::read_file(path, "target spec"));
+    if (spec.is_object() && spec.value("type", std::string()) == "empirical" && spec.contains("points") &&
+        spec["points"].is_string())
+      files.push_back(points_path(spec["points"].get<std::string>(), spec_dir(path)));
+  } catch (const std::exception&) {
+    // Whatever is wrong with the file, load_target says it when it reads it.
+  }
+  return files;
 }
 
 }  // namespace flowsampler::targets

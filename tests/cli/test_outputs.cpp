@@ -57,6 +57,11 @@ TEST(CliOutputs, OutputPathsAreValidatedBeforeAnyWork) {
   expect_exit(s + " --out " + keep + " --report " + keep, 2, "--report");
   expect_exit(s + " --out " + keep + " --log-likelihood " + dir + "/./keep.npy", 2, "--log-likelihood");
   expect_exit("sample --target " + g + " --init " + keep + " --steps 2 --out " + keep, 2, "--init");
+  // An empirical target's "points" file is an input too: samples written over it would replace the data.
+  t::write_text(dir + "/empirical.json", R"({"type": "empirical", "points": "keep.npy"})");
+  expect_exit("sample --target " + dir + "/empirical.json --early-stop 0.01 --n 10 --steps 2 --out " + keep, 2,
+              "\"points\" file");
+  EXPECT_EQ(t::read_text(keep), before);
   // A later output that cannot be written no longer leaves --out replaced.
   expect_exit(s + " --out " + keep + " --report " + dir + "/missing/r.json", 2, "--report");
   EXPECT_EQ(t::read_text(keep), before);

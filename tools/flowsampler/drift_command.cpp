@@ -27,7 +27,7 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
   Outputs outputs;  // checked and staged before any work
   outputs.input("--x", o.x);
   outputs.input("--data", o.data);
-  outputs.input("--target", o.target);
+  outputs.target("--target", o.target);
   const std::string out = outputs.file("--out", o.out), report = outputs.file("--report", o.report);
   Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
   const fields::Drift kind = fields::parse_drift(o.field, "--field");

@@ -84,7 +84,7 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
                       "--model: the reverse process inverts backward (implicit) steps only; drop --explicit");
   Outputs outputs;  // checked and staged before any work: --out may not lie inside --model
   outputs.input("--data", o.data);
-  outputs.input("--target", o.target);
+  outputs.target("--target", o.target);
   const std::string model_dir = outputs.directory("--model", o.model);
   const std::string out = outputs.file("--out", o.out), report = outputs.file("--report", o.report);
   Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);

@@ -124,8 +124,8 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   FLOWSAMPLER_EXPECTS(o.batch >= 2, "--batch: must be >= 2, got " << o.batch);
   FLOWSAMPLER_EXPECTS(std::isfinite(o.ot_eps) && o.ot_eps >= 0, "--ot-eps: must be >= 0, got " << o.ot_eps);
   Outputs outputs;  // checked and staged before any work
-  outputs.input("--source", o.source);
-  outputs.input("--target", o.target);
+  outputs.target("--source", o.source);
+  outputs.target("--target", o.target);
   const std::string map_dir = outputs.directory("--out", o.out), report = outputs.file("--report", o.report);
   const Backend backend = parse_backend(backend_name, "--backend");
   // A batch of a few hundred points costs less than waking a thread team.

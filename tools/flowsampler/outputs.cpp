@@ -10,6 +10,7 @@
 
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/io/files.hpp"
+#include "flowsampler/targets/spec.hpp"
 
 namespace flowsampler::cli {
 
@@ -83,6 +84,13 @@ void Outputs::input(const std::string& option, const std::string& path) {
   std::error_code ec;
   e.dir = sfs::is_directory(path, ec);
   entries_.push_back(e);
+}
+
+void Outputs::target(const std::string& option, const std::string& path) {
+  if (path.empty()) return;
+  const std::vector<std::string> files = targets::target_files(path);
+  input(option, files[0]);
+  for (std::size_t i = 1; i < files.size(); ++i) input(option + "'s \"points\" file", files[i]);
 }
 
 std::string Outputs::file(const std::string& option, const std::string& path) {

@@ -22,6 +22,10 @@ class Outputs {
   /// be it or, for a directory, lie inside it. Empty paths are ignored.
   void input(const std::string& option, const std::string& path);
 
+  /// A target spec input and, for an empirical target, the "points" file it
+  /// names (writing samples over the data they were drawn from loses them).
+  void target(const std::string& option, const std::string& path);
+
   /// Registers the output file `path` of `option` and returns where to write
   /// it: a temporary sibling, or `path` itself when it is a character device
   /// (/dev/null). Returns "" for an empty path (the output is off).

@@ -36,7 +36,7 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
   // Every output is checked (and staged) before any work; see outputs.hpp.
   Outputs outputs;
-  outputs.input("--target", o.target);
+  outputs.target("--target", o.target);
   outputs.input("--init", o.init);
   const std::string out = outputs.file("--out", o.out), report = outputs.file("--report", o.report),
                     trajectory = outputs.file("--trajectory", o.trajectory),

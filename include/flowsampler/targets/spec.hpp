@@ -8,6 +8,7 @@
 /// "atoms.npy"} gives Dirac atoms (path relative to the spec file).
 /// Every error names the file and the offending entry.
 #include <string>
+#include <vector>
 
 #include "flowsampler/targets/gaussian_mixture.hpp"
 
@@ -22,5 +23,10 @@ Noise parse_noise(const std::string& text, std::size_t d, const std::string& nam
 
 /// Reads and parses a spec file.
 GaussianMixture load_target(const std::string& path);
+
+/// The files reading the spec at `path` touches: the spec itself and, for an
+/// empirical target, its "points" file (so that a command's outputs can be
+/// kept off them). Never throws for a malformed spec: load_target reports it.
+std::vector<std::string> target_files(const std::string& path);
 
 }  // namespace flowsampler::targets
