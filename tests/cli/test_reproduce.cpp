@@ -123,9 +123,18 @@ TEST(CliReproduce, FollmerComplexity) {
 
 TEST(CliReproduce, BadInputExits2) {
   const std::string dir = ::testing::TempDir() + "/reproduce-bad";
+  std::filesystem::remove_all(dir);
   EXPECT_EQ(run("reproduce nonsense --out " + dir), 2);
   EXPECT_EQ(run("reproduce km-stability"), 2);  // no --out
   EXPECT_EQ(run("reproduce km-stability --quick --backend tpu --out " + dir), 2);
+  EXPECT_EQ(run("reproduce fm-gaussian-map --quick --perturb nothing-by-that-name=2 --out " + dir), 2);
+  EXPECT_EQ(run("reproduce fm-gaussian-map --quick --perturb no-factor --out " + dir), 2);
+  EXPECT_FALSE(std::filesystem::exists(dir));  // nothing published by a run that stopped with an error
+  // The output directory is replaced as a whole, never a directory that holds something else.
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/precious.txt") << "data";
+  EXPECT_EQ(run("reproduce fm-gaussian-map --quick --out " + dir), 2);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/precious.txt"));
 }
 
 TEST(CliReproduce, JkoConvergence) {

@@ -110,16 +110,17 @@ std::string Outputs::file(const std::string& option, const std::string& path) {
   return e.staged;
 }
 
-std::string Outputs::directory(const std::string& option, const std::string& path) {
+std::string Outputs::directory(const std::string& option, const std::string& path, const std::string& marker,
+                               const std::string& what) {
   if (path.empty()) return {};
   Entry e = entry(option, path, true);
   e.dir = true;
   std::error_code ec;
   if (sfs::exists(path, ec)) {
     FLOWSAMPLER_EXPECTS(sfs::is_directory(path, ec), option << ": " << path << " exists and is not a directory");
-    FLOWSAMPLER_EXPECTS(sfs::is_empty(path, ec) || sfs::exists(sfs::path(path) / "manifest.json", ec),
-                        option << ": " << path << " is a directory without a manifest.json (not a model or map "
-                               << "written before); refusing to replace it");
+    FLOWSAMPLER_EXPECTS(sfs::is_empty(path, ec) || sfs::exists(sfs::path(path) / marker, ec),
+                        option << ": " << path << " is a directory without a " << marker << " (not " << what
+                               << " written before); refusing to replace it");
   }
   check_distinct(e);
   expect_parent(option, path);

@@ -33,9 +33,11 @@ class Outputs {
 
   /// Registers the output directory `path`, replaced as a whole on publish,
   /// and returns a fresh temporary directory to fill. An existing `path` must
-  /// be a directory that is empty or holds a manifest.json (a model or map
-  /// written before): any other directory is refused rather than replaced.
-  std::string directory(const std::string& option, const std::string& path);
+  /// be a directory that is empty or holds `marker` (`what`, written before:
+  /// by default a model or map's manifest.json): any other directory is
+  /// refused rather than replaced.
+  std::string directory(const std::string& option, const std::string& path, const std::string& marker = "manifest.json",
+                        const std::string& what = "a model or map");
 
   /// Renames every staged output over its target; RuntimeError naming the path
   /// when that fails.

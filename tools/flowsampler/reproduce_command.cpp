@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "cli_checks.hpp"
+#include "outputs.hpp"
 
 #include "flowsampler/core/error.hpp"
 
@@ -69,10 +70,16 @@ int run_reproduce(const ReproduceOptions& o, const std::string& backend) {
   }
   for (const auto& r : reproductions())
     if (r.name == o.name) {
+      // The directory is written aside and replaced as a whole: a run that
+      // stops with an error leaves the previous results intact. A run whose
+      // checks fail (exit 1) is published: its numbers are the finding.
+      Outputs outputs;
+      options.out_dir = outputs.directory("--out", o.options.out_dir, "result.json", "a reproduction's output");
       const int rc = r.run(options);
       for (const auto& [name, factor] : options.perturb)
         FLOWSAMPLER_EXPECTS(options.perturb_used->count(name),
                             "--perturb: reproduction " << o.name << " has no check or quantity named '" << name << "'");
+      outputs.publish();
       return rc;
     }
   FLOWSAMPLER_EXPECTS(false, "reproduce: unknown experiment '" << o.name << "'");
