@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "cli/run_cli.hpp"
 
@@ -35,35 +37,97 @@ Json reproduce(const std::string& name) {
 
 double num(const Json& j, const char* key) { return j.at(key).get<double>(); }
 
+// Every check the run recorded holds by its own relation and tolerance, and the claims are there.
+void expect_checks_consistent(const Json& j, std::size_t min_claims) {
+  std::size_t claims = 0;
+  for (const auto& c : j.at("checks")) {
+    const double m = num(c, "measured"), r = num(c, "reference"), t = num(c, "tolerance");
+    const std::string rel = c.at("relation");
+    const bool holds = rel == "<=" ? m <= r + t : rel == ">=" ? m >= r - t : std::abs(m - r) <= t;
+    EXPECT_TRUE(holds) << c["id"];
+    EXPECT_EQ(holds, c["holds"].get<bool>()) << c["id"];
+    EXPECT_FALSE(c.at("why").get<std::string>().empty()) << c["id"];
+    claims += c["kind"] == "claim";
+  }
+  EXPECT_GE(claims, min_claims);
+  EXPECT_TRUE(j["claims_hold"].get<bool>());
+  EXPECT_FALSE(j.at("claim").get<std::string>().empty());
+  EXPECT_EQ(j.at("backend"), "cpu");
+  EXPECT_GT(num(j, "wall_seconds"), 0);
+}
+
+// Runs a reproduction with --perturb and returns its exit code.
+int run_perturbed(const std::string& name, const std::string& perturb) {
+  const std::string dir = ::testing::TempDir() + "/reproduce-perturbed-" + name;
+  std::filesystem::remove_all(dir);
+  return run("reproduce " + name + " --quick --seed 3 --backend cpu --out " + dir + " --perturb '" + perturb + "'");
+}
+
 }  // namespace
 
-TEST(CliReproduce, KimMilmanChain) {
+TEST(CliReproduce, KimMilmanSharpCases) {
   const Json j = reproduce("km-stability");
-  ASSERT_EQ(j["cases"].size(), 4u);  // d = 2, 16 x Gaussian, mixture
+  expect_checks_consistent(j, 20);
+  ASSERT_EQ(j["cases"].size(), 2u);
   for (const auto& c : j["cases"]) {
-    const double alpha = num(c, "alpha"), rk4 = num(c, "rk4_error");
-    EXPECT_GT(alpha, 0);
-    EXPECT_GE(num(c, "alpha_on_sample"), alpha * (1 - 1e-9));  // log-concave on the sample
-    ASSERT_GE(c["perturbations"].size(), 5u);
-    for (const auto& r : c["perturbations"]) {
-      const double D = num(r, "map_distance"), se = num(r, "map_distance_sq_se");
-      const double fi = num(r, "fisher"), fi_se = num(r, "fisher_se");
-      const double slack = 10 * rk4 * (D + rk4);
-      // W2 >= Gelbrich (exact moments) and W2 <= ||T^mu - T^nu|| (a coupling): within 3 standard errors.
-      EXPECT_LE(std::pow(num(r, "gelbrich"), 2), D * D + 3 * se + slack) << c["mu"] << " s = " << r["s"];
-      // Corollary 3.4: ||T^mu - T^nu||^2 <= FI / alpha^2.
-      EXPECT_LE(D * D, fi / (alpha * alpha) + 3 * std::hypot(se, fi_se / (alpha * alpha)) + slack) << c["mu"] << " s = " << r["s"];
-      // The exact assignment never costs more than the identity pairing of the same rows.
-      EXPECT_LE(num(r, "w2_subsample"), num(r, "map_distance_subsample") * (1 + 1e-9) + 1e-12);
+    const double av = num(c, "alpha_v");
+    EXPECT_NEAR(av, 1 / 1.5, 1e-12);
+    // Gaussian shift along the weakest direction: T^nu = T^mu + s q and FI = s^2 alpha^2 in closed form, so
+    // Corollary 3.4 (and 4.4) hold with equality; the Kim-Milman contraction is attained along q.
+    const auto& g = c["gaussian"];
+    const double s = num(g, "shift"), rk4 = num(g, "rk4_error");
+    EXPECT_NEAR(num(g, "fisher"), s * s * av * av, 1e-9);
+    EXPECT_NEAR(num(g, "map_distance"), s, 10 * rk4 + 1e-9);
+    EXPECT_NEAR(num(g, "map_distance"), std::sqrt(num(g, "fisher")) / av, 10 * rk4 + 1e-9);
+    EXPECT_NEAR(num(g, "lipschitz_along_q"), 1 / std::sqrt(av), 1e-5);
+    // A scaling moves the map by |1 - tau| sqrt(tr S) but is far from Corollary 3.4's bound (ratio < 1/2).
+    EXPECT_NEAR(num(g, "scaling_map_distance"), num(g, "scaling_closed_form"), 0.03 * num(g, "scaling_closed_form"));
+    EXPECT_LT(num(g, "scaling_map_distance") * av / std::sqrt(num(g, "scaling_fisher")), 0.5);
+    // Log-concave bumps, a^2 = lambda_max / 4: alpha_mu = 3/4 alpha_V; the shift is near-sharp.
+    const auto& lc = c["log_concave"];
+    const double amu = num(lc, "alpha_mu"), D = num(lc, "map_distance");
+    EXPECT_NEAR(amu, 0.75 * av, 1e-12);
+    EXPECT_GE(num(lc, "alpha_on_sample"), amu * (1 - 1e-9));
+    EXPECT_NEAR(D, num(lc, "shift"), 10 * num(lc, "rk4_error") + 1e-9);
+    EXPECT_LE(D * D, num(lc, "fisher") / (amu * amu) + 3 * num(lc, "fisher_se") / (amu * amu) + 1e-6);
+    EXPECT_GT(D * amu / std::sqrt(num(lc, "fisher")), 0.6);  // near-sharp, not the old 0.2 - 0.4
+    EXPECT_LE(num(lc, "linf"), std::sqrt(num(lc, "fi_inf")) / amu + 1e-6);
+    EXPECT_LE(num(lc, "lipschitz_along_q"), 1 / std::sqrt(amu) + 1e-4);
+    // Non-log-concave bumps: (Theta) is attained by Corollary 3.7's theta_s, recomputed here from its formula and,
+    // independently, from the closed form 1 - p + e a^2 p^2 (p = 1 / (e lambda_max + 1 - e), e = e^-2s) of the
+    // mid-hyperplane Hessian along q.
+    const auto& n = c["non_log_concave"];
+    const double alpha = num(n, "alpha"), gp = num(n, "g_prime_0"), a = num(n, "a");
+    EXPECT_LT(num(n, "alpha_mu"), 0);
+    ASSERT_GE(n["theta"].size(), 4u);
+    for (const auto& r : n["theta"]) {
+      const double e = std::exp(-2 * num(r, "s")), q = 1 + (1 - e) * alpha, p = 1 / (e * 1.5 + 1 - e);
+      const double t37 = -e / q * (alpha - gp / q), closed = 1 - p + e * a * a * p * p;
+      EXPECT_NEAR(num(r, "cor37"), t37, 1e-12);
+      EXPECT_NEAR(closed, t37, 1e-12);
+      EXPECT_NEAR(num(r, "measured"), closed, 1e-8 * (1 + std::abs(closed))) << "s = " << r["s"];
     }
-    // Proposition 3.1 at finite horizons; its Lambda_T by quadrature matches the closed form.
-    for (const auto& r : c["finite_horizon"]["rows"]) {
-      EXPECT_LE(num(r, "map_distance"), num(r, "bound") * 1.05) << "T = " << r["horizon"];
-      EXPECT_NEAR(num(r, "lambda_quadrature"), num(r, "lambda_closed_form"), 1e-6 * num(r, "lambda_closed_form"));
+    // Proposition 3.1 with that theta: Lambda_inf by the closed r-integral of Corollary 3.7's proof (midpoint rule).
+    double lam = 0;
+    const int m = 200000;
+    for (int i = 0; i < m; ++i) {
+      const double r = (i + 0.5) / m, w = 1 + alpha - alpha * r * r;
+      lam += std::pow(w, -1.5) * std::exp(-1.5 * gp / alpha * (1 / w - 1)) / m;
     }
-    // Kim-Milman contraction: Lip(T_KM^mu) <= alpha^-1/2.
-    EXPECT_LE(num(c["lipschitz"], "max"), (1 + 1e-4) / std::sqrt(alpha));
+    EXPECT_NEAR(num(n, "lambda_inf"), lam, 1e-4 * lam);
+    const double Dn = num(n, "map_distance");
+    EXPECT_NEAR(Dn * Dn, std::pow(num(n, "monotone_map_distance"), 2), 3 * num(n, "map_distance_sq_se") + 1e-4);
+    EXPECT_LE(Dn, lam * std::sqrt(num(n, "fisher") + 3 * num(n, "fisher_se")));
+    EXPECT_GT(Dn / (lam * std::sqrt(num(n, "fisher"))), 0.5);  // a factor 2 in the map distance would break the bound
+    EXPECT_GT(Dn * av / std::sqrt(num(n, "fisher")), 1.0);    // alpha_V^-1 alone is not enough without log-concavity
+    EXPECT_LE(Dn, num(n, "cor37_constant") * std::sqrt(num(n, "fisher")));
   }
+}
+
+TEST(CliReproduce, KimMilmanPerturbedFails) {
+  // A map distance twice too large breaks the equality case; an FI half too small breaks the bound.
+  EXPECT_EQ(run_perturbed("km-stability", "cor3.4/gauss-shift/d2=2"), 1);
+  EXPECT_EQ(run_perturbed("km-stability", "fisher=0.5"), 1);
 }
 
 TEST(CliReproduce, FlowMatchingGaussianMap) {
@@ -103,22 +167,45 @@ TEST(CliReproduce, GaussianClosures) {
 
 TEST(CliReproduce, FollmerComplexity) {
   const Json j = reproduce("follmer-complexity");
+  expect_checks_consistent(j, 20);
+  // Refit err = c K^-p from the errors in result.json and recompute K(0.01) per (path, noise, d).
+  std::map<std::string, std::vector<std::pair<double, double>>> k_by;  // path/noise -> (sqrt tr, K)
   for (const auto& c : j["cases"]) {
+    const auto& K = c["steps"];
     const auto& err = c["errors"];
     ASSERT_GE(err.size(), 3u);
-    if (c["method"] != "euler") continue;
-    // Euler is first order: the error falls with K, at a fitted rate near 1.
-    EXPECT_LT(err.back().get<double>(), err.front().get<double>());
-    EXPECT_GE(num(c, "order_p"), 0.8);
-    EXPECT_LE(num(c, "order_p"), 1.25);
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, n = double(err.size());
+    for (std::size_t i = 0; i < err.size(); ++i) {
+      const double x = std::log(K[i].get<double>()), y = std::log(err[i].get<double>());
+      sx += x, sy += y, sxx += x * x, sxy += x * y;
+    }
+    const double b = (n * sxy - sx * sy) / (n * sxx - sx * sx), a = (sy - b * sx) / n;
+    EXPECT_NEAR(-b, num(c, "order_p"), 1e-9);
+    EXPECT_GE(-b, 0.8) << c["path"] << " " << c["noise"] << " d = " << c["d"];  // Euler is first order
+    k_by[c["path"].get<std::string>() + "/" + c["noise"].get<std::string>()].push_back(
+        {std::sqrt(num(c, "trace")), std::pow(std::exp(a) / 0.01, -1 / b)});
   }
-  for (const auto& f : j["fits"]) {
-    if (f["method"] != "euler") continue;
-    if (f["noise"] == "isotropic")
-      EXPECT_LE(num(f, "slope_vs_sqrt_trace"), 1.15);  // no worse than linear in sqrt(tr Sigma)
-    else
-      EXPECT_LE(num(f, "k_ratio_dmax_dmin"), 1.15 * num(f, "sqrt_trace_ratio"));  // dimension-free for trace-class Sigma
+  ASSERT_EQ(k_by.size(), 4u);  // Föllmer and 1-rectified, isotropic and trace-class
+  for (const auto& [key, v] : k_by) {
+    const double ratio = v.back().second / v.front().second, tr_ratio = v.back().first / v.front().first;
+    EXPECT_LE(ratio, 1.25 * tr_ratio) << key;  // K(eps) = O(sqrt(tr Sigma) / eps)
+    if (key.find("isotropic") != std::string::npos) {
+      EXPECT_GE(ratio, 0.75 * tr_ratio) << key;  // and the rate is attained
+    }
   }
+  // Dimension-free velocity regularity and flow Lipschitz constants (Theorem 3.8, Corollaries 3.11 / 3.14).
+  const auto& reg = j["regularity"];
+  ASSERT_GE(reg.size(), 3u);
+  for (const char* key : {"sup_lip", "sup_accel_over_sqrt_d", "sup_accel_over_sqrt_trace_tc", "lip_flow_map", "lip_euler_map_16"}) {
+    EXPECT_LE(num(reg.back(), key), 1.25 * num(reg.front(), key)) << key;
+    EXPECT_GT(num(reg.front(), key), 0) << key;
+  }
+  ASSERT_FALSE(j["bounded_support"].empty());
+}
+
+TEST(CliReproduce, FollmerPerturbedFails) {
+  // Steps at the largest d twice too many break the sqrt(tr Sigma) complexity.
+  EXPECT_EQ(run_perturbed("follmer-complexity", "complexity/follmer/isotropic=2"), 1);
 }
 
 TEST(CliReproduce, BadInputExits2) {
