@@ -55,7 +55,7 @@ int run_reproduce(const ReproduceOptions& o, const std::string& backend) {
   reproduce::Options options = o.options;
   options.backend = backend;
   for (const auto& p : o.perturb) {
-    const auto eq = p.find('=');
+    const auto eq = p.rfind('=');  // the factor follows the last '=' (ids may hold one)
     FLOWSAMPLER_EXPECTS(eq != std::string::npos && eq > 0, "--perturb: expected NAME=FACTOR, got '" << p << "'");
     const std::string name = p.substr(0, eq), value = p.substr(eq + 1);
     double factor = NAN;

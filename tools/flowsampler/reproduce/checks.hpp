@@ -24,7 +24,7 @@ namespace flowsampler::cli::reproduce {
 enum class CheckKind { claim, sanity };
 
 struct Check {
-  std::string id;         ///< short key, unique in the run ("cor3.4/mixture/s=0.5")
+  std::string id;         ///< short key, unique in the run ("cor3.4/mixture/s0.5")
   std::string statement;  ///< what the seed states, with its reference (Theorem 2.13, ...)
   CheckKind kind = CheckKind::claim;
   std::string relation;   ///< "<=", ">=" or "~" (|measured - reference| <= tolerance)
