@@ -189,6 +189,29 @@ TEST(CliReproduce, Monge) {
   ASSERT_GE(err.size(), 2u);
   for (std::size_t k = 1; k < err.size(); ++k) EXPECT_LT(err[k].get<double>(), err[k - 1].get<double>());
   EXPECT_NEAR(std::log2(err[err.size() - 2].get<double>() / err.back().get<double>()), 1, 0.1);
+  // The library's implicit scheme: the pushed mean along u contracts by
+  // (1 + tau lambda)^-1 per step (fitted from the recorded means).
+  {
+    const auto& g = j["gaussian"];
+    const double tau = num(g, "tau"), lambda = num(g, "lambda"), u0 = g["u"][0], u1 = g["u"][1];
+    std::vector<double> logs;
+    const auto& it = g["iterates"];
+    for (std::size_t k = 0; k + 1 < it.size(); ++k) {
+      auto along = [&](const Json& m) { return u0 * m["mean"][0].get<double>() + u1 * m["mean"][1].get<double>(); };
+      logs.push_back(std::log(along(it[k + 1]) / along(it[k])));
+    }
+    double s = 0, s2 = 0;
+    for (double v : logs) s += v, s2 += v * v;
+    const double K = double(logs.size()), m = s / K, se = std::exp(m) * std::sqrt((s2 / K - m * m) / (K - 1));
+    EXPECT_NEAR(std::exp(m), num(g, "mean_factor"), 1e-9);
+    EXPECT_NEAR(std::exp(m), 1 / (1 + tau * lambda), 3 * se);
+    EXPECT_LT(3 * se, 1 / (1 + tau * lambda) - 1 / (1 + 2 * tau * lambda));  // a rate off by 2x would be told apart
+  }
+  // Corollary 3.8: the step is the natural-gradient one, not the Euclidean one.
+  for (const auto& r : j["natural_gradient"]["rows"]) {
+    EXPECT_LE(num(r, "relative_error_natural"), 0.25) << r["tau"];
+    EXPECT_GE(num(r, "relative_error_euclidean"), 0.5) << r["tau"];
+  }
   // Figure 2: the paired ratios recomputed from the per-seed energy distances.
   const auto& methods = j["figure2"]["methods"];
   ASSERT_EQ(methods.size(), 4u);

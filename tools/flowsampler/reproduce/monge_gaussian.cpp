@@ -138,9 +138,4 @@ Affine flow(const Problem& p, const Affine& T0, double t, int steps) {
   return T;
 }
 
-Affine explicit_step(const Problem& p, const Affine& Tk, double tau) {
-  const Affine g = gradient(p, Tk);
-  return {Tk.A - tau * g.A, Tk.b - tau * g.b};
-}
-
 }  // namespace flowsampler::cli::reproduce::gaussian_monge

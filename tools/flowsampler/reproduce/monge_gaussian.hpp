@@ -46,7 +46,5 @@ Affine monge_map(const Problem& p);
 Affine implicit_step(const Problem& p, const Affine& Tk, double tau);
 /// The flow from T0 over time t in `steps` RK4 steps.
 Affine flow(const Problem& p, const Affine& T0, double t, int steps);
-/// The explicit step T_k - tau x gradient (exact: the projection is linear here).
-Affine explicit_step(const Problem& p, const Affine& Tk, double tau);
 
 }  // namespace flowsampler::cli::reproduce::gaussian_monge

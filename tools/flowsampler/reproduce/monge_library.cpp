@@ -154,7 +154,7 @@ Json monge_library_gaussian(const Options& o, Checks& checks, std::ostringstream
      << fmt(cov_exact.trace(), 4) << " (ratio " << fmt(cov_ratio, 4) << "; the score-bias section predicts beta(" << batch << ")).\n";
   return {{"tau", tau}, {"lambda", lambda}, {"steps", K}, {"inner", inner}, {"batch", batch}, {"eval_points", eval_points},
           {"seconds", seconds}, {"iterates", steps}, {"mean_factor", factor}, {"mean_factor_se", factor_se},
-          {"exact_factor", exact_factor}, {"covariance_trace_ratio", cov_ratio}};
+          {"exact_factor", exact_factor}, {"covariance_trace_ratio", cov_ratio}, {"u", std::vector<double>(u.data(), u.data() + 2)}};
 }
 
 }  // namespace flowsampler::cli::reproduce
