@@ -109,7 +109,7 @@ Json monge_library_gaussian(const Options& o, Checks& checks, std::ostringstream
      << "tau " << fmt(tau) << ", " << K << " steps of " << inner << " inner Adam steps (lr " << fmt(lr) << "), " << batch
      << " fresh source atoms per inner step, self-entropic-OT score (eps = 0.05 x median squared distance); "
      << eval_points << " evaluation points. Exact: the implicit iterates of the Gaussian computation from the identity.\n\n"
-     << "| k | mean error |m_k - b_k| | exact |b_k| | (1 + tau lambda)^-k |b_0| | ||T_k - T_k exact|| | ||T_k - T*|| | exact ||T_k - T*|| | pushed cov / exact (trace) |\n"
+     << "| k | mean error (to exact b_k) | exact b_k, norm | (1 + tau lambda)^-k x norm of b_0 | L2(rho) to exact T_k | L2(rho) to T* | exact T_k's L2(rho) to T* | pushed cov trace / exact |\n"
      << "|---|---|---|---|---|---|---|---|\n";
   for (int k = 0; k <= K; ++k) {
     const Measure& a = to_exact[std::size_t(k)];

@@ -83,7 +83,7 @@ Json monge_natural_gradient(const Options& o, Checks& checks, std::ostringstream
      << "ICNN 2 x 4 (" << P << " parameters, J^T J condition number " << fmt(cond, 3) << "), " << N
      << " fixed source points, F = KL to N(0, S2); the library's explicit step with one batch and " << inner
      << " inner Adam steps, against -tau J (J^T J)^-1 J^T g (J by central differences).\n\n"
-     << "| tau | ||dT - natural|| / ||natural|| | ||dT - best Euclidean|| / ||dT|| |\n|---|---|---|\n";
+     << "| tau | relative error to the natural step | relative error to the best multiple of the Euclidean step |\n|---|---|---|\n";
   for (double tau : taus) {
     const auto q = pot->clone();
     monge::MongeOptions mo;
