@@ -75,7 +75,7 @@ Json monge_library_gaussian(const Options& o, Checks& checks, std::ostringstream
   // mean follows the exact contraction (40 steps at lr 0.05 do not: 0.74 for 0.8).
   const int K = o.quick ? 6 : 12, inner = 100;
   const double lr = 0.02;
-  const std::size_t batch = o.quick ? 200 : 800, eval_points = o.quick ? 4000 : 20000;
+  const std::size_t batch = o.quick ? 200 : 400, eval_points = o.quick ? 4000 : 20000;
   const auto source = gaussian(p.m1, p.S1), target = gaussian(p.m2, p.S2);
   Context ctx = Context::create(Backend::cpu, o.seed + 77);
   monge::PotentialSpec ps;  // identity init with the (q/2)|x|^2 + v.x term: T_0 ~ identity
