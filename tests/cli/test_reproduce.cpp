@@ -63,6 +63,15 @@ int run_perturbed(const std::string& name, const std::string& perturb) {
   return run("reproduce " + name + " --quick --seed 3 --backend cpu --out " + dir + " --perturb '" + perturb + "'");
 }
 
+// A result.json's check by id.
+const Json& check_by_id(const Json& j, const std::string& id) {
+  for (const auto& c : j.at("checks"))
+    if (c.at("id") == id) return c;
+  ADD_FAILURE() << "no check " << id;
+  static const Json none = Json::object();
+  return none;
+}
+
 }  // namespace
 
 TEST(CliReproduce, KimMilmanSharpCases) {
@@ -238,14 +247,99 @@ TEST(CliReproduce, JkoConvergence) {
   EXPECT_LT(num(claims[2], "relative"), 1e-6);  // the reverse process inverts the forward one
 }
 
-TEST(CliReproduce, MongeComparison) {
+TEST(CliReproduce, Monge) {
   const Json j = reproduce("monge");
-  ASSERT_EQ(j["methods"].size(), 4u);
-  // Each method's energy distance to N(0, I) is a distance: >= 0 and below the identity map's.
-  for (const auto& m : j["methods"].items())
-    EXPECT_LT(num(m.value(), "mean"), num(j["energy_distance_identity"], "mean")) << m.key();
-  // The implicit scheme converges to the Bures map of the Gaussian source within its stated bound.
-  const auto& g = j["gaussian"];
-  EXPECT_LT(num(g, "map_error"), num(g, "bound"));
-  EXPECT_LT(num(g, "map_error"), 0.2 * num(g, "map_error_start"));
+  expect_checks_consistent(j, 12);
+  for (const char* key : {"quick", "seed"}) EXPECT_TRUE(j.contains(key)) << key;
+  // Theorem 2.13 / Corollary 2.17 on the exact flow, d = 2, 8, 32: the KL gap
+  // within e^-2 lambda t and the map distance within e^-lambda t of their
+  // start, and near those rates (the bounds are attained by the mean's mode).
+  ASSERT_EQ(j["theory"]["dimensions"].size(), 3u);
+  for (const auto& dj : j["theory"]["dimensions"]) {
+    const double lambda = num(dj, "lambda");
+    EXPECT_NEAR(lambda, 0.5, 1e-12);
+    const auto &t = dj["t"], &e = dj["map_distance"], &g = dj["kl_gap"];
+    double worst_map = 0, worst_gap = 0;
+    for (std::size_t k = 0; k < t.size(); ++k) {
+      worst_map = std::max(worst_map, e[k].get<double>() / e[0].get<double>() * std::exp(lambda * t[k].get<double>()));
+      worst_gap = std::max(worst_gap, g[k].get<double>() / g[0].get<double>() * std::exp(2 * lambda * t[k].get<double>()));
+    }
+    EXPECT_LE(worst_map, 1 + 1e-6) << dj["d"];
+    EXPECT_LE(worst_gap, 1 + 1e-6) << dj["d"];
+    EXPECT_GE(worst_map, 0.5) << dj["d"];  // near-sharp: a factor-2 error would cross 1
+    const std::size_t last = t.size() - 1, q = last * 3 / 4;
+    const double late = -std::log(e[last].get<double>() / e[q].get<double>()) / (t[last].get<double>() - t[q].get<double>());
+    EXPECT_NEAR(late, lambda, 0.02 * lambda) << dj["d"];
+    if (dj.contains("implicit")) {  // Proposition 3.1
+      const double tau = num(dj["implicit"], "tau");
+      const auto& ek = dj["implicit"]["map_distance"];
+      for (std::size_t k = 0; k < ek.size(); ++k)
+        EXPECT_LE(ek[k].get<double>(), std::pow(1 + tau * lambda, -double(k)) * ek[0].get<double>() * (1 + 1e-9)) << "k = " << k;
+      EXPECT_GE(ek.back().get<double>(), 0.5 * std::pow(1 + tau * lambda, -double(ek.size() - 1)) * ek[0].get<double>());
+    }
+  }
+  // Proposition 3.3: first order in tau.
+  const auto& err = j["theory"]["prop3_3"]["error"];
+  ASSERT_GE(err.size(), 2u);
+  for (std::size_t k = 1; k < err.size(); ++k) EXPECT_LT(err[k].get<double>(), err[k - 1].get<double>());
+  EXPECT_NEAR(std::log2(err[err.size() - 2].get<double>() / err.back().get<double>()), 1, 0.1);
+  // The library's implicit scheme: the pushed mean along u contracts by
+  // (1 + tau lambda)^-1 per step (fitted from the recorded means).
+  {
+    const auto& g = j["gaussian"];
+    const double tau = num(g, "tau"), lambda = num(g, "lambda"), u0 = g["u"][0], u1 = g["u"][1];
+    std::vector<double> logs;
+    const auto& it = g["iterates"];
+    for (std::size_t k = 0; k + 1 < it.size(); ++k) {
+      auto along = [&](const Json& m) { return u0 * m["mean"][0].get<double>() + u1 * m["mean"][1].get<double>(); };
+      logs.push_back(std::log(along(it[k + 1]) / along(it[k])));
+    }
+    double s = 0, s2 = 0;
+    for (double v : logs) s += v, s2 += v * v;
+    const double K = double(logs.size()), m = s / K, se = std::exp(m) * std::sqrt((s2 / K - m * m) / (K - 1));
+    EXPECT_NEAR(std::exp(m), num(g, "mean_factor"), 1e-9);
+    EXPECT_NEAR(std::exp(m), 1 / (1 + tau * lambda), 3 * se);
+    EXPECT_LT(3 * se, 1 / (1 + tau * lambda) - 1 / (1 + 2 * tau * lambda));  // a rate off by 2x would be told apart
+  }
+  // Corollary 3.8: the step is the natural-gradient one, not the Euclidean one.
+  for (const auto& r : j["natural_gradient"]["rows"]) {
+    EXPECT_LE(num(r, "relative_error_natural"), 0.25) << r["tau"];
+    EXPECT_GE(num(r, "relative_error_euclidean"), 0.5) << r["tau"];
+  }
+  // Figure 2: the paired ratios recomputed from the per-seed energy distances.
+  const auto& methods = j["figure2"]["methods"];
+  ASSERT_EQ(methods.size(), 4u);
+  for (const auto& r : j["figure2"]["paired_ratios"]) {
+    const std::string id = r["check"];
+    const std::size_t a = std::size_t(id[5] - 'a'), b = std::size_t(id.back() - 'a');
+    double sx = 0, sy = 0;
+    std::vector<double> x, y;
+    for (std::size_t k = 0; k < methods[a]["energy_distance"].size(); ++k) {
+      const auto &u = methods[a]["energy_distance"][k], &v = methods[b]["energy_distance"][k];
+      if (u.is_null() || v.is_null()) continue;
+      x.push_back(u.get<double>()), y.push_back(v.get<double>()), sx += x.back(), sy += y.back();
+    }
+    ASSERT_GE(x.size(), 2u);
+    const double ratio = sx / sy, n = double(x.size());
+    double ss = 0;
+    for (std::size_t k = 0; k < x.size(); ++k) ss += std::pow(x[k] - ratio * y[k], 2);
+    const double se = std::sqrt(ss / (n - 1) / n) / (sy / n);
+    EXPECT_NEAR(ratio, num(r, "ratio"), 1e-9 * ratio) << id;
+    const Json& c = check_by_id(j, id);
+    EXPECT_EQ(c["kind"], "claim");
+    EXPECT_NEAR(num(c, "measured"), ratio + 2 * se, 1e-9) << id;
+    EXPECT_LE(ratio + 2 * se, 1) << id;  // the seeds show the ordering
+  }
+}
+
+// A factor-2 error in a computed quantity makes a claim fail: the run exits 1.
+TEST(CliReproduce, MongePerturbedFails) {
+  const std::string dir = ::testing::TempDir() + "/reproduce-monge-perturbed";
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(run("reproduce monge --quick --seed 3 --backend cpu --perturb prop3.1/d2=2 --out " + dir), 1);
+  std::ifstream f(dir + "/result.json");
+  ASSERT_TRUE(f.good());
+  const Json j = Json::parse(f);
+  EXPECT_FALSE(j["claims_hold"].get<bool>());
+  EXPECT_FALSE(check_by_id(j, "prop3.1/d2")["holds"].get<bool>());
 }
