@@ -388,7 +388,8 @@ int follmer_complexity(const Options& o) {
 
   // ---- Bounded support with early stopping (Theorem 3.19 / Corollary 3.20): atoms in the unit ball, isotropic noise.
   md << "\nRows marked 'distinct C_k' use components with their own rotations (C_1, C_2 non-commuting): the remainder's Hessian "
-        "then contains |(C_2^-1 - C_1^-1) x|^2 ~ d, outside Assumption 3.7's dimension-free constants; reported, not checked. "
+        "then contains |(C_2^-1 - C_1^-1) x|^2 ~ d, outside Assumption 3.7's dimension-free constants, so they are reported, not "
+        "checked (measured, they do not grow with d in this range). "
         "The checked rows use m along the 0.5-eigenvector of a rotated C, so the non-Gaussian direction is the same in every d.\n";
   md << "\nBounded support (8 atoms in the unit ball, isotropic noise), early stopping at 1 - delta. Corollary 3.20's step count "
         "(its 'logarithmic complexity') is not legible in the seed text, whose formulas were lost; the growth of K(0.05 sqrt(d)) "
