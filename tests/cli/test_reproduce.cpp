@@ -195,20 +195,28 @@ TEST(CliReproduce, FollmerComplexity) {
         {std::sqrt(num(c, "trace")), std::pow(std::exp(a) / 0.01, -1 / b)});
   }
   ASSERT_EQ(k_by.size(), 4u);  // Föllmer and 1-rectified, isotropic and trace-class
+  // K(eps) = O(sqrt(tr Sigma) / eps) with one constant: for every pair d < d', K(d') / K(d) <= sqrt(tr' / tr) (+25%);
+  // for Sigma = I the worst pair comes close to it (the sqrt(d) growth is nearly attained).
   for (const auto& [key, v] : k_by) {
-    const double ratio = v.back().second / v.front().second, tr_ratio = v.back().first / v.front().first;
-    EXPECT_LE(ratio, 1.25 * tr_ratio) << key;  // K(eps) = O(sqrt(tr Sigma) / eps)
+    double worst = 0;
+    for (std::size_t i = 0; i < v.size(); ++i)
+      for (std::size_t k = i + 1; k < v.size(); ++k) worst = std::max(worst, v[k].second / v[i].second / (v[k].first / v[i].first));
+    EXPECT_LE(worst, 1.25) << key;
     if (key.find("isotropic") != std::string::npos) {
-      EXPECT_GE(ratio, 0.75 * tr_ratio) << key;  // and the rate is attained
+      EXPECT_GE(worst, 0.6) << key;
     }
   }
-  // Dimension-free velocity regularity and flow Lipschitz constants (Theorem 3.8, Corollaries 3.11 / 3.14).
+  // Dimension-free velocity regularity and flow Lipschitz constants (Theorem 3.8, Corollaries 3.11 / 3.14), for the
+  // target whose non-Gaussian direction is the same in every d: no pair d < d' grows by more than 25%.
   const auto& reg = j["regularity"];
   ASSERT_GE(reg.size(), 3u);
-  for (const char* key : {"sup_lip", "sup_accel_over_sqrt_d", "sup_accel_over_sqrt_trace_tc", "lip_flow_map", "lip_euler_map_16"}) {
-    EXPECT_LE(num(reg.back(), key), 1.25 * num(reg.front(), key)) << key;
-    EXPECT_GT(num(reg.front(), key), 0) << key;
-  }
+  for (const char* key : {"sup_lip", "sup_accel_over_sqrt_d", "sup_accel_over_sqrt_trace_tc", "lip_flow_map", "lip_euler_map_16"})
+    for (std::size_t i = 0; i < reg.size(); ++i) {
+      EXPECT_GT(num(reg[i], key), 0) << key;
+      for (std::size_t k = i + 1; k < reg.size(); ++k) EXPECT_LE(num(reg[k], key), 1.25 * num(reg[i], key)) << key;
+    }
+  // The Euler map's Lipschitz constant stays below the Grönwall product of Corollary 3.14's proof.
+  for (const auto& r : reg) EXPECT_LE(num(r, "lip_euler_map_16"), std::pow(1 + num(r, "sup_lip") / 16, 16));
   ASSERT_FALSE(j["bounded_support"].empty());
 }
 

@@ -11,11 +11,14 @@
 // same noise (dopri5 at 1e-9), an upper bound on W2. The targets are NOT
 // product measures: in the coordinates w = Sigma^-1/2 z that whiten the noise
 // (where Euler steps are the same maps, cross-checked against GmmField's own
-// diagonal noise) they are 0.4 N(-m, C_1) + 0.6 N(m, C_2) with full covariances
-// C_k = Q_k diag(0.3 .. 1) Q_k^T under two different random rotations (C_1, C_2
-// and Sigma pairwise non-commuting), so the error does not split per
-// coordinate and the sqrt(tr Sigma) scaling is not automatic. Jacobians and
-// time derivatives of the exact velocity are central finite differences,
+// diagonal noise) they are 0.4 N(-m, C) + 0.6 N(m, C) with a full covariance
+// C = Q diag(0.3 .. 1) Q^T under a random rotation and m along a random
+// direction (no basis makes the target a product; C and Sigma do not
+// commute), so the error does not split into equal per-coordinate terms and
+// the sqrt(tr Sigma) scaling is not automatic. A second target whose
+// components have distinct rotations (non-commuting C_1, C_2) is measured for
+// the velocity regularity only: it leaves the assumption's dimension-free
+// regime. Jacobians and time derivatives of the exact velocity are central finite differences,
 // measured in whitened coordinates (the seed's Sigma^-1-weighted norm).
 #include <Eigen/Dense>
 
@@ -80,16 +83,24 @@ Eigen::MatrixXd rotation(std::size_t d, std::uint64_t seed) {
 
 std::vector<double> as_vec(const Eigen::MatrixXd& M) { return std::vector<double>(M.data(), M.data() + M.size()); }
 
-// The whitened target (see the file comment); m = 1.5 u, u a fixed random unit vector.
-GaussianMixture whitened_target(std::size_t d) {
+// The whitened target (see the file comment); m = 1.5 u, u a fixed random unit vector. `shared`: both
+// components have covariance C_1 (within Assumption 3.7 with dimension-free constants: the remainder is a
+// log-sum-exp tilt with Hessian <= |C^-1 2m|^2 / 4); otherwise C_2 has its own rotation, and the remainder's
+// Hessian contains |(C_2^-1 - C_1^-1) x|^2, which grows like d: outside the assumption's dimension-free regime.
+// `aligned`: m along the eigenvector of C with eigenvalue 0.5 (lambda_0 set to 0.5), so the one non-Gaussian
+// direction has the same law in every d and the sup over x and t of the velocity's Jacobian is comparable across d.
+enum class TargetKind { shared, aligned, distinct };
+GaussianMixture whitened_target(std::size_t d, TargetKind kind = TargetKind::shared) {
+  const bool shared = kind != TargetKind::distinct;
   Eigen::VectorXd lam(static_cast<Eigen::Index>(d));
   for (std::size_t k = 0; k < d; ++k) lam[Eigen::Index(k)] = d > 1 ? 0.3 * std::pow(1 / 0.3, double(k) / double(d - 1)) : 1.0;
+  if (kind == TargetKind::aligned) lam[0] = 0.5;
   const Eigen::MatrixXd Q1 = rotation(d, 11), Q2 = rotation(d, 12);
-  const Eigen::VectorXd m = 1.5 * rotation(d, 13).col(0);
+  const Eigen::VectorXd m = 1.5 * (kind == TargetKind::aligned ? Eigen::VectorXd(Q1.col(0)) : Eigen::VectorXd(rotation(d, 13).col(0)));
   Eigen::MatrixXd C1 = Q1 * lam.asDiagonal() * Q1.transpose(), C2 = Q2 * lam.asDiagonal() * Q2.transpose();
   C1 = 0.5 * (C1 + C1.transpose()), C2 = 0.5 * (C2 + C2.transpose());
   GaussianMixture g(d);
-  g.add(0.4, as_vec(-m), as_vec(C1)).add(0.6, as_vec(m), as_vec(C2));
+  g.add(0.4, as_vec(-m), as_vec(C1)).add(0.6, as_vec(m), as_vec(shared ? C1 : C2));
   return g;
 }
 
@@ -135,8 +146,10 @@ Set shifted(const Context& ctx, const Set& x, std::size_t k, double h) {
 struct Regularity {
   double lip = 0, accel_white = 0, accel_tc = 0;
 };
+// The acceleration is averaged over the first n_draws rows of x (the draws); the Jacobian's norm is maximised
+// over all rows (the draws and the switch points below).
 Regularity regularity(const Context& ctx, const fields::GmmField& f, const paths::Path& path, double t, const Set& x,
-                      const std::vector<double>& tc_var) {
+                      std::size_t n_draws, const std::vector<double>& tc_var) {
   const std::size_t n = x.n(), d = x.d();
   const double h = 1e-5, e = 1e-5;
   std::vector<std::vector<double>> J(d);  // J[k] = d v / d x_k, column-major n x d
@@ -153,6 +166,12 @@ Regularity regularity(const Context& ctx, const fields::GmmField& f, const paths
   double s_w = 0, s_tc = 0;
   for (std::size_t i = 0; i < n; ++i) {
     Eigen::MatrixXd M(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
+    if (i >= n_draws) {
+      for (std::size_t k = 0; k < d; ++k)
+        for (std::size_t j = 0; j < d; ++j) M(Eigen::Index(j), Eigen::Index(k)) = J[k][j * n + i];
+      r.lip = std::max(r.lip, Eigen::JacobiSVD<Eigen::MatrixXd>(M).singularValues()[0]);
+      continue;
+    }
     for (std::size_t k = 0; k < d; ++k)
       for (std::size_t j = 0; j < d; ++j) M(Eigen::Index(j), Eigen::Index(k)) = J[k][j * n + i];
     r.lip = std::max(r.lip, Eigen::JacobiSVD<Eigen::MatrixXd>(M).singularValues()[0]);
@@ -164,9 +183,32 @@ Regularity regularity(const Context& ctx, const fields::GmmField& f, const paths
   }
   double tr_tc = 0;
   for (double w : tc_var) tr_tc += w;
-  r.accel_white = std::sqrt(s_w / double(n) / double(d));  // / sqrt(tr I)
-  r.accel_tc = std::sqrt(s_tc / double(n) / tr_tc);         // / sqrt(tr Sigma)
+  r.accel_white = std::sqrt(s_w / double(n_draws) / double(d));  // / sqrt(tr I)
+  r.accel_tc = std::sqrt(s_tc / double(n_draws) / tr_tc);         // / sqrt(tr Sigma)
   return r;
+}
+
+// The draws x of a two-component q_t followed by their projections on the hyperplane where the components
+// (with component 0's covariance) have equal posterior weight: the posterior covariance, and with it
+// ||grad v||, peaks there, so the maximum over draws alone would depend on draws landing near it.
+Set with_switch_points(const Context& ctx, const GaussianMixture& qt, const Set& x) {
+  const std::size_t n = x.n(), d = x.d();
+  const std::vector<double> c = qt.covariance(0);
+  const Eigen::MatrixXd P = Eigen::Map<const Eigen::MatrixXd>(c.data(), static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d)).inverse();
+  const Eigen::VectorXd m0 = Eigen::Map<const Eigen::VectorXd>(qt.mean(0).data(), static_cast<Eigen::Index>(d));
+  const Eigen::VectorXd m1 = Eigen::Map<const Eigen::VectorXd>(qt.mean(1).data(), static_cast<Eigen::Index>(d));
+  const Eigen::VectorXd g = P * (m1 - m0);
+  if (g.norm() < 1e-12) return x.copy(ctx);  // t = 0: both components are N(0, I)
+  const std::vector<double> w = qt.weights();
+  const double c0 = std::log(w[1] / w[0]) - 0.5 * (m1.dot(P * m1) - m0.dot(P * m0));
+  std::vector<double> xv = x.to_host(), out(2 * n * d);
+  for (std::size_t i = 0; i < n; ++i) {
+    Eigen::VectorXd xi(static_cast<Eigen::Index>(d));
+    for (std::size_t k = 0; k < d; ++k) xi[Eigen::Index(k)] = xv[k * n + i];
+    const Eigen::VectorXd y = xi - (g.dot(xi) + c0) / g.squaredNorm() * g;
+    for (std::size_t k = 0; k < d; ++k) out[k * 2 * n + i] = xi[Eigen::Index(k)], out[k * 2 * n + n + i] = y[Eigen::Index(k)];
+  }
+  return Set::from_column_major(ctx, out.data(), 2 * n, d);
 }
 
 // max_i |T(x_i + h u) - T(x_i)| / h over the given unit directions u.
@@ -215,8 +257,8 @@ int follmer_complexity(const Options& o) {
   std::ostringstream md;
   md << "# follmer-complexity (seed: wasserstein-complexity-flows)\n\n"
      << "Claim: " << result["claim"].get<std::string>() << "\n\n"
-     << "Setting: whitened target 0.4 N(-m, C_1) + 0.6 N(m, C_2), |m| = 1.5, C_k = Q_k diag(0.3 .. 1) Q_k^T with two random "
-        "rotations (non-product, C_1, C_2, Sigma pairwise non-commuting); noise Sigma = I (tr = d) or Sigma_kk = 1/k^2 "
+     << "Setting: whitened target 0.4 N(-m, C) + 0.6 N(m, C), |m| = 1.5 along a random direction, C = Q diag(0.3 .. 1) Q^T "
+        "with a random rotation (non-product; C and Sigma non-commuting); noise Sigma = I (tr = d) or Sigma_kk = 1/k^2 "
         "(tr < pi^2/6). Error = ||Sigma^1/2 (W_K - W)||_L2 over " << N << " draws, W by dopri5 at 1e-9. K(eps) from err = c K^-p "
         "fitted over K = " << Ks.front() << " .. " << Ks.back() << ".\n\n"
      << "| path | noise | d | tr Sigma | p | c | K(" << eps << ") | K / sqrt(tr Sigma) |\n|---|---|---|---|---|---|---|---|\n";
@@ -283,19 +325,24 @@ int follmer_complexity(const Options& o) {
                        "the same map computed two ways (linear change of variables commutes with the Euler step)", CheckKind::sanity);
       }
     }
+    // The worst pair d < d' of [K(d') / K(d)] / sqrt(tr Sigma' / tr Sigma): <= 1 when K = O(sqrt(tr Sigma) / eps)
+    // with one constant. The worst pair is where the bound is closest to sharp (for Sigma = I, the largest d, where the
+    // d - 1 directions besides m dominate the error and K approaches sqrt(d) growth).
     for (const std::string family : {"isotropic", "trace-class"}) {
       const auto& k = k01[family];
       const auto& s = rt[family];
-      const double ratio = o.perturbed("k-ratio/" + pname + "/" + family, k.back() / k.front()), tr_ratio = s.back() / s.front();
+      double worst = 0;
+      std::string pair;
+      for (std::size_t i = 0; i < k.size(); ++i)
+        for (std::size_t j = i + 1; j < k.size(); ++j)
+          if (k[j] / k[i] / (s[j] / s[i]) > worst)
+            worst = k[j] / k[i] / (s[j] / s[i]), pair = std::to_string(dims[i]) + " -> " + std::to_string(dims[j]);
       const std::string stmt = std::string(pname == "follmer" ? "Corollary 3.16" : "Appendix B.8") +
-                               ": K(eps) = O(sqrt(tr Sigma) / eps): K(d_max) / K(d_min) <= sqrt(tr Sigma) ratio";
-      checks.at_most("complexity/" + pname + "/" + family, stmt, ratio, tr_ratio, ratio_tol * tr_ratio,
-                     family == "isotropic"
-                         ? "near-sharp: for a non-product target the squared error is not a sum of equal per-coordinate terms, yet "
-                           "K grows like sqrt(d) (the rate is attained, " + fmt(ratio / tr_ratio, 3) + " of the sqrt(tr) ratio); "
-                           "tolerance 25% for the fitted exponents; a factor 2 in K at d_max fails it"
-                         : "dimension-free: tr Sigma stays below pi^2/6 as d grows; the measured ratio is " + fmt(ratio, 3) +
-                               " against " + fmt(tr_ratio, 3) + "; tolerance 25%; a factor 2 in K at d_max fails it");
+                               ": K(eps) = O(sqrt(tr Sigma) / eps) with a dimension-free constant (worst pair of d, normalized)";
+      checks.at_most("complexity/" + pname + "/" + family, stmt, worst, 1.0, ratio_tol,
+                     "max over d < d' of [K(d') / K(d)] / sqrt(tr Sigma(d') / tr Sigma(d)), K = K(" + fmt(eps) + ") from the fits; worst "
+                     "pair " + pair + (family == "isotropic" ? " (sqrt(d) growth nearly attained)" : " (tr Sigma < pi^2/6 for all d)") +
+                     "; tolerance 25% for the fitted exponents; a factor 2 in K at one d fails it");
       k_series.push_back({{"label", pname + " " + family}, {"x", s}, {"y", k}, {"style", "o-"}});
     }
   }
@@ -305,10 +352,11 @@ int follmer_complexity(const Options& o) {
      << "| d | sup_t ||grad v||_op | sup_t RMS accel / sqrt(d) | sup_t RMS accel / sqrt(tr Sigma) (trace-class) | Lip(T) | "
         "Lip(Euler, K = 16) | exp(int L) |\n|---|---|---|---|---|---|---|\n";
   const paths::Path follmer = paths::make_path("follmer");
-  Json reg_rows = Json::array();
+  Json reg_rows = Json::array(), reg_distinct = Json::array();
   std::vector<double> sup_lip, sup_acc, sup_acc_tc, lip_flow, lip_euler;
+  for (const bool shared : {true, false})
   for (std::size_t d : dims) {
-    const GaussianMixture target = whitened_target(d);
+    const GaussianMixture target = whitened_target(d, shared ? TargetKind::aligned : TargetKind::distinct);
     const fields::GmmField field(target);
     const std::vector<double> tc = noise_variances("trace-class", d);
     Json ts = Json::array();
@@ -316,20 +364,42 @@ int follmer_complexity(const Options& o) {
     for (std::size_t j = 0; j < t_reg.size(); ++j) {
       const double t = t_reg[j];
       const paths::PathPoint p = follmer.at(t);
-      const Set x = targets::noised(target, targets::Noise::isotropic(), p.a, p.b).sample<double>(ctx, n_reg);
-      const Regularity r = regularity(ctx, field, follmer, t, x, tc);
+      const GaussianMixture qt = targets::noised(target, targets::Noise::isotropic(), p.a, p.b);
+      const Set x = with_switch_points(ctx, qt, qt.sample<double>(ctx, n_reg));
+      const Regularity r = regularity(ctx, field, follmer, t, x, n_reg, tc);
       L = std::max(L, r.lip), A = std::max(A, r.accel_white), Atc = std::max(Atc, r.accel_tc);
       if (j > 0) intL += 0.5 * (t - t_reg[j - 1]) * (r.lip + prevL);
       prevL = r.lip;
       ts.push_back({{"t", t}, {"lip", r.lip}, {"accel_over_sqrt_d", r.accel_white}, {"accel_over_sqrt_trace_tc", r.accel_tc}});
     }
-    Set x0(ctx, n_reg, d);
-    fill_normal(ctx, x0);
-    std::vector<Eigen::VectorXd> dirs = {Eigen::Map<const Eigen::VectorXd>(target.mean(1).data(), static_cast<Eigen::Index>(d)).normalized()};
+    // Noise draws plus 121 points s u, s in [-3, 3], u = m / |m|: the stretch of T along m depends on the noise
+    // mainly through <u, x>, and its maximum sits at one value of it, which a few draws could miss.
+    const Eigen::VectorXd u = Eigen::Map<const Eigen::VectorXd>(target.mean(1).data(), static_cast<Eigen::Index>(d)).normalized();
+    Set x0;
+    {
+      Set draws(ctx, n_reg, d);
+      fill_normal(ctx, draws);
+      const std::size_t n_grid = 121, n0 = n_reg + n_grid;
+      const std::vector<double> dv = draws.to_host();
+      std::vector<double> xv(n0 * d);
+      for (std::size_t k = 0; k < d; ++k) {
+        for (std::size_t i = 0; i < n_reg; ++i) xv[k * n0 + i] = dv[k * n_reg + i];
+        for (std::size_t i = 0; i < n_grid; ++i) xv[k * n0 + n_reg + i] = (-3 + 0.05 * double(i)) * u[Eigen::Index(k)];
+      }
+      x0 = Set::from_column_major(ctx, xv.data(), n0, d);
+    }
+    std::vector<Eigen::VectorXd> dirs = {u};
     const Eigen::MatrixXd R = rotation(d, 21);
     for (std::size_t k = 0; k < std::min<std::size_t>(d, 4); ++k) dirs.push_back(R.col(Eigen::Index(k)));
     const double lipT = lipschitz_along(ctx, [&](const Set& w) { return exact_map(ctx, field, follmer, w, 1.0); }, x0, dirs);
     const double lipE = lipschitz_along(ctx, [&](const Set& w) { return euler_map(ctx, field, follmer, w, 1.0, 16); }, x0, dirs);
+    if (!shared) {  // outside the assumption's dimension-free constants: measured, not checked
+      md << "| " << d << " (distinct C_k) | " << fmt(L) << " | " << fmt(A) << " | " << fmt(Atc) << " | " << fmt(lipT) << " | " << fmt(lipE)
+         << " | " << fmt(std::exp(intL)) << " |\n";
+      reg_distinct.push_back({{"d", d}, {"times", ts}, {"sup_lip", L}, {"sup_accel_over_sqrt_d", A}, {"sup_accel_over_sqrt_trace_tc", Atc},
+                              {"lip_flow_map", lipT}, {"lip_euler_map_16", lipE}});
+      continue;
+    }
     checks.at_most("cor3.14-gronwall/d" + std::to_string(d), "Corollary 3.14: Lip(Euler map) <= prod (1 + h L_k) <= exp(int L)", lipE,
                    std::pow(1 + L / 16, 16), 1e-3,
                    "the proof's mechanism with the measured sup_t ||grad v|| (" + fmt(L, 3) + "); far from sharp", CheckKind::sanity);
@@ -339,28 +409,42 @@ int follmer_complexity(const Options& o) {
     reg_rows.push_back({{"d", d}, {"times", ts}, {"sup_lip", L}, {"sup_accel_over_sqrt_d", A}, {"sup_accel_over_sqrt_trace_tc", Atc},
                         {"int_lip", intL}, {"lip_flow_map", lipT}, {"lip_euler_map_16", lipE}});
   }
-  auto dim_free = [&](const std::string& id, const std::string& stmt, const std::vector<double>& v, const std::string& why) {
-    const double ratio = o.perturbed(id + "/ratio", v.back() / v.front());
-    checks.at_most(id, stmt, ratio, 1.0, ratio_tol,
-                   why + " d = " + std::to_string(dims.back()) + " over d = " + std::to_string(dims.front()) + ": " + fmt(ratio, 3) +
-                       "; tolerance 25% (maxima over " + std::to_string(n_reg) + " draws); a factor 2 at d_max fails it");
+  // The worst pair d < d' of v(d') / v(d): a dimension-free constant keeps it <= 1 (+ tolerance).
+  auto dim_free = [&](const std::string& id, const std::string& stmt, const std::vector<double>& v, const std::string& why,
+                      CheckKind kind = CheckKind::claim) {
+    double worst = 0;
+    for (std::size_t i = 0; i < v.size(); ++i)
+      for (std::size_t j = i + 1; j < v.size(); ++j) worst = std::max(worst, v[j] / v[i]);
+    checks.at_most(id, stmt, worst, 1.0, ratio_tol,
+                   why + " worst pair d < d' of value(d') / value(d): " + fmt(worst, 3) + "; tolerance 25% (maxima over " +
+                       std::to_string(n_reg) + " draws)" +
+                       (kind == CheckKind::claim ? "; a factor 2 at one d fails it" : "; not sharp (values fall with d), so not evidence"),
+                   kind);
   };
   dim_free("thm3.8-lipschitz", "Theorem 3.8: sup_t ||grad_x v(t, .)||_op is dimension-free", sup_lip,
-           "the largest finite-difference Jacobian norm over t in [0, 1] and the draws;");
+           "the largest finite-difference Jacobian norm over t in [0, 1], the draws and their projections on the components' "
+           "equal-weight hyperplane;");
   dim_free("thm3.8-accel-isotropic", "Theorem 3.8 / Assumption 3.4: the Euler local error (RMS acceleration) scales like sqrt(tr Sigma), Sigma = I",
            sup_acc, "sup_t RMS |dv/dt + (grad v) v| / sqrt(d);");
   dim_free("thm3.8-accel-trace-class", "Theorem 3.8 / Assumption 3.4: the same for trace-class Sigma (bounded as d grows)", sup_acc_tc,
            "sup_t RMS |Sigma^1/2 (dv/dt + (grad v) v)| / sqrt(tr Sigma);");
   dim_free("cor3.11-flow-lipschitz", "Corollary 3.11: the Föllmer flow map is Lipschitz with a dimension-free constant", lip_flow,
-           "finite differences (h = 1e-5) along m and 4 random directions (a lower estimate of Lip);");
+           "finite differences (h = 1e-5) along m and 4 random directions, at noise draws and on a grid along m (a lower "
+           "estimate of Lip);");
   dim_free("cor3.14-euler-lipschitz", "Corollary 3.14: the Euler map (K = 16) is Lipschitz with a dimension-free constant", lip_euler,
            "as above for the Euler map;");
 
   // ---- Bounded support with early stopping (Theorem 3.19 / Corollary 3.20): atoms in the unit ball, isotropic noise.
-  md << "\nBounded support (8 atoms in the unit ball, isotropic noise), early stopping at 1 - delta:\n\n"
+  md << "\nRows marked 'distinct C_k' use components with their own rotations (C_1, C_2 non-commuting): the remainder's Hessian "
+        "then contains |(C_2^-1 - C_1^-1) x|^2 ~ d, outside Assumption 3.7's dimension-free constants, so they are reported, not "
+        "checked (measured, they do not grow with d in this range). "
+        "The checked rows use m along the 0.5-eigenvector of a rotated C, so the non-Gaussian direction is the same in every d.\n";
+  md << "\nBounded support (8 atoms in the unit ball, isotropic noise), early stopping at 1 - delta. Corollary 3.20's step count "
+        "(its 'logarithmic complexity') is not legible in the seed text, whose formulas were lost; the growth of K(0.05 sqrt(d)) "
+        "in 1/delta is reported, not checked.\n\n"
      << "| d | delta | p | K(0.05 sqrt(d)) | early-stop W2 bound / sqrt(d) |\n|---|---|---|---|---|\n";
   const std::vector<double> deltas = {0.1, 0.03, 0.01};
-  Json bs_rows = Json::array();
+  Json bs_rows = Json::array(), bs_growth = Json::array();
   for (std::size_t d : dims) {
     std::mt19937_64 rng(31 + d);
     std::normal_distribution<double> nd;
@@ -400,17 +484,17 @@ int follmer_complexity(const Options& o) {
       bs_rows.push_back({{"d", d}, {"delta", delta}, {"steps", Kb}, {"errors", err}, {"order_p", r.p}, {"steps_for_eps", r.steps_for(e_target)},
                          {"eps", e_target}, {"early_stop_w2_bound", bias}});
     }
-    const double growth = kd.back() / kd.front(), log_ratio = std::log(1 / deltas.back()) / std::log(1 / deltas.front());
-    checks.at_most("cor3.20-log-growth/d" + std::to_string(d),
-                   "Corollary 3.20: steps grow at most logarithmically in 1/delta (K(delta_min) / K(delta_max) vs log ratio)", growth,
-                   log_ratio, 0.5 * log_ratio,
-                   "the seed's exact formula is lost from the text: this compares the growth of K(0.05 sqrt(d)) from delta = 0.1 to "
-                   "0.01 with log(100)/log(10) = 2 (tolerance 50%); a power law delta^-1/2 would give 3.2",
-                   CheckKind::sanity);
+    // Corollary 3.20's step count is lost from the seed text (its formulas did not survive extraction), so the
+    // growth of K in 1/delta at fixed Euler accuracy is measured, not checked: the exponent of K ~ delta^-g.
+    const double g = std::log(kd.back() / kd.front()) / std::log(deltas.front() / deltas.back());
+    bs_growth.push_back({{"d", d}, {"k_ratio", kd.back() / kd.front()}, {"delta_exponent", g}});
+    md << "| " << d << " | growth | K(0.01) / K(0.1) = " << fmt(kd.back() / kd.front(), 3) << " | ~ delta^-" << fmt(g, 3) << " | |\n";
   }
   result["cases"] = cases;
   result["regularity"] = reg_rows;
   result["bounded_support"] = bs_rows;
+  result["bounded_support_growth"] = bs_growth;
+  result["regularity_distinct_covariances"] = reg_distinct;
   result.update(checks.json());
   result["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   md << "\n" << checks.markdown();
