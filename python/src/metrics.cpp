@@ -25,10 +25,11 @@ namespace fm = flowsampler::metrics;
 
 namespace {
 
-// The default context of the metrics: one per process, on backend "auto" like
-// the CLI's, so that no call pays for creating one.
+// The default context of the metrics: one per thread (a context is not shared
+// between threads computing at once), on backend "auto" like the CLI's, so
+// that no call pays for creating one.
 Context& default_context() {
-  static Context ctx = Context::create(Backend::automatic);
+  static thread_local Context ctx = Context::create(Backend::automatic);
   return ctx;
 }
 

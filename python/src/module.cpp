@@ -1,5 +1,6 @@
 // flowsampler._core: the extension module of the Python package.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
 
 #include "bindings.hpp"
 #include "flowsampler/core/error.hpp"

@@ -156,3 +156,14 @@ def test_the_gil_is_released_while_sampling():
     worker.join()
     gaps = np.diff(ticks)
     assert len(ticks) > 10 and gaps.max() < 0.5 * alone, (alone, gaps.max())
+
+
+def test_mixture_draws_have_the_exact_moments():
+    g = fs.GaussianMixture.from_json(BLOBS)
+    x = g.sample(400000, seed=2, precision="double")
+    w, m, S = g.weights, g.means, g.covariances
+    mean = w @ m
+    cov = np.einsum("k,kij->ij", w, S) + np.einsum("k,ki,kj->ij", w, m, m) - np.outer(mean, mean)
+    se = np.sqrt(np.diag(cov) / len(x))  # the Monte Carlo standard error of each mean coordinate
+    assert np.all(np.abs(x.mean(axis=0) - mean) < 5 * se)
+    np.testing.assert_allclose(np.cov(x, rowvar=False), cov, atol=0.02)
