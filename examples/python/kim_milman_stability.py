@@ -6,7 +6,7 @@ import numpy as np
 
 import flowsampler as fs
 
-noise = np.random.default_rng(0).normal(size=(20_000, 2))
+noise = np.random.default_rng(0).normal(size=(5000, 2))
 base = fs.GaussianMixture([1.0], [[0.0, 0.0]], [1.0])
 for h in [1.0, 0.5, 0.25]:
     shifted = fs.GaussianMixture([1.0], [[h, 0.0]], [1.0])

@@ -9,7 +9,7 @@ import flowsampler as fs
 
 root = pathlib.Path(__file__).resolve().parents[2]
 target = fs.GaussianMixture.from_json(root / "examples" / "targets" / "ring8.json")
-x = fs.sample(target, n=100_000, path="vp", integrator="heun", steps=100, seed=0)
+x = fs.sample(target, n=50_000, path="vp", integrator="heun", steps=100, seed=0)
 
 w, m, S = target.weights, target.means, target.covariances
 mean = w @ m
