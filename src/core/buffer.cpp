@@ -28,16 +28,27 @@ Storage::Storage(const Context& ctx, std::size_t bytes) : bytes_(bytes) {
   }
 }
 
-Storage::Storage(Storage&& o) noexcept : data_(o.data_), bytes_(o.bytes_), device_(std::move(o.device_)) {
+Storage Storage::borrow(void* data, std::size_t bytes) {
+  FLOWSAMPLER_EXPECTS(data != nullptr || bytes == 0, "buffer: borrowing " << bytes << " bytes at a null pointer");
+  Storage s;
+  s.data_ = data;
+  s.bytes_ = bytes;
+  s.owned_ = false;
+  return s;
+}
+
+Storage::Storage(Storage&& o) noexcept
+    : data_(o.data_), bytes_(o.bytes_), owned_(o.owned_), device_(std::move(o.device_)) {
   o.data_ = nullptr;
   o.bytes_ = 0;
+  o.owned_ = true;
 }
 
 Storage& Storage::operator=(Storage&& o) noexcept {
   if (this != &o) {
     release();
-    data_ = o.data_, bytes_ = o.bytes_, device_ = std::move(o.device_);
-    o.data_ = nullptr, o.bytes_ = 0;
+    data_ = o.data_, bytes_ = o.bytes_, owned_ = o.owned_, device_ = std::move(o.device_);
+    o.data_ = nullptr, o.bytes_ = 0, o.owned_ = true;
   }
   return *this;
 }
@@ -45,11 +56,14 @@ Storage& Storage::operator=(Storage&& o) noexcept {
 Storage::~Storage() { release(); }
 
 void Storage::release() noexcept {
-  if (device_)
+  if (!owned_)
+    ;  // a borrowed view: the caller frees it
+  else if (device_)
     device_->release(data_);
   else
     cpu::host_release(data_);
   data_ = nullptr;
+  owned_ = true;
   device_.reset();
 }
 

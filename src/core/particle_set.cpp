@@ -34,6 +34,16 @@ ParticleSet<Real> ParticleSet<Real>::from_column_major(const Context& ctx, const
 }
 
 template <class Real>
+ParticleSet<Real> ParticleSet<Real>::view(const Real* cols, std::size_t n, std::size_t d) {
+  ParticleSet out;
+  out.n_ = n;
+  out.d_ = d;
+  // The set is an input only: const access never writes through the pointer.
+  out.buf_ = Buffer<Real>::borrow(const_cast<Real*>(cols), checked_size(n, d, sizeof(Real)));
+  return out;
+}
+
+template <class Real>
 ParticleSet<Real> ParticleSet<Real>::from_row_major(const Context& ctx, const Real* rows, std::size_t n, std::size_t d) {
   ParticleSet host(n, d, Memory::host);
   for (std::size_t k = 0; k < d; ++k)

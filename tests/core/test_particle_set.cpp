@@ -43,3 +43,28 @@ TYPED_TEST(ParticleSetTest, AtChecksBoundsAndEmptySetsAreAllowed) {
   EXPECT_THROW((fs::ParticleSet<Real>(3, 0, fs::Memory::host)), fs::Error);
   EXPECT_THROW((fs::ParticleSet<Real>(SIZE_MAX / 2, 3, fs::Memory::host)), fs::Error);
 }
+
+// A view reads the caller's memory in place and never frees it: the caller's
+// vector outlives the view, its moves and its destruction (ASan would catch a
+// free of memory the view does not own).
+TYPED_TEST(ParticleSetTest, ViewSharesTheCallersMemoryAndLeavesItAlive) {
+  using Real = TypeParam;
+  const fs::Context cpu = fs::Context::create(fs::Backend::cpu);
+  const std::size_t n = 4, d = 2;
+  std::vector<Real> cols = {1, 2, 3, 4, 10, 20, 30, 40};
+  {
+    const auto v = fs::ParticleSet<Real>::view(cols.data(), n, d);
+    EXPECT_EQ(v.data(), cols.data());
+    EXPECT_EQ(v.memory(), fs::Memory::host);
+    EXPECT_TRUE(v.belongs_to(cpu));
+    EXPECT_EQ(v.at(2, 1), Real(30));
+    fs::ParticleSet<Real> moved = std::move(const_cast<fs::ParticleSet<Real>&>(v));
+    EXPECT_EQ(moved.data(), cols.data());
+    const auto copy = moved.copy(cpu);  // a copy owns new memory
+    EXPECT_NE(copy.data(), cols.data());
+    EXPECT_EQ(copy.to_host(), cols);
+  }
+  cols[0] = 5;  // still the caller's, still alive
+  EXPECT_EQ(cols[0], Real(5));
+  EXPECT_THROW(fs::ParticleSet<Real>::view(nullptr, n, d), fs::Error);
+}

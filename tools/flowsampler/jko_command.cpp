@@ -3,6 +3,7 @@
 // `flowsampler jko-sample --model DIR --n N --out Y.npy`.
 #include "cli_checks.hpp"
 #include "jko_command.hpp"
+#include "jko_run.hpp"
 
 #include <chrono>
 #include <fstream>
@@ -63,19 +64,6 @@ CLI::App* add_jko_commands(CLI::App& app, JkoOptions& o, JkoSampleOptions& s, st
 
 namespace {
 
-constexpr const char* kJkoBlowUp =
-    "the steps blew up: --h (or --step-list) too large for the score estimate, or a --bandwidth/--ot-eps so "
-    "small that the kernel underflows";
-
-nlohmann::json record_json(const jko::StepRecord& r) {
-  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  return {{"k", r.k}, {"h", r.h}, {"eps", r.eps}, {"tol", r.tol}, {"inner", r.inner}, {"converged", r.converged},
-          {"estimator", jko::to_string(r.score.estimator)}, {"bandwidth", r.score.bandwidth}, {"ot_eps", r.score.ot_eps},
-          {"mean", r.mean}, {"covariance", r.cov}, {"w2_bures", num(r.w2)}, {"kl", num(r.kl)},
-          {"kl_gaussian", num(r.kl_gaussian)}, {"mmd2", num(r.mmd2)}, {"lipschitz_forward", num(r.lipschitz_forward)},
-          {"lipschitz_reverse", num(r.lipschitz_reverse)}, {"seconds", r.seconds}};
-}
-
 template <class Real>
 int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
@@ -89,37 +77,11 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   const std::string out = outputs.file("--out", o.out), report = outputs.file("--report", o.report);
   Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
   const ParticleSet<Real> x0 = io::read_particles<Real>(ctx, o.data);
-  FLOWSAMPLER_EXPECTS(x0.n() >= 2, "--data: " << o.data << " needs at least 2 particles, got " << x0.n());
-  targets::GaussianMixture pi(x0.d());
-  if (o.to_normal) {
-    pi.add(1, std::vector<double>(x0.d(), 0.0), {1.0});
-  } else {
-    pi = targets::load_target(o.target);
-    FLOWSAMPLER_EXPECTS(pi.dim() == x0.d(), "--target: d = " << pi.dim() << ", --data has d = " << x0.d());
-    FLOWSAMPLER_EXPECTS(!pi.has_atoms(), "--target: KL(rho || pi) needs pi with a density, not Dirac atoms");
-  }
-  jko::ScoreOptions so;
-  so.estimator = jko::parse_score_estimator(o.estimator, "--estimator");
-  so.bandwidth = o.bandwidth;
-  so.ot_eps = o.ot_eps;
-  jko::FlowOptions fo;
-  if (!o.steps_list.empty()) {
-    for (std::size_t k = 0; k < o.steps_list.size(); ++k)
-      FLOWSAMPLER_EXPECTS(std::isfinite(o.steps_list[k]) && o.steps_list[k] > 0,
-                          "--step-list: step " << k << " is " << o.steps_list[k] << "; expected > 0");
-    fo.schedule = jko::StepSchedule::list(o.steps_list);
-  } else {
-    fo.schedule = o.schedule == "geometric" ? jko::StepSchedule::geometric(o.h, o.ratio) : jko::StepSchedule::constant(o.h);
-  }
-  fo.max_steps = std::size_t(o.steps);
-  fo.w2_tol = o.w2_tol;
-  fo.kl_tol = o.kl_tol;
-  fo.step.tol = o.tol;
-  fo.step.max_inner = o.max_inner;
-  fo.step.anderson = o.anderson;
-  fo.step.explicit_step = o.explicit_step;
-  fo.diagnostic_points = o.diagnostic_points;
-  fo.seed = o.seed;
+  const targets::GaussianMixture target = o.to_normal ? targets::GaussianMixture(1) : targets::load_target(o.target);
+  JkoProblem p = jko_problem(o, x0.n(), x0.d(), o.to_normal ? nullptr : &target);
+  const targets::GaussianMixture& pi = p.pi;
+  const jko::ScoreOptions& so = p.score;
+  jko::FlowOptions& fo = p.flow;
   const Progress progress(o.progress);
   fo.on_step = [&](const jko::StepRecord& r) {
     char status[64];
@@ -138,9 +100,7 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
     inversion = {{"rms", e.rms}, {"relative", e.relative}, {"max", e.max}, {"per_step", e.per_step}};
     r.x = model.clouds().back().copy(ctx);
   } else {
-    jko::Objective<Real> F(so);
-    F.add_relative_entropy(pi);
-    r = jko::run_jko(ctx, F, x0, fo);
+    r = run_jko_flow(ctx, p, x0, o.explicit_step);
   }
   write_cloud(out, r.x, std::string("jko (") + (o.explicit_step ? "explicit" : "implicit") + " steps): the final cloud for --out",
               kJkoBlowUp);

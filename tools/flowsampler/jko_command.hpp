@@ -3,20 +3,12 @@
 // target (N(0, I) or a spec), optionally keeping a JKO flow model; and
 // `flowsampler jko-sample`: generation from a saved model.
 #include <CLI/CLI.hpp>
+
+#include "jko_options.hpp"
 #include <cstdint>
 #include <string>
 
 namespace flowsampler::cli {
-
-struct JkoOptions {
-  std::string data, target, estimator = "kde", model, out, report, precision = "double", schedule = "constant";
-  bool to_normal = false, explicit_step = false, progress = false;
-  double h = 0.1, ratio = 1.0, bandwidth = 0, ot_eps = 0, tol = 0, w2_tol = 0, kl_tol = 0;
-  std::vector<double> steps_list;
-  int steps = 10, max_inner = 200, anderson = 5;
-  std::size_t diagnostic_points = 1024;
-  std::uint64_t seed = 0;
-};
 
 struct JkoSampleOptions {
   std::string model, out, precision = "double";

@@ -2,34 +2,24 @@
 // --init) and write the samples, a trajectory, log-likelihoods and a report.
 #include "sample_command.hpp"
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "checked_output.hpp"
-#include "spread_check.hpp"
+#include "device_report.hpp"
+#include "flowsampler/flowsampler.hpp"
 #include "outputs.hpp"
 #include "progress.hpp"
-#include "flowsampler/core/sizes.hpp"
-#include "flowsampler/flowsampler.hpp"
 #include "sample_quality.hpp"
-#include "device_report.hpp"
+#include "sample_run.hpp"
 
 namespace flowsampler::cli {
 
 namespace fs = flowsampler;
 
 namespace {
-
-// The likely causes of a non-finite result, for the message.
-constexpr const char* kBlowUp =
-    "the integration blew up: too few --steps for the flow's stiffness near the data end (try more steps or "
-    "--integrator dopri5), or target/noise scales beyond the precision (--precision double, --noise-cov, "
-    "means or variances far from 1)";
 
 template <class Real>
 int run_typed(const SampleOptions& o, const std::string& backend_name) {
@@ -43,130 +33,30 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
                     loglik = outputs.file("--log-likelihood", o.loglik);
   fs::Context ctx = fs::Context::create(fs::parse_backend(backend_name, "--backend"), o.seed);
   const fs::targets::GaussianMixture target = fs::targets::load_target(o.target);
-  fs::paths::PathOptions po;
-  po.horizon = o.horizon;
-  const fs::paths::Path path = fs::paths::make_path(o.path, po);
-  const bool sde = o.integrator == "sde", adaptive = o.integrator == "dopri5";
-  const fs::integrate::Method method = sde || adaptive ? fs::integrate::Method::euler
-                                                       : fs::integrate::parse_method(o.integrator, "--integrator");
-  FLOWSAMPLER_EXPECTS(o.langevin_steps == 0 || sde, "--langevin-steps: the corrector runs with --integrator sde");
-  FLOWSAMPLER_EXPECTS(!(sde && !o.loglik.empty()), "--log-likelihood needs an ODE integrator, not sde");
-  FLOWSAMPLER_EXPECTS(o.early_stop >= 0 && o.early_stop < 1, "--early-stop: expected 0 <= DELTA < 1, got " << o.early_stop);
-  FLOWSAMPLER_EXPECTS(!(o.times.empty() && target.has_atoms() && o.early_stop == 0 && path.reaches_data_end()),
-                      "--early-stop: the empirical target " << o.target
-                                                            << " has no density at t = 1; give --early-stop DELTA > 0");
-  const double t0 = o.times.empty() ? path.t_min() : o.times.front();
-  const double t1 = o.times.empty() ? path.t_max() - o.early_stop : o.times.back();
-  int steps = o.steps;  // an explicit time list sets the steps
-  if (!o.times.empty()) {
-    FLOWSAMPLER_EXPECTS(o.times.size() >= 2, "--times: need at least 2 times, got " << o.times.size());
-    try {
-      fs::integrate::validate_grid(o.times, path);
-    } catch (const fs::Error& e) {
-      FLOWSAMPLER_EXPECTS(false, "--times: " << e.what());
-    }
-    FLOWSAMPLER_EXPECTS(!o.init.empty() || path.at(t0).b > 0,
-                        "--times: the list starts at t = " << t0 << ", where b(t) = 0 (the data end, no noise to start "
-                                                          << "from); sampling starts where b(t) > 0, e.g. --times 0,0.5,1, "
-                                                          << "or give --init");
-    steps = static_cast<int>(o.times.size()) - 1;
-    FLOWSAMPLER_EXPECTS(!(target.has_atoms() && path.at(t1).b == 0),
-                        "--times: the empirical target has no density where b(t) = 0; end the list before it");
-  }
-  const fs::targets::Noise noise = o.noise_cov.empty() ? fs::targets::Noise::isotropic()
-                                                       : fs::targets::parse_noise(o.noise_cov, target.dim(), "--noise-cov");
-  const fs::fields::GmmFlow<Real> flow(fs::fields::GmmField(target, noise), path);
-  fs::ParticleSet<Real> z;
-  if (o.init.empty()) {  // the cloud, the integrator's stages and the trajectory, before any allocation
-    const std::string what = "--n " + std::to_string(o.n);
-    std::size_t bytes = fs::checked_mul(fs::checked_mul(o.n, target.dim(), what), 10 * sizeof(Real), what);
-    if (!o.trajectory.empty()) {
-      const std::size_t kept = o.trajectory_particles > 0 ? std::min(o.trajectory_particles, o.n) : o.n;
-      const std::size_t snaps = static_cast<std::size_t>(std::max(o.snapshots, 0));
-      bytes = fs::checked_add(bytes, fs::checked_mul(fs::checked_mul(snaps, kept, what), target.dim() * sizeof(Real), what), what);
-    }
-    fs::expect_fits_in_memory(bytes, what);
-  }
+  SampleInputs<Real> in;
+  in.target = &target;
+  in.target_name = o.target;
+  in.log_likelihood = !o.loglik.empty();
+  in.trajectory = !o.trajectory.empty();
+  fs::ParticleSet<Real> init;
   if (!o.init.empty()) {
-    z = fs::io::read_particles<Real>(ctx, o.init);
-    FLOWSAMPLER_EXPECTS(z.d() == target.dim(), "--init: " << o.init << " has d = " << z.d() << ", the target d = " << target.dim());
-  } else {
-    const fs::paths::PathPoint p0 = path.at(t0);
-    // vp with a finite horizon starts from its exact q_T, other paths from the noise.
-    z = fs::targets::sample_initial<Real>(ctx, target, noise, p0.a, p0.b, o.n, o.path == "vp");
+    init = fs::io::read_particles<Real>(ctx, o.init);
+    in.init = &init;
   }
-  // Snapshots at J grid indices spread evenly over 0..steps (first and last
-  // included); dopri5 runs from one snapshot time to the next, each evenly spaced.
-  if (adaptive && o.times.empty()) steps = std::max(o.snapshots - 1, 1);
-  FLOWSAMPLER_EXPECTS(o.trajectory.empty() || (o.snapshots >= 2 && o.snapshots <= steps + 1),
-                      "--snapshots: expected 2 <= J <= steps + 1 with --trajectory, got " << o.snapshots);
-  std::vector<Real> traj;
-  const std::size_t kept = o.trajectory_particles > 0 ? std::min(o.trajectory_particles, z.n()) : z.n();
-  if (!o.trajectory.empty()) {  // also with --init, whose N the estimate above did not know
-    const std::string what = "--trajectory with --snapshots " + std::to_string(o.snapshots);
-    fs::expect_fits_in_memory(fs::checked_mul(fs::checked_mul(std::size_t(o.snapshots), kept, what), z.d() * sizeof(Real), what), what);
-  }
-  int next_snap = 0;
-  auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * steps / (o.snapshots - 1))); };
-  auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {
-    if (o.trajectory.empty() || next_snap >= o.snapshots || snap_index(next_snap) != grid_index) return;
-    const std::vector<Real> rows = x.head_to_row_major(kept);  // only the kept particles leave the device
-    traj.insert(traj.end(), rows.begin(), rows.end());
-    ++next_snap;
-  };
-  take(0, z);
   const Progress progress(o.progress);
-  const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, steps) : o.times;
-  fs::ParticleSet<double> ll;
-  fs::integrate::Options<Real> opts;
-  opts.log_density = o.loglik.empty() ? nullptr : &ll;
-  int done_steps = 0;
-  opts.on_step = [&](int, double t, const fs::ParticleSet<Real>& x) {
-    ++done_steps;
-    if (!adaptive) take(done_steps, x);
+  in.progress = [&](double fraction, int step, int steps, double t) {
     char status[32];
     std::snprintf(status, sizeof status, "t = %.4f", t);
-    progress.draw((t - t0) / (t1 - t0), done_steps, adaptive ? 0 : steps, status);
+    progress.draw(fraction, step, steps, status);
   };
-  fs::integrate::Report r;
-  if (sde) {
-    r = fs::integrate::integrate_sde(ctx, flow, z, grid, {o.eta, o.langevin_steps, o.langevin_snr}, opts);
-  } else if (adaptive) {
-    fs::integrate::AdaptiveOptions ao;
-    ao.rtol = o.rtol;
-    ao.atol = o.atol;
-    for (std::size_t s = 0; s + 1 < grid.size(); ++s) {
-      const auto part = fs::integrate::integrate_adaptive(ctx, flow, z, grid[s], grid[s + 1], ao, opts);
-      r.nfe += part.nfe;
-      r.steps += part.steps;
-      r.rejected += part.rejected;
-      take(static_cast<int>(s) + 1, z);
-    }
-  } else {
-    r = fs::integrate::integrate(ctx, flow, z, grid, method, opts);
-  }
-  const std::string stage = "sample (" + o.integrator + ", path " + o.path + ")";
-  const std::vector<Real> rows = z.to_row_major();
-  if (o.init.empty()) {
-    const fs::paths::PathPoint p1 = path.at(t1);
-    expect_plausible_spread(rows, z.n(), z.d(), exact_total_variance(target, noise, p1.a, p1.b), stage + ": the particles for --out",
-                            "too few --steps for the flow near the data end, or a noise or target scale the integrator "
-                            "cannot resolve (--noise-cov or variances near 0: the flow must amplify the noise by that "
-                            "ratio); try --integrator dopri5 or rescale the problem",
-                            "the fixed-step integrator is unstable for this flow (step x stiffness too large, e.g. target "
-                            "variances far below the noise's): use --integrator dopri5 (adaptive) or many more --steps");
-  }
-  write_rows(out, rows, z.n(), z.d(), stage + ": the particles for --out", kBlowUp);
-  if (!o.loglik.empty()) {
-    const std::vector<double> lh = ll.to_host();
-    write_rows(loglik, lh, lh.size(), 1, stage + ": the log-likelihoods for --log-likelihood",
-               "a log-density beyond double range: a target or noise variance near 0 or huge (--noise-cov, the "
-               "covariances), or the integration blew up");
-  }
-  if (!o.trajectory.empty()) {
-    expect_finite(traj.data(), traj.size(), 1, stage + ": the trajectory for --trajectory", kBlowUp);
-    fs::io::write_npy_array(trajectory, traj.data(), {std::size_t(o.snapshots), kept, z.d()});
-  }
+  const SampleRun<Real> run = run_sample_flow(ctx, o, in);
+  const fs::ParticleSet<Real>& z = run.particles;
+  // run_sample_flow checked every array: finite, and a plausible spread.
+  fs::io::write_npy(out, run.rows.data(), z.n(), z.d());
+  if (in.log_likelihood) fs::io::write_npy(loglik, run.log_likelihood.data(), run.log_likelihood.size(), 1);
+  if (in.trajectory)
+    fs::io::write_npy_array(trajectory, run.trajectory.data(), {std::size_t(o.snapshots), run.kept, z.d()});
+  const fs::integrate::Report& r = run.report;
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (!o.report.empty()) {
     nlohmann::json j = {{"backend", fs::to_string(ctx.backend())},
@@ -180,16 +70,14 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
                         {"nfe", r.nfe},
                         {"rejected_steps", r.rejected},
                         {"noise_cov", o.noise_cov.empty() ? "1" : o.noise_cov},
-                        {"t0", t0},
-                        {"t1", t1},
+                        {"t0", run.t0},
+                        {"t1", run.t1},
                         {"seed", o.seed},
                         {"wall_seconds", wall},
                         {"particle_steps_per_second", double(z.n()) * r.steps / wall},
                         {"device", device_report(ctx)}};
     if (o.quality_subsample > 0) {
-      const fs::paths::PathPoint p1 = path.at(t1);
-      j["quality"] = sample_quality(ctx, fs::targets::noised(target, noise, p1.a, p1.b), z, o.quality_subsample,
-                                    o.quality_projections, o.seed);
+      j["quality"] = sample_quality(ctx, run.law, z, o.quality_subsample, o.quality_projections, o.seed);
       if (!j["quality"].value("consistent_with_exact_law", true))
         std::cerr << "flowsampler: warning: the samples depart from the exact law (sliced W2^2 "
                   << j["quality"]["sliced_w2_squared"].get<double>() << " against "

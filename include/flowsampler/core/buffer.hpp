@@ -24,6 +24,10 @@ class Storage {
   explicit Storage(std::size_t bytes);
   /// `bytes` in the memory of `ctx`'s backend.
   Storage(const Context& ctx, std::size_t bytes);
+  /// A view of `bytes` of host memory owned by the caller, who keeps it alive
+  /// while the view exists: nothing is copied, and nothing is freed on release
+  /// (arrays handed over by a caller, e.g. a numpy array in the Python package).
+  static Storage borrow(void* data, std::size_t bytes);
   Storage(Storage&& o) noexcept;
   Storage& operator=(Storage&& o) noexcept;
   Storage(const Storage&) = delete;
@@ -47,6 +51,7 @@ class Storage {
   void release() noexcept;
   void* data_ = nullptr;
   std::size_t bytes_ = 0;
+  bool owned_ = true;  // false: a borrowed view
   std::shared_ptr<detail::Device> device_;  // null: host memory
 };
 
@@ -60,6 +65,13 @@ class Buffer {
   Buffer(std::size_t size, Memory where) : store_(host_bytes(size, where)), size_(size) {}
   /// In the memory of `ctx`'s backend.
   Buffer(const Context& ctx, std::size_t size) : store_(ctx, checked_bytes(size)), size_(size) {}
+  /// A view of `size` elements of host memory owned by the caller (Storage::borrow).
+  static Buffer borrow(T* data, std::size_t size) {
+    Buffer b;
+    b.store_ = Storage::borrow(data, checked_bytes(size));
+    b.size_ = size;
+    return b;
+  }
 
   T* data() { return static_cast<T*>(store_.data()); }
   const T* data() const { return static_cast<const T*>(store_.data()); }

@@ -30,6 +30,12 @@ class ParticleSet {
   /// From a column-major host array of n*d values.
   static ParticleSet from_column_major(const Context& ctx, const Real* cols, std::size_t n,
                                        std::size_t d);
+  /// A view of a column-major host array of n*d values owned by the caller
+  /// (no copy: a Fortran-ordered (N, d) numpy array is this layout). The
+  /// caller keeps `cols` alive while the set exists; the set is an input only
+  /// (the library never writes to a const set). Host memory: it belongs to a
+  /// CPU context; a device context needs copy(ctx) first.
+  static ParticleSet view(const Real* cols, std::size_t n, std::size_t d);
 
   std::size_t n() const { return n_; }
   std::size_t d() const { return d_; }
