@@ -8,8 +8,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "cli/run_cli.hpp"
 
@@ -34,6 +36,27 @@ Json reproduce(const std::string& name) {
 }
 
 double num(const Json& j, const char* key) { return j.at(key).get<double>(); }
+
+// A --perturb run: a factor on one claim's computed quantity must make the run exit 1.
+int perturbed_run(const std::string& name, const std::string& perturb) {
+  const std::string dir = ::testing::TempDir() + "/reproduce-perturbed-" + name;
+  std::filesystem::remove_all(dir);
+  return run("reproduce " + name + " --quick --seed 3 --backend cpu --perturb " + perturb + " --out " + dir);
+}
+
+// The recorder's common fields: claim and sanity labels, each with a stated tolerance derivation.
+void expect_recorded_checks(const Json& j) {
+  ASSERT_TRUE(j.contains("checks"));
+  EXPECT_GT(num(j, "claims"), 0);
+  EXPECT_TRUE(j["claims_hold"].get<bool>());
+  EXPECT_FALSE(j["claim"].get<std::string>().empty());
+  EXPECT_EQ(j["backend"], "cpu");
+  EXPECT_GT(num(j, "wall_seconds"), 0);
+  for (const auto& c : j["checks"]) {
+    EXPECT_TRUE(c["kind"] == "claim" || c["kind"] == "sanity") << c["id"];
+    EXPECT_FALSE(c["why"].get<std::string>().empty()) << c["id"];
+  }
+}
 
 }  // namespace
 
@@ -68,6 +91,7 @@ TEST(CliReproduce, KimMilmanChain) {
 
 TEST(CliReproduce, FlowMatchingGaussianMap) {
   const Json j = reproduce("fm-gaussian-map");
+  expect_recorded_checks(j);
   ASSERT_GE(j["angles"].size(), 3u);
   bool saw_commuting = false, saw_rotated = false;
   for (const auto& r : j["angles"]) {
@@ -82,23 +106,65 @@ TEST(CliReproduce, FlowMatchingGaussianMap) {
       saw_rotated = true;
       EXPECT_GT(closed, 1e-3);
       EXPECT_NEAR(fm_ot * fm_ot, closed * closed, 4 * num(r, "fm_ot_sq_se") + 2e-6 * scale * scale);
+      // Sharp: the gap is many standard errors, so a factor 2 in it would fail.
+      EXPECT_GT(3 * closed * closed, 4 * num(r, "fm_ot_sq_se") + 2e-6 * scale * scale);
     }
   }
   EXPECT_TRUE(saw_commuting && saw_rotated);
   EXPECT_LE(num(j["d8"], "path_error_max"), 1e-5);
+  // A factor 2 in the measured ||T_FM - T_OT||^2 at theta = pi/4 fails the run.
+  EXPECT_EQ(perturbed_run("fm-gaussian-map", "theta=0.785/fm-ot-gap=2"), 1);
 }
 
 TEST(CliReproduce, GaussianClosures) {
   const Json j = reproduce("closures");
+  expect_recorded_checks(j);
   ASSERT_EQ(j["rows"].size(), 5u);
   for (const auto& r : j["rows"]) {
     const double tol = num(r, "tolerance");
     EXPECT_LE(tol, 0.05);
     EXPECT_LE(num(r, "max_cov_deviation"), tol) << r["row"];
+    EXPECT_EQ(r["kind"], r["row"] == "sliced-w2" ? "claim" : "sanity") << r["row"];  // the fit-based rows cannot fail
   }
+  // Gradients estimated from the particles: the covariance at t_end matches the ODE within the replicates' t99 x SE.
+  std::map<std::string, std::vector<double>> seed_gap;
+  for (const auto& r : j["estimated_rows"]) {
+    const double t = num(r, "t99");
+    EXPECT_GE(t, 3.0);  // a 99% Student-t quantile for at most 10 replicates
+    EXPECT_LE(std::abs(num(r, "trace_particles") - num(r, "trace_ode")), t * num(r, "trace_diff_se") + 1e-8) << r["row"] << " n = " << r["n"];
+    EXPECT_LE(num(r, "rel_frobenius_mean_dev"), t * num(r, "rel_frobenius_se") + 1e-8) << r["row"] << " n = " << r["n"];
+    seed_gap[r["row"].get<std::string>()].push_back(num(r, "seed_row_rel_gap"));
+  }
+  ASSERT_EQ(seed_gap.size(), 3u);
+  // The KDE's bias against the seed's kl row shrinks as n grows (h = n^-1/7).
+  EXPECT_LT(seed_gap["kl-kde"].back(), seed_gap["kl-kde"].front());
+  // The Sinkhorn row: the particle drift's rate is the closed form, and the closed form is far from its eps -> 0 limit.
+  ASSERT_GE(j["sinkhorn_row"].size(), 2u);
+  for (const auto& r : j["sinkhorn_row"]) {
+    const double tol = num(r, "t99") * num(r, "trace_rate_diff_se");
+    EXPECT_LE(std::abs(num(r, "trace_rate_particles") - num(r, "trace_rate_closed_form")), tol) << "n = " << r["n"];
+    EXPECT_GT(std::abs(num(r, "trace_rate_closed_form") - num(r, "trace_rate_eps0")), 5 * tol) << "n = " << r["n"];
+  }
+  // The JKO step is stationary in every direction (4 standard errors) and a minimum.
+  for (const auto& r : j["jko_gaussian_step"]["directions"]) {
+    EXPECT_LE(std::abs(num(r, "derivative")), 4 * num(r, "derivative_se")) << r["direction"];
+    EXPECT_GT(num(r, "up"), 0) << r["direction"];
+    EXPECT_GT(num(r, "down"), 0) << r["direction"];
+  }
+  const Json& a = j["attention"];
+  EXPECT_NEAR(num(a, "gradient_coefficient"), 1, 1e-6);
+  EXPECT_LE(num(a["jacobian_asymmetry"], "V=QtK"), 1e-6);
+  EXPECT_GE(num(a["jacobian_asymmetry"], "V=KtQ"), 0.05);
+  EXPECT_GE(num(a["jacobian_asymmetry"], "generic"), 0.05);
+  EXPECT_GE(num(a, "cyclic_sum_attention"), 0.01);
+  EXPECT_LE(num(a, "cyclic_sum_interaction"), 1e-6);
+  EXPECT_NEAR(num(j["drifting_identity"], "coefficient"), 1, 1e-6);
   // The geodesic's particles carry the Bures geodesic's covariance (Monte Carlo, a few percent).
   for (const auto& s : j["figure"]["geodesic"])
     EXPECT_NEAR(num(s, "cov_trace_particles"), num(s, "cov_trace_geodesic"), 0.15 * num(s, "cov_trace_geodesic"));
+  // A factor 2 in the KDE-driven cloud's tr C(t_end), and a factor 2 in the JKO step's slope, fail the run.
+  EXPECT_EQ(perturbed_run("closures", "kl-kde/n=2000/trace=2"), 1);
+  EXPECT_EQ(perturbed_run("closures", "closures/jko-slope=2"), 1);
 }
 
 TEST(CliReproduce, FollmerComplexity) {

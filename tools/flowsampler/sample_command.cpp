@@ -91,8 +91,11 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
     FLOWSAMPLER_EXPECTS(z.d() == target.dim(), "--init: " << o.init << " has d = " << z.d() << ", the target d = " << target.dim());
   } else {
     const fs::paths::PathPoint p0 = path.at(t0);
-    // vp with a finite horizon starts from its exact q_T, other paths from the noise.
-    z = fs::targets::sample_initial<Real>(ctx, target, noise, p0.a, p0.b, o.n, o.path == "vp");
+    // The exact law of a(t0) X + b(t0) Y: a GMM with means a m_k and covariances
+    // a^2 S_k + b^2 Sigma_n wherever a(t0) != 0 (vp with a finite horizon:
+    // a = e^-T; ve: a = 1, the data plus noise of scale sigma_max); where
+    // a(t0) = 0 it is the noise alone, drawn as such.
+    z = fs::targets::sample_initial<Real>(ctx, target, noise, p0.a, p0.b, o.n, p0.a != 0);
   }
   // Snapshots at J grid indices spread evenly over 0..steps (first and last
   // included); dopri5 runs from one snapshot time to the next, each evenly spaced.
