@@ -126,14 +126,22 @@ TEST(CliReproduce, GaussianClosures) {
     EXPECT_LE(num(r, "max_cov_deviation"), tol) << r["row"];
     EXPECT_EQ(r["kind"], r["row"] == "sliced-w2" ? "claim" : "sanity") << r["row"];  // the fit-based rows cannot fail
   }
-  // Gradients estimated from the particles: the covariance at t_end matches the ODE within the replicates' t99 x SE.
+  // Gradients estimated from the particles (w2-ot, mmd-witness): the covariance at t_end matches the
+  // closure ODE within the replicates' t99 x SE. kl-kde is a finding: its KDE bias is reported, not hidden.
   std::map<std::string, std::vector<double>> seed_gap;
   for (const auto& r : j["estimated_rows"]) {
+    seed_gap[r["row"].get<std::string>()].push_back(num(r, "seed_row_rel_gap"));
+    if (r["row"] == "kl-kde") {
+      // Both biases point the same way (under-dispersion): the particles sit further from the kl row than the h-closure does.
+      EXPECT_GT(num(r, "seed_row_rel_gap"), num(r, "smoothing_bias")) << "n = " << r["n"];
+      continue;
+    }
     const double t = num(r, "t99");
     EXPECT_GE(t, 3.0);  // a 99% Student-t quantile for at most 10 replicates
     EXPECT_LE(std::abs(num(r, "trace_particles") - num(r, "trace_ode")), t * num(r, "trace_diff_se") + 1e-8) << r["row"] << " n = " << r["n"];
     EXPECT_LE(num(r, "rel_frobenius_mean_dev"), t * num(r, "rel_frobenius_se") + 1e-8) << r["row"] << " n = " << r["n"];
-    seed_gap[r["row"].get<std::string>()].push_back(num(r, "seed_row_rel_gap"));
+    // Sharp: a factor 2 in tr C(t_end) would be far outside the tolerance.
+    EXPECT_GT(num(r, "trace_ode"), 10 * t * num(r, "trace_diff_se")) << r["row"];
   }
   ASSERT_EQ(seed_gap.size(), 3u);
   // The KDE's bias against the seed's kl row shrinks as n grows (h = n^-1/7).
@@ -162,8 +170,8 @@ TEST(CliReproduce, GaussianClosures) {
   // The geodesic's particles carry the Bures geodesic's covariance (Monte Carlo, a few percent).
   for (const auto& s : j["figure"]["geodesic"])
     EXPECT_NEAR(num(s, "cov_trace_particles"), num(s, "cov_trace_geodesic"), 0.15 * num(s, "cov_trace_geodesic"));
-  // A factor 2 in the KDE-driven cloud's tr C(t_end), and a factor 2 in the JKO step's slope, fail the run.
-  EXPECT_EQ(perturbed_run("closures", "kl-kde/n=2000/trace=2"), 1);
+  // A factor 2 in the OT-driven cloud's tr C(t_end), and a factor 2 in the JKO step's slope, fail the run.
+  EXPECT_EQ(perturbed_run("closures", "w2-ot/n=2000/trace=2"), 1);
   EXPECT_EQ(perturbed_run("closures", "closures/jko-slope=2"), 1);
 }
 
