@@ -292,11 +292,19 @@ int closures(const Options& o) {
   }
   result["rows"] = jrows;
   closures_detail::Section section{ctx, o, checks, result, md};
-  closures_detail::estimated_rows(section);
-  closures_detail::sinkhorn_row(section);
-  closures_detail::jko_gaussian_step(section);
-  closures_detail::attention_claims(section);
-  closures_detail::drifting_identity(section);
+  Json timings = Json::object();
+  for (const auto& [name, run] : std::vector<std::pair<std::string, void (*)(closures_detail::Section&)>>{
+           {"estimated_rows", closures_detail::estimated_rows},
+           {"sinkhorn_row", closures_detail::sinkhorn_row},
+           {"jko_gaussian_step", closures_detail::jko_gaussian_step},
+           {"attention", closures_detail::attention_claims},
+           {"drifting_identity", closures_detail::drifting_identity}}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run(section);
+    timings[name] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  result["section_seconds"] = timings;
+  std::cout << "section seconds: " << timings.dump() << "\n";
 
   // The seed's figure: three closures between two anisotropic Gaussians.
   const std::size_t nf = o.quick ? 400 : 1000;
