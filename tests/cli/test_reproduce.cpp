@@ -113,7 +113,7 @@ TEST(CliReproduce, FlowMatchingGaussianMap) {
   EXPECT_TRUE(saw_commuting && saw_rotated);
   EXPECT_LE(num(j["d8"], "path_error_max"), 1e-5);
   // A factor 2 in the measured ||T_FM - T_OT||^2 at theta = pi/4 fails the run.
-  EXPECT_EQ(perturbed_run("fm-gaussian-map", "theta=0.785/fm-ot-gap=2"), 1);
+  EXPECT_EQ(perturbed_run("fm-gaussian-map", "theta-0.785/fm-ot-gap=2"), 1);
 }
 
 TEST(CliReproduce, GaussianClosures) {
@@ -172,7 +172,7 @@ TEST(CliReproduce, GaussianClosures) {
   for (const auto& s : j["figure"]["geodesic"])
     EXPECT_NEAR(num(s, "cov_trace_particles"), num(s, "cov_trace_geodesic"), 0.15 * num(s, "cov_trace_geodesic"));
   // A factor 2 in the OT-driven cloud's tr C(t_end), and a factor 2 in the JKO step's slope, fail the run.
-  EXPECT_EQ(perturbed_run("closures", "w2-ot/n=2000/trace=2"), 1);
+  EXPECT_EQ(perturbed_run("closures", "w2-ot/n2000/trace=2"), 1);
   EXPECT_EQ(perturbed_run("closures", "closures/jko-slope=2"), 1);
 }
 

@@ -210,7 +210,7 @@ void estimated_rows(Section& s) {
       for (const Mat& D : dC) se2 += (D - mean).cwiseAbs2() / double(R - 1) / double(R);
       const double scale = (ode_sum / R).norm();
       const MeanSe t = mean_se(dtr), pt = mean_se(ptr), ot = mean_se(otr), sg = mean_se(seed_gap);
-      const std::string id = row + "/n=" + std::to_string(n);
+      const std::string id = row + "/n" + std::to_string(n);
       const std::string what = row == "kl-kde" ? "the KDE-score KL flow follows C' = A_h C + C A_h (affine mean-field velocity, invariance proposition)"
                                : row == "w2-ot" ? "particles moved by 2 (T_n(x) - x), T_n the OT map to a sample of gamma, follow C' = 4 (C^1/2 - C)"
                                                 : "particles moved by the MMD witness gradient against a sample of gamma follow the mmd-poly row";

@@ -115,11 +115,11 @@ void attention_claims(Section& s) {
     return worst;
   };
   const double a_grad = asym(W), a_transposed = asym(K.transpose() * Q), a_generic = asym(G);
-  s.checks.at_most("attention/curl/V=QtK", "V = Q^T K: the Jacobian of v is symmetric (max over tokens of ‖J - J^T‖ / ‖J‖)", a_grad, 0, kFdTol,
+  s.checks.at_most("attention/curl/V-QtK", "V = Q^T K: the Jacobian of v is symmetric (max over tokens of ‖J - J^T‖ / ‖J‖)", a_grad, 0, kFdTol,
                    "central differences, error ~1e-9");
-  s.checks.at_least("attention/curl/V=KtQ", "V = K^T Q != Q^T K: the Jacobian is not symmetric (not a gradient field)", a_transposed, 0.05, 0,
+  s.checks.at_least("attention/curl/V-KtQ", "V = K^T Q != Q^T K: the Jacobian is not symmetric (not a gradient field)", a_transposed, 0.05, 0,
                     "the Jacobian is V Cov_p W^T: asymmetric unless V is a multiple of W; 0.05 is 5e4 x the finite-difference error");
-  s.checks.at_least("attention/curl/V=generic", "generic V: the Jacobian is not symmetric", a_generic, 0.05, 0,
+  s.checks.at_least("attention/curl/generic", "generic V: the Jacobian is not symmetric", a_generic, 0.05, 0,
                     "as above, for a V unrelated to Q and K");
   // (c) not a Wasserstein gradient flow: cyclic sums of the mixed derivative.
   auto mixed = [&](const std::function<double(const Vec&, const Vec&)>& U) {

@@ -200,7 +200,7 @@ int fm_gaussian_map(const Options& o) {
     const double max_err = *std::max_element(r.path_error.begin(), r.path_error.end());
     const double tol = int_tol * r.scale;
     const bool commuting = r.commutator < 1e-12;
-    const bool ok = record(checks, "theta=" + fmt(theta, 3), r, tol, z_sigma, commuting);
+    const bool ok = record(checks, "theta-" + fmt(theta, 3), r, tol, z_sigma, commuting);
     std::printf("%7.4f %11.3g %11.3g %11.3g %11.3g %11.4g %11.4g %5s\n", theta, r.commutator, max_err, r.spread, r.vp_gap, r.fm_ot.l2,
                 r.fm_ot_closed, ok ? "yes" : "NO");
     md << "| " << fmt(theta) << " | " << fmt(r.commutator, 3) << " | " << fmt(max_err, 2) << " | " << fmt(r.spread, 2) << " | "
@@ -244,7 +244,7 @@ int fm_gaussian_map(const Options& o) {
     p.m = m;
     const Measured r = measure(ctx, p, o.quick ? 2048 : 16384, rtol);
     const double max_err = *std::max_element(r.path_error.begin(), r.path_error.end());
-    const bool ok = record(checks, "d=8", r, int_tol * r.scale, z_sigma, false);
+    const bool ok = record(checks, "d8", r, int_tol * r.scale, z_sigma, false);
     std::printf("d = 8, random eigenbases: path error %.3g, spread %.3g, ||T_FM - T_OT|| %.4g (closed form %.4g): %s\n", max_err, r.spread,
                 r.fm_ot.l2, r.fm_ot_closed, ok ? "yes" : "NO");
     md << "\nd = 8, random eigenbases (Sigma_0 eigenvalues 0.3 .. 1.7, S eigenvalues 2 .. 0.6): max path error " << fmt(max_err, 2)
