@@ -129,7 +129,9 @@ TEST(CliSample, TrajectorySnapshots) {
 // weights. Its moments in closed form against the first trajectory snapshot
 // (the drawn cloud), within 4 standard errors: linear from t0 = 0.5 (a = b =
 // 0.5) and ve (a = 1, b = sigma_max = 80), where a draw of b Y alone has mean
-// 0 instead of the mixture's mean, 10 standard errors away at N = 400000.
+// 0 instead of the mixture's mean, 6 standard errors away at N = 400000 (ve
+// runs one RK4 step to t = 0.05 only: the flow is not the point, and one step
+// through the whole ve range blows up).
 TEST(CliSample, InitialCloudIsTheExactNoisedLaw) {
   const std::string dir = ::testing::TempDir();
   struct Case {
@@ -137,7 +139,7 @@ TEST(CliSample, InitialCloudIsTheExactNoisedLaw) {
     double a, b;
     std::size_t n;
   };
-  for (const Case& c : {Case{"--path linear --times 0.5,1", 0.5, 0.5, 100000}, Case{"--path ve --steps 1", 1.0, 80.0, 400000}}) {
+  for (const Case& c : {Case{"--path linear --times 0.5,1", 0.5, 0.5, 100000}, Case{"--path ve --times 0,0.05", 1.0, 80.0, 400000}}) {
     ASSERT_EQ(run("sample --target " FLOWSAMPLER_EXAMPLES "/targets/two_blobs.json " + c.args + " --n " + std::to_string(c.n) +
                   " --seed 5 --precision double --out " + dir + "/init_out.npy --trajectory " + dir + "/init_tr.npy --snapshots 2"),
               0)
