@@ -153,7 +153,7 @@ TEST(CliReproduce, GaussianClosures) {
   EXPECT_LE(std::abs(num(sl, "ratio") - 1), num(sl, "t99") * num(sl, "se"));
   EXPECT_LT(num(sl, "t99") * num(sl, "se"), 0.1);
   const Json& last = j["sinkhorn_row"].back();
-  EXPECT_GT(std::abs(num(last, "trace_rate_eps0") / num(last, "trace_rate_closed_form") - 1), 2 * num(sl, "t99") * num(sl, "se"));
+  EXPECT_GT(std::abs(num(last, "trace_rate_eps0") / num(last, "trace_rate_closed_form") - 1), 3 * num(sl, "t99") * num(sl, "se"));
   // The JKO step is stationary in every direction (4 standard errors) and a minimum.
   for (const auto& r : j["jko_gaussian_step"]["directions"]) {
     EXPECT_LE(std::abs(num(r, "derivative")), 4 * num(r, "derivative_se")) << r["direction"];
@@ -171,9 +171,9 @@ TEST(CliReproduce, GaussianClosures) {
   // The geodesic's particles carry the Bures geodesic's covariance (Monte Carlo, a few percent).
   for (const auto& s : j["figure"]["geodesic"])
     EXPECT_NEAR(num(s, "cov_trace_particles"), num(s, "cov_trace_geodesic"), 0.15 * num(s, "cov_trace_geodesic"));
-  // A factor 2 in the OT-driven cloud's tr C(t_end), and a factor 2 in the JKO step's slope, fail the run.
+  // A factor 2 in the OT-driven cloud's tr C(t_end) fails the run (so does --perturb closures/jko-slope=2,
+  // a wrong JKO step: left out here, each run costs ~20 s).
   EXPECT_EQ(perturbed_run("closures", "w2-ot/n2000/trace=2"), 1);
-  EXPECT_EQ(perturbed_run("closures", "closures/jko-slope=2"), 1);
 }
 
 TEST(CliReproduce, FollmerComplexity) {

@@ -16,8 +16,8 @@
 // closed form at the two samples' own covariances, with B not commuting
 // with A. At finite n the plug-in entropic plans are biased by O(1/n) (the
 // sample complexity of entropic OT at fixed eps, Mena & Niles-Weed 2019):
-// measured, the ratio tr C'_particles / tr C'_closed is 0.91 at n = 250 and
-// 0.97 at n = 1000. That bias is reported per n (a finding); the claim is
+// measured, the ratio tr C'_particles / tr C'_closed stays below 1 by a few
+// percent at n = 250 .. 1000 (see table.md). That bias is reported per n (a finding); the claim is
 // the mean-field limit, the Richardson extrapolation (4 r(4n) - r(n)) / 3 of
 // the ratio under the O(1/n) law, against 1. Tolerance: 99% Student-t over
 // replicates times the extrapolation's propagated standard error; the
@@ -48,7 +48,8 @@ Mat sinkhorn_slope(const Mat& A, const Mat& B, double eps) {
 
 void sinkhorn_row(Section& s) {
   const std::size_t d = 2;
-  const double eps = 1.0;
+  // eps comparable to the covariances: the closure is 25% slower than its eps -> 0 (W2) limit, so the check tells them apart.
+  const double eps = 3.0;
   const std::vector<std::size_t> sizes = s.o.quick ? std::vector<std::size_t>{250, 1000} : std::vector<std::size_t>{250, 1000, 4000};
   const int R = s.o.quick ? 4 : 6;
   const double tq = t99(R - 1);
