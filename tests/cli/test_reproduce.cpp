@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <map>
 #include <string>
@@ -141,6 +142,7 @@ TEST(CliReproduce, KimMilmanPerturbedFails) {
 
 TEST(CliReproduce, FlowMatchingGaussianMap) {
   const Json j = reproduce("fm-gaussian-map");
+  expect_checks_consistent(j, 10);
   ASSERT_GE(j["angles"].size(), 3u);
   bool saw_commuting = false, saw_rotated = false;
   for (const auto& r : j["angles"]) {
@@ -155,23 +157,74 @@ TEST(CliReproduce, FlowMatchingGaussianMap) {
       saw_rotated = true;
       EXPECT_GT(closed, 1e-3);
       EXPECT_NEAR(fm_ot * fm_ot, closed * closed, 4 * num(r, "fm_ot_sq_se") + 2e-6 * scale * scale);
+      // Sharp: the gap is many standard errors, so a factor 2 in it would fail.
+      EXPECT_GT(3 * closed * closed, 4 * num(r, "fm_ot_sq_se") + 2e-6 * scale * scale);
     }
   }
   EXPECT_TRUE(saw_commuting && saw_rotated);
   EXPECT_LE(num(j["d8"], "path_error_max"), 1e-5);
+  // A factor 2 in the measured ||T_FM - T_OT||^2 at theta = pi/4 fails the run.
+  EXPECT_EQ(run_perturbed("fm-gaussian-map", "theta-0.785/fm-ot-gap=2"), 1);
 }
 
 TEST(CliReproduce, GaussianClosures) {
   const Json j = reproduce("closures");
+  expect_checks_consistent(j, 10);
   ASSERT_EQ(j["rows"].size(), 5u);
   for (const auto& r : j["rows"]) {
     const double tol = num(r, "tolerance");
     EXPECT_LE(tol, 0.05);
     EXPECT_LE(num(r, "max_cov_deviation"), tol) << r["row"];
+    EXPECT_EQ(r["kind"], r["row"] == "sliced-w2" ? "claim" : "sanity") << r["row"];  // the fit-based rows cannot fail
   }
+  // Gradients estimated from the particles (w2-ot, mmd-witness): the covariance at t_end matches the
+  // closure ODE within the replicates' t99 x SE. kl-kde is a finding: its KDE bias is reported, not hidden.
+  std::map<std::string, std::vector<double>> seed_gap;
+  for (const auto& r : j["estimated_rows"]) {
+    seed_gap[r["row"].get<std::string>()].push_back(num(r, "seed_row_rel_gap"));
+    if (r["row"] == "kl-kde") {
+      // Both biases point the same way (under-dispersion): the particles sit further from the kl row than the h-closure does.
+      EXPECT_GT(num(r, "seed_row_rel_gap"), num(r, "smoothing_bias")) << "n = " << r["n"];
+      continue;
+    }
+    const double t = num(r, "t99");
+    EXPECT_GE(t, 3.0);  // a 99% Student-t quantile for at most 10 replicates
+    EXPECT_LE(std::abs(num(r, "trace_particles") - num(r, "trace_ode")), t * num(r, "trace_diff_se") + 1e-8) << r["row"] << " n = " << r["n"];
+    EXPECT_LE(num(r, "rel_frobenius_mean_dev"), t * num(r, "rel_frobenius_se") + 1e-8) << r["row"] << " n = " << r["n"];
+    // Sharp: a factor 2 in tr C(t_end) would be far outside the tolerance.
+    EXPECT_GT(num(r, "trace_ode"), 10 * t * num(r, "trace_diff_se")) << r["row"];
+  }
+  ASSERT_EQ(seed_gap.size(), 3u);
+  // The KDE's bias against the seed's kl row shrinks as n grows (h = n^-1/7).
+  EXPECT_LT(seed_gap["kl-kde"].back(), seed_gap["kl-kde"].front());
+  // The Sinkhorn row: the particle drift's rate, extrapolated in n, is the closed form's; the closed form is far
+  // from its eps -> 0 limit (the W2 row), so the check tells the two apart.
+  ASSERT_GE(j["sinkhorn_row"].size(), 2u);
+  const Json& sl = j["sinkhorn_limit"];
+  EXPECT_LE(std::abs(num(sl, "ratio") - 1), num(sl, "t99") * num(sl, "se"));
+  EXPECT_LT(num(sl, "t99") * num(sl, "se"), 0.1);
+  const Json& last = j["sinkhorn_row"].back();
+  EXPECT_GT(std::abs(num(last, "trace_rate_eps0") / num(last, "trace_rate_closed_form") - 1), 3 * num(sl, "t99") * num(sl, "se"));
+  // The JKO step is stationary in every direction (4 standard errors) and a minimum.
+  for (const auto& r : j["jko_gaussian_step"]["directions"]) {
+    EXPECT_LE(std::abs(num(r, "derivative")), 4 * num(r, "derivative_se")) << r["direction"];
+    EXPECT_GT(num(r, "up"), 0) << r["direction"];
+    EXPECT_GT(num(r, "down"), 0) << r["direction"];
+  }
+  const Json& a = j["attention"];
+  EXPECT_NEAR(num(a, "gradient_coefficient"), 1, 1e-6);
+  EXPECT_LE(num(a["jacobian_asymmetry"], "V=QtK"), 1e-6);
+  EXPECT_GE(num(a["jacobian_asymmetry"], "V=KtQ"), 0.05);
+  EXPECT_GE(num(a["jacobian_asymmetry"], "generic"), 0.05);
+  EXPECT_GE(num(a, "cyclic_sum_attention"), 0.01);
+  EXPECT_LE(num(a, "cyclic_sum_interaction"), 1e-6);
+  EXPECT_NEAR(num(j["drifting_identity"], "coefficient"), 1, 1e-6);
   // The geodesic's particles carry the Bures geodesic's covariance (Monte Carlo, a few percent).
   for (const auto& s : j["figure"]["geodesic"])
     EXPECT_NEAR(num(s, "cov_trace_particles"), num(s, "cov_trace_geodesic"), 0.15 * num(s, "cov_trace_geodesic"));
+  // A factor 2 in the OT-driven cloud's tr C(t_end) fails the run (so does --perturb closures/jko-slope=2,
+  // a wrong JKO step: left out here, each run costs ~20 s).
+  EXPECT_EQ(run_perturbed("closures", "w2-ot/n2000/trace=2"), 1);
 }
 
 TEST(CliReproduce, FollmerComplexity) {

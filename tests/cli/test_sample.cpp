@@ -155,6 +155,53 @@ TEST(CliSample, TrajectorySnapshots) {
             2);
 }
 
+// Without --init the cloud starts from the exact law of a(t0) X + b(t0) Y: for
+// the two-blob mixture, components N(a m_k, a^2 S_k + b^2 I) with the same
+// weights. Its moments in closed form against the first trajectory snapshot
+// (the drawn cloud), within 4 standard errors: linear from t0 = 0.5 (a = b =
+// 0.5) and ve (a = 1, b = sigma_max = 80), where a draw of b Y alone has mean
+// 0 instead of the mixture's mean, 6 standard errors away at N = 400000 (ve
+// runs one RK4 step to t = 0.05 only: the flow is not the point, and one step
+// through the whole ve range blows up).
+TEST(CliSample, InitialCloudIsTheExactNoisedLaw) {
+  const std::string dir = ::testing::TempDir();
+  struct Case {
+    std::string args;
+    double a, b;
+    std::size_t n;
+  };
+  for (const Case& c : {Case{"--path linear --times 0.5,1", 0.5, 0.5, 100000}, Case{"--path ve --times 0,0.05", 1.0, 80.0, 400000}}) {
+    ASSERT_EQ(run("sample --target " FLOWSAMPLER_EXAMPLES "/targets/two_blobs.json " + c.args + " --n " + std::to_string(c.n) +
+                  " --seed 5 --precision double --out " + dir + "/init_out.npy --trajectory " + dir + "/init_tr.npy --snapshots 2"),
+              0)
+        << c.args;
+    std::ifstream f(dir + "/init_tr.npy", std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const std::size_t header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    ASSERT_GE(bytes.size(), 10 + header_len + c.n * 2 * sizeof(double));
+    const double* z = reinterpret_cast<const double*>(bytes.data() + 10 + header_len);  // snapshot 0, row-major (N, 2)
+    double m[2] = {0, 0}, C[3] = {0, 0, 0};
+    for (std::size_t i = 0; i < c.n; ++i) m[0] += z[2 * i] / double(c.n), m[1] += z[2 * i + 1] / double(c.n);
+    for (std::size_t i = 0; i < c.n; ++i) {
+      const double dx = z[2 * i] - m[0], dy = z[2 * i + 1] - m[1];
+      C[0] += dx * dx / double(c.n), C[1] += dx * dy / double(c.n), C[2] += dy * dy / double(c.n);
+    }
+    // Mixture moments: weights 0.3, 0.7; means (-2, 0), (2, 1); covariances 0.25 I and [[1, .3], [.3, .5]].
+    const double a = c.a, b2 = c.b * c.b;
+    const double ex = a * (0.3 * -2 + 0.7 * 2), ey = a * 0.7;
+    const double exx = 0.3 * (a * a * (0.25 + 4) + b2) + 0.7 * (a * a * (1 + 4) + b2) - ex * ex;
+    const double exy = 0.7 * a * a * (0.3 + 2) - ex * ey;
+    const double eyy = 0.3 * (a * a * 0.25 + b2) + 0.7 * (a * a * (0.5 + 1) + b2) - ey * ey;
+    const double n = double(c.n);
+    EXPECT_NEAR(m[0], ex, 4 * std::sqrt(exx / n)) << c.args;
+    EXPECT_NEAR(m[1], ey, 4 * std::sqrt(eyy / n)) << c.args;
+    // Var of a sample variance ~ 2 s^4 / n for near-Gaussian clouds; 3x that for the mixture's heavier tails.
+    EXPECT_NEAR(C[0], exx, 4 * exx * std::sqrt(6 / n)) << c.args;
+    EXPECT_NEAR(C[1], exy, 4 * std::sqrt(3 * (exx * eyy + exy * exy) / n)) << c.args;
+    EXPECT_NEAR(C[2], eyy, 4 * eyy * std::sqrt(6 / n)) << c.args;
+  }
+}
+
 // --times: an explicit grid equal to the uniform one gives the same bits; a
 // non-monotone list exits 2.
 TEST(CliSample, ExplicitTimeList) {

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
       ->excludes(steps_opt);
   sample->add_option("--early-stop", so.early_stop, "stop at t = 1 - DELTA (required for empirical targets)")->capture_default_str();
   auto* n_opt = sample->add_option("--n", so.n, "number of particles")->capture_default_str()->check(flowsampler::cli::count(1, std::uint64_t(1) << 40));
-  sample->add_option("--init", so.init, "initial particles (.npy, N x d) instead of --n fresh noise")->excludes(n_opt)->check(flowsampler::cli::regular_file);
+  sample->add_option("--init", so.init, "initial particles (.npy, N x d) instead of --n draws of the path's exact law at its start, a(t0) X + b(t0) Y")->excludes(n_opt)->check(flowsampler::cli::regular_file);
   sample->add_option("--seed", so.seed, "random seed")->capture_default_str()->check(flowsampler::cli::count());
   flowsampler::cli::add_backend_option(sample, backend);
   sample->add_option("--precision", so.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));

@@ -75,8 +75,11 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
     }
     fs::expect_fits_in_memory(bytes, what);
     const fs::paths::PathPoint p0 = path.at(t0);
-    // vp with a finite horizon starts from its exact q_T, other paths from the noise.
-    z = fs::targets::sample_initial<Real>(ctx, target, noise, p0.a, p0.b, o.n, o.path == "vp");
+    // The exact law of a(t0) X + b(t0) Y: a GMM with means a m_k and covariances
+    // a^2 S_k + b^2 Sigma_n wherever a(t0) != 0 (vp with a finite horizon:
+    // a = e^-T; ve: a = 1, the data plus noise of scale sigma_max); where
+    // a(t0) = 0 it is the noise alone, drawn as such.
+    z = fs::targets::sample_initial<Real>(ctx, target, noise, p0.a, p0.b, o.n, p0.a != 0);
   } else {
     FLOWSAMPLER_EXPECTS(in.init->d() == target.dim(),
                         "--init: " << o.init << " has d = " << in.init->d() << ", the target d = " << target.dim());
