@@ -1,5 +1,5 @@
 // `flowsampler jko --data X.npy (--to-normal | --target T.json) --h H --steps K
-//   [--estimator kde|blob|ot] [--model DIR] --out XK.npy --report R.json` and
+//   [--estimator kde-corrected|kde|blob|ot] [--model DIR] --out XK.npy --report R.json` and
 // `flowsampler jko-sample --model DIR --n N --out Y.npy`.
 #include "cli_checks.hpp"
 #include "jko_command.hpp"
@@ -33,7 +33,9 @@ CLI::App* add_jko_commands(CLI::App& app, JkoOptions& o, JkoSampleOptions& s, st
   jko->add_option("--schedule", o.schedule, "constant or geometric (h ratio^k)")->capture_default_str()->check(CLI::IsMember({"constant", "geometric"}));
   jko->add_option("--ratio", o.ratio, "geometric schedule ratio")->capture_default_str()->check(flowsampler::cli::positive_number);
   jko->add_option("--step-list", o.steps_list, "explicit steps h_0,h_1,... (overrides --h/--schedule)")->delimiter(',');
-  jko->add_option("--estimator", o.estimator, "score of rho: kde, blob or ot")->capture_default_str()->check(CLI::IsMember({"kde", "blob", "ot"}));
+  jko->add_option("--estimator", o.estimator, "score of rho: kde-corrected (the KDE score with its Gaussian smoothing bias removed: closest to the exact JKO step), kde, blob or ot")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"kde-corrected", "kde", "blob", "ot"}));
   jko->add_option("--bandwidth", o.bandwidth, "kde/blob bandwidth (default: Silverman's rule per step)")->check(CLI::NonNegativeNumber);
   jko->add_option("--ot-eps", o.ot_eps, "ot: entropic eps (default 0.05 x median squared distance per step)")->check(CLI::NonNegativeNumber);
   jko->add_option("--tol", o.tol, "first-order residual tolerance (default: relative 1e-7 double / 1e-3 float)")->check(CLI::NonNegativeNumber);
@@ -69,7 +71,7 @@ constexpr const char* kJkoBlowUp =
 
 nlohmann::json record_json(const jko::StepRecord& r) {
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  return {{"k", r.k}, {"h", r.h}, {"eps", r.eps}, {"tol", r.tol}, {"inner", r.inner}, {"converged", r.converged},
+  return {{"k", r.k}, {"h", r.h}, {"solver_eps", r.solver_eps}, {"eps_gaussian", num(r.eps_gaussian)}, {"tol", r.tol}, {"inner", r.inner}, {"converged", r.converged},
           {"estimator", jko::to_string(r.score.estimator)}, {"bandwidth", r.score.bandwidth}, {"ot_eps", r.score.ot_eps},
           {"mean", r.mean}, {"covariance", r.cov}, {"w2_bures", num(r.w2)}, {"kl", num(r.kl)},
           {"kl_gaussian", num(r.kl_gaussian)}, {"mmd2", num(r.mmd2)}, {"lipschitz_forward", num(r.lipschitz_forward)},
@@ -123,7 +125,7 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   const Progress progress(o.progress);
   fo.on_step = [&](const jko::StepRecord& r) {
     char status[64];
-    std::snprintf(status, sizeof status, "eps %.2e  inner %d", r.eps, r.inner);
+    std::snprintf(status, sizeof status, "solver eps %.2e  inner %d", r.solver_eps, r.inner);
     progress.draw(double(r.k + 1) / o.steps, r.k + 1, o.steps, status);
   };
   jko::FlowResult<Real> r;
