@@ -61,7 +61,7 @@ class JkoModel {
   ParticleSet<Real> reverse(const Context& ctx, const ParticleSet<Real>& y) const;
   /// n fresh draws of pi (ctx's random stream) run back to level 0.
   ParticleSet<Real> generate(Context& ctx, std::size_t n) const;
-  /// X_K run back to X_0, compared with X_0.
+  /// X_K run back to X_0, compared with X_0 (the training points only: see InversionError).
   InversionError inversion_error(const Context& ctx) const;
 
   /// Writes the model directory (created if missing). Error when it cannot.

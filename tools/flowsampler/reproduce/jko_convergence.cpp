@@ -148,7 +148,7 @@ int jko_convergence(const Options& o) {
   }
 
   // 4. The JKO flow model of the reference run: generation and inversion.
-  const jko::JkoModel<double> model(s.target(), ref.clouds, ref.flow.steps, ref.flow.score);
+  const jko::JkoModel<double> model(s.target(), copies(ctx, ref.clouds), ref.flow.steps, ref.flow.score);
   const auto train_inv = model.inversion_error(ctx);
   checks.at_most("jko/training-consistency", "the reverse steps undo the forward steps on the training cloud (relative rms)",
                  train_inv.relative, 1e-6, 0,

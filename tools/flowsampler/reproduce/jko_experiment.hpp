@@ -35,6 +35,9 @@ struct Setting {
 /// The Gaussian fit (mean, covariance normalized by N) of a cloud.
 jko::Gaussian fit(const Context& ctx, const ParticleSet<double>& x);
 
+/// Deep copies of the first `count` clouds (all when count exceeds their number).
+std::vector<ParticleSet<double>> copies(const Context& ctx, const std::vector<ParticleSet<double>>& x, std::size_t count = ~std::size_t(0));
+
 /// ||S - R||_F / ||R||_F.
 double relative_cov_error(const jko::Gaussian& a, const jko::Gaussian& ref);
 /// tr S / tr R - 1 (signed: < 0 is under-dispersion).

@@ -19,6 +19,7 @@
 #include <functional>
 #include <random>
 #include <sstream>
+#include <utility>
 
 #include "flowsampler/metrics/gaussian_w2.hpp"
 #include "flowsampler/metrics/map_distance.hpp"
@@ -69,8 +70,8 @@ Estimate bootstrap(const ParticleSet<double>& x, const std::function<double(cons
 }
 
 // The model's first N steps (levels 0..N): what a flow of N blocks generates.
-jko::JkoModel<double> truncated(const jko::JkoModel<double>& m, std::size_t N) {
-  std::vector<ParticleSet<double>> c(m.clouds().begin(), m.clouds().begin() + long(N) + 1);
+jko::JkoModel<double> truncated(const Context& ctx, const jko::JkoModel<double>& m, std::size_t N) {
+  std::vector<ParticleSet<double>> c = copies(ctx, m.clouds(), N + 1);
   std::vector<double> h(m.step_sizes().begin(), m.step_sizes().begin() + long(N));
   std::vector<jko::ScoreParams> p(m.score().begin(), m.score().begin() + long(N));
   return jko::JkoModel<double>(m.target(), std::move(c), std::move(h), std::move(p));
@@ -116,7 +117,7 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
 
   // --- Corollary 5.2 through Lemma 5.1, at depths N = 2, 4, ..., K.
   std::vector<KlPair> pairs;
-  for (std::size_t N = 2; N <= K; N += 2) pairs.push_back(kl_pair(ctx, truncated(model, N), s.data, s.pi, noise, o.seed + N));
+  for (std::size_t N = 2; N <= K; N += 2) pairs.push_back(kl_pair(ctx, truncated(ctx, model, N), s.data, s.pi, noise, o.seed + N));
   const KlPair& last = pairs.back();
   const double kl_gen = o.perturbed("kl-generated", last.generated.value);
   const double tol_id = 3 * std::hypot(last.generated.se, last.forward.se);
@@ -188,7 +189,7 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
   Context seg_ctx = Context::create(ctx.backend(), o.seed * 31 + 17);
   const std::size_t n_seg = o.quick ? 1000 : 4000;
   const Run seg_run = run_particles(ctx, s, jko::ScoreOptions{}.estimator, seg_t.sample<double>(seg_ctx, n_seg).copy(ctx), K, o.seed);
-  const jko::JkoModel<double> seg_model(s.target(), seg_run.clouds, seg_run.flow.steps, seg_run.flow.score);
+  const jko::JkoModel<double> seg_model(s.target(), copies(ctx, seg_run.clouds), seg_run.flow.steps, seg_run.flow.score);
   const KlPair sp = kl_pair(ctx, seg_model, pt, s.pi, noise, o.seed + 99);
   checks.near("jko/cor5.3-kl-generated", "Corollary 5.3: from OU-smoothed data (t = " + fmt(t_ou, 2) + ") the generated law satisfies "
               "KL(p_t || q_N) = KL(rho_N || pi) (N = " + std::to_string(K) + ")",
@@ -223,14 +224,14 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
   std::vector<double> delta(K), lip(K);
   for (std::size_t k = K; k-- > 0;) {
     const ParticleSet<double> exact_at_c = model.reverse_step(ctx, k, zc);
-    const ParticleSet<double> next_c = computed.reverse_step(ctx, k, zc);
+    ParticleSet<double> next_c = computed.reverse_step(ctx, k, zc);
     delta[k] = paired(next_c, exact_at_c).l2;  // Assumption 2 on the computed chain's (fresh) points
     const std::function<ParticleSet<double>(const ParticleSet<double>&)> Sk = [&](const ParticleSet<double>& y) {
       return model.reverse_step(ctx, k, y);
     };
     lip[k] = metrics::lipschitz_estimate<double>(ctx, Sk, zc, 1e-5, o.seed + k).max;
     z = model.reverse_step(ctx, k, z);
-    zc = next_c;
+    zc = std::move(next_c);
   }
   const Paired e0 = paired(zc, z);
   double bound = 0, prod = 1;

@@ -39,6 +39,12 @@ jko::Gaussian fit(const Context& ctx, const ParticleSet<double>& x) {
   return jko::Gaussian{metrics::mean(ctx, x), metrics::covariance(ctx, x, false)};
 }
 
+std::vector<ParticleSet<double>> copies(const Context& ctx, const std::vector<ParticleSet<double>>& x, std::size_t count) {
+  std::vector<ParticleSet<double>> out;
+  for (std::size_t k = 0; k < x.size() && k < count; ++k) out.push_back(x[k].copy(ctx));
+  return out;
+}
+
 double relative_cov_error(const jko::Gaussian& a, const jko::Gaussian& ref) {
   const std::size_t d = a.dim();
   return (mat(a.cov, d) - mat(ref.cov, d)).norm() / mat(ref.cov, d).norm();
@@ -62,7 +68,7 @@ Run run_particles(const Context& ctx, const Setting& s, jko::ScoreEstimator est,
   so.estimator = est;
   Run r;
   const auto model = jko::JkoModel<double>::train(ctx, s.target(), so, x0, fo, &r.flow);
-  r.clouds = model.clouds();
+  r.clouds = copies(ctx, model.clouds());
   for (const auto& x : r.clouds) r.fits.push_back(fit(ctx, x));
   r.bures = jko::bures_jko_sequence(r.fits.front(), s.pi, std::vector<double>(steps, s.h));
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
