@@ -178,7 +178,7 @@ int jko_convergence(const Options& o) {
   result.update(checks.json());
 
   std::ostringstream t;
-  t << "## jko-convergence (jko-flow-convergence)\n\nData N(m0, S0), m0 = (" << fmt(s.data.mean[0]) << ", " << fmt(s.data.mean[1])
+  t << "Data N(m0, S0), m0 = (" << fmt(s.data.mean[0]) << ", " << fmt(s.data.mean[1])
     << "), S0 eigenvalues 2.5 and 0.2 rotated by 30 degrees; pi = N(0, I); h = " << s.h << ", K = " << K << " steps; default estimator "
     << def << ", n = " << bias.n_ref << ".\n\n" << checks.markdown() << "\n### Per step (default estimator)\n\n"
     << "| k | W2 particle | W2 exact BW | (1 + h)^-k W2_0 | seed eps_k (fits) | eps_k per particle | solver residual |\n|---|---|---|---|---|---|---|\n";
