@@ -109,7 +109,7 @@ std::string kl_tolerance_why(double se_g, double se_f) {
 
 nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s, const jko::JkoModel<double>& model,
                           Checks& checks, std::string& md) {
-  const std::size_t M = o.quick ? 2000 : 20000, K = model.steps();
+  const std::size_t M = o.quick ? 2000 : 10000, K = model.steps();
   Context noise_ctx = Context::create(ctx.backend(), o.seed ^ 0x6e6f697365ull);
   const ParticleSet<double> noise = s.target().sample<double>(noise_ctx, M).copy(ctx);
   std::ostringstream t;
