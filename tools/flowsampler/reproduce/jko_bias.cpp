@@ -85,7 +85,7 @@ Bias estimator_bias(const Options& o, const Setting& s, Checks& checks) {
   }
   const std::string def = jko::to_string(lib_default);
   checks.at_most("jko/default-tracks-bures", "the particle JKO scheme (default estimator " + def + ") tracks the exact Bures–Wasserstein JKO "
-                 "covariance: ||S_K - S_K^BW||_F / ||S_K^BW||_F after K = " + std::to_string(s.steps) + " steps at n = " +
+                 "covariance: ‖S_K - S_K^BW‖_F / ‖S_K^BW‖_F after K = " + std::to_string(s.steps) + " steps at n = " +
                  std::to_string(out.n_ref) + " (mean of " + std::to_string(errs.size()) + " replicates)",
                  o.perturbed("default-cov-error", mean), 0.03, 2 * se,
                  "the exact scheme is the matrix recursion from the cloud's own moments (no sampling noise at k = 0); what is left is "
@@ -103,7 +103,7 @@ Bias estimator_bias(const Options& o, const Setting& s, Checks& checks) {
 
   std::ostringstream t;
   t << "\n### Estimator bias against the exact Bures–Wasserstein JKO sequence\n\n"
-    << "Relative covariance error ||S_K - S_K^BW||_F / ||S_K^BW||_F after K = " << s.steps << " steps of h = " << s.h
+    << "Relative covariance error ‖S_K - S_K^BW‖_F / ‖S_K^BW‖_F after K = " << s.steps << " steps of h = " << s.h
     << " (signed trace bias tr S_K / tr S_K^BW - 1 in brackets; max seed eps_k over the steps below). The same data for every "
        "estimator at each n.\n\n| n |";
   for (auto e : ests) t << " " << jko::to_string(e) << " |";

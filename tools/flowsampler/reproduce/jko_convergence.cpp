@@ -1,5 +1,5 @@
 // `flowsampler reproduce jko-convergence`: the particle JKO scheme of
-// KL(. || N(0, I)) from Gaussian data, where the exact JKO scheme is the
+// KL(. ‖ N(0, I)) from Gaussian data, where the exact JKO scheme is the
 // Bures–Wasserstein matrix recursion (jko-flow-convergence: Theorem 4.3's
 // exponential convergence with the eps-floor of Assumption 1, the KL of the
 // generated law (Lemma 5.1, Corollaries 5.2, 5.3) and the inversion error of
@@ -160,9 +160,9 @@ int jko_convergence(const Options& o) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   nlohmann::json result = {
       {"experiment", "jko-convergence"},
-      {"claim", "Theorem 4.3: the JKO scheme of a lambda-convex objective (here KL(. || N(0, I)), lambda = 1) converges in W2 at the "
+      {"claim", "Theorem 4.3: the JKO scheme of a lambda-convex objective (here KL(. ‖ N(0, I)), lambda = 1) converges in W2 at the "
                 "rate (1 + h lambda)^-k down to a floor set by the first-order residuals eps_k of Assumption 1; Lemma 5.1 and "
-                "Corollary 5.2: the flow model's generated law q_N satisfies KL(p || q_N) = KL(rho_N || pi) = O(eps^2) after "
+                "Corollary 5.2: the flow model's generated law q_N satisfies KL(p ‖ q_N) = KL(rho_N ‖ pi) = O(eps^2) after "
                 "O(log 1/eps) blocks; Lemma C.1 / Corollary 5.3: data without a density are handled by a short OU smoothing at "
                 "W2 cost within the coupling bound; Proposition 5.4 / Corollary 5.5: a reverse process with inversion errors delta_k "
                 "stays within sum_k L^k delta_k of the exact one. Checked from Gaussian data, where the exact JKO scheme is the "
@@ -201,7 +201,7 @@ int jko_convergence(const Options& o) {
   }
   const std::vector<double> ks1(ks.begin() + 1, ks.end());
   const nlohmann::json spec = {
-      {"title", "JKO scheme of KL(. || N(0, I)) from Gaussian data"},
+      {"title", "JKO scheme of KL(. ‖ N(0, I)) from Gaussian data"},
       {"panels",
        {{{"kind", "lines"}, {"title", "W2 to pi"}, {"xlabel", "step k"}, {"ylabel", "W2"}, {"logy", true},
          {"series", {{{"label", "particle (" + def + ")"}, {"x", ks}, {"y", w2_particle}, {"style", "o-"}},

@@ -1,6 +1,6 @@
 #pragma once
 // What the parts of `flowsampler reproduce jko-convergence` share: the
-// Gaussian setting in which the exact JKO scheme of KL(. || N(0, I)) is the
+// Gaussian setting in which the exact JKO scheme of KL(. ‖ N(0, I)) is the
 // Bures–Wasserstein matrix recursion (bures_step.hpp), the particle runs,
 // and the Gaussian fits the checks compare.
 #include <cstdint>

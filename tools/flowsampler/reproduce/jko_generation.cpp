@@ -1,6 +1,6 @@
 // The generation guarantees of the JKO flow model, checked on the law it
 // generates from fresh noise (never on the training cloud):
-//   Lemma 5.1 / Corollary 5.2  KL(p || q_N) = KL(rho_N || pi), decaying like
+//   Lemma 5.1 / Corollary 5.2  KL(p ‖ q_N) = KL(rho_N ‖ pi), decaying like
 //                              (1 + h lambda)^-2N down to the eps^2 floor;
 //   Lemma C.1 / Corollary 5.3  data without a density, smoothed by a short
 //                              OU diffusion: W2(p, p_t) within the coupling
@@ -77,7 +77,7 @@ jko::JkoModel<double> truncated(const Context& ctx, const jko::JkoModel<double>&
   return jko::JkoModel<double>(m.target(), std::move(c), std::move(h), std::move(p));
 }
 
-// Lemma 5.1 at one depth: KL(p || q_N) of the generated law against KL(rho_N || pi) of the forward cloud.
+// Lemma 5.1 at one depth: KL(p ‖ q_N) of the generated law against KL(rho_N ‖ pi) of the forward cloud.
 struct KlPair {
   std::size_t N = 0;
   Estimate generated, forward;
@@ -121,8 +121,8 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
   const KlPair& last = pairs.back();
   const double kl_gen = o.perturbed("kl-generated", last.generated.value);
   const double tol_id = 3 * std::hypot(last.generated.se, last.forward.se);
-  checks.near("jko/lemma5.1-kl-generated", "Lemma 5.1 / Corollary 5.2: KL(p || q_N) of the generated law q_N (fresh noise run back "
-              "through N = " + std::to_string(K) + " blocks) equals KL(rho_N || pi) of the forward process",
+  checks.near("jko/lemma5.1-kl-generated", "Lemma 5.1 / Corollary 5.2: KL(p ‖ q_N) of the generated law q_N (fresh noise run back "
+              "through N = " + std::to_string(K) + " blocks) equals KL(rho_N ‖ pi) of the forward process",
               kl_gen, last.forward.value, tol_id, kl_tolerance_why(last.generated.se, last.forward.se));
   // Exponential decay of the generated law's KL: the rate 2 log(1 + h lambda) of Theorem 4.3 squared through Lemma 5.1.
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -138,7 +138,7 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
     var_slope += std::pow((double(pr.N) - xbar) * rel / sxx_c, 2);
   }
   const double kl_rate = -slope, kl_theory = 2 * std::log1p(s.h * s.lambda);
-  checks.at_least("jko/cor5.2-kl-rate", "Corollary 5.2: KL(rho_N || pi) (= KL(p || q_N) for exact inverses, Lemma 5.1) decays like "
+  checks.at_least("jko/cor5.2-kl-rate", "Corollary 5.2: KL(rho_N ‖ pi) (= KL(p ‖ q_N) for exact inverses, Lemma 5.1) decays like "
                   "(1 + h lambda)^-2N, so O(eps^2) after O(log 1/eps) blocks: fitted -d log KL / dN over N = 2.." + std::to_string(K) +
                   " >= 2 log(1 + h lambda)",
                   kl_rate, kl_theory, 3 * std::sqrt(var_slope),
@@ -154,7 +154,7 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
   }
   t << "\nAt small N the generated law's KL exceeds the forward one: fresh noise lies far from the stored cloud X_N, where "
        "the model's kernel-score reverse steps are not the inverse of the forward ones (the inversion errors delta_k below); "
-       "Lemma 5.1 assumes exact inverses. Fitted decay rate of KL(rho_N || pi) " << fmt(kl_rate) << " per block (theory 2 log(1 + h lambda) = " << fmt(kl_theory) << ").\n";
+       "Lemma 5.1 assumes exact inverses. Fitted decay rate of KL(rho_N ‖ pi) " << fmt(kl_rate) << " per block (theory 2 log(1 + h lambda) = " << fmt(kl_theory) << ").\n";
   out["kl"] = {{"rows", kl_rows}, {"rate", kl_rate}, {"rate_theory", kl_theory}, {"rate_se", std::sqrt(var_slope)},
                {"generated_points", M}};
 
@@ -185,7 +185,7 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
     t << "| " << fmt(tt, 2) << " | " << fmt(w2) << " | " << fmt(bound) << " |\n";
   }
   // The JKO flow model trained on OU-smoothed samples of the segment, two
-  // blocks (KL(rho_N || pi) stays well above its Monte-Carlo error).
+  // blocks (KL(rho_N ‖ pi) stays well above its Monte-Carlo error).
   const double t_ou = 0.3;
   const std::size_t K_seg = 2;
   const jko::Gaussian pt = ou(t_ou);
@@ -197,15 +197,15 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
   const jko::JkoModel<double> seg_model(s.target(), copies(ctx, seg_run.clouds), seg_run.flow.steps, seg_run.flow.score);
   const KlPair sp = kl_pair(ctx, seg_model, pt, s.pi, noise, o.seed + 99);
   checks.near("jko/cor5.3-kl-generated", "Corollary 5.3: from OU-smoothed data (t = " + fmt(t_ou, 2) + ") the generated law satisfies "
-              "KL(p_t || q_N) = KL(rho_N || pi) (N = " + std::to_string(K_seg) + ")",
+              "KL(p_t ‖ q_N) = KL(rho_N ‖ pi) (N = " + std::to_string(K_seg) + ")",
               o.perturbed("kl-generated-smoothed", sp.generated.value), sp.forward.value, 3 * std::hypot(sp.generated.se, sp.forward.se),
               kl_tolerance_why(sp.generated.se, sp.forward.se));
   const jko::Gaussian& q_seg = sp.q_fit;
   const double w_pq = bures(seg, q_seg), w_ppt = std::sqrt(metrics::bures_w2_squared(seg.mean, seg.cov, pt.mean, pt.cov));
   checks.at_most("jko/cor5.3-w2-triangle", "Corollary 5.3: W2(p, q_N) <= W2(p, p_t) + W2(p_t, q_N) (Gaussian fits, Bures metric)", w_pq,
                  w_ppt + bures(pt, q_seg), 1e-12, "the triangle inequality of the Bures metric", CheckKind::sanity);
-  t << "\nFrom p_t (t = " << fmt(t_ou, 2) << ", n = " << n_seg << "): KL(p_t || q_N) = " << fmt(sp.generated.value) << " +- "
-    << fmt(sp.generated.se, 2) << ", KL(rho_N || pi) = " << fmt(sp.forward.value) << " +- " << fmt(sp.forward.se, 2)
+  t << "\nFrom p_t (t = " << fmt(t_ou, 2) << ", n = " << n_seg << "): KL(p_t ‖ q_N) = " << fmt(sp.generated.value) << " +- "
+    << fmt(sp.generated.se, 2) << ", KL(rho_N ‖ pi) = " << fmt(sp.forward.value) << " +- " << fmt(sp.forward.se, 2)
     << "; W2(p, q_N) = " << fmt(w_pq) << " (Bures) with W2(p, p_t) = " << fmt(w_ppt) << ".\n";
   out["ou"] = {{"rows", ou_rows}, {"t", t_ou}, {"n", n_seg}, {"kl_generated", sp.generated.value}, {"kl_generated_se", sp.generated.se},
                {"kl_forward", sp.forward.value}, {"kl_forward_se", sp.forward.se}, {"w2_data_generated", w_pq}, {"w2_data_smoothed", w_ppt}};
@@ -215,7 +215,7 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
   // moments, the affine maps S_k^BW(y) = m_k + A_k^-1 (y - m_{k+1}) of the
   // BW-JKO sequence, both run on the same fresh noise. delta_k (Assumption 2)
   // is the model's inversion error on the fresh points of its own chain; the
-  // Lipschitz constant of the exact inverse is exact, L_k = ||A_k^-1||_2.
+  // Lipschitz constant of the exact inverse is exact, L_k = ‖A_k^-1‖_2.
   std::vector<jko::BuresStep> bw;
   jko::Gaussian g = fit(ctx, model.clouds().front());
   for (std::size_t k = 0; k < K; ++k) bw.push_back(jko::bures_jko_step(g, s.pi, model.step_sizes()[k])), g = bw.back().next;
@@ -247,7 +247,7 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
                  "sum_k (prod_{j<k} L_j) delta_k of the exact inverse of the exact JKO scheme (paired L2 over fresh noise, an upper "
                  "bound of W2(q^_0, q_0))",
                  o.perturbed("reverse-discrepancy", e0.l2), bound, 3 * e0.sq_se / (2 * std::max(e0.l2, 1e-300)),
-                 "delta_k measured on the model chain's own fresh points, L_k = ||A_k^-1|| exact; 3 standard errors of the paired "
+                 "delta_k measured on the model chain's own fresh points, L_k = ‖A_k^-1‖ exact; 3 standard errors of the paired "
                  "L2 as the Monte-Carlo tolerance. How sharp it is depends on the errors adding up coherently along the most "
                  "expanding direction (the measured ratio is in the table)",
                  CheckKind::sanity);
@@ -259,7 +259,7 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
   t << "\n### Inversion error on fresh points (Proposition 5.4, Corollary 5.5)\n\nThe model's reverse steps against the exact "
        "inverse of the exact BW-JKO steps, " << M << " fresh noise points.\n\n| block k | delta_k (rms, fresh points) | L_k |\n|---|---|---|\n";
   for (std::size_t k = 0; k < K; ++k) t << "| " << k << " | " << fmt(delta[k], 3) << " | " << fmt(lip[k], 4) << " |\n";
-  t << "\n||q^_0 - q_0|| (paired) = " << fmt(e0.l2) << " <= bound " << fmt(bound) << " (ratio " << fmt(e0.l2 / bound, 3) << ").\n";
+  t << "\n‖q^_0 - q_0‖ (paired) = " << fmt(e0.l2) << " <= bound " << fmt(bound) << " (ratio " << fmt(e0.l2 / bound, 3) << ").\n";
   out["inversion"] = {{"delta", delta}, {"lipschitz", lip}, {"discrepancy", e0.l2}, {"discrepancy_sq_se", e0.sq_se}, {"bound", bound},
                       {"fresh_points", M}};
   md += t.str();
