@@ -171,12 +171,12 @@ nlohmann::json generation(const Options& o, const Context& ctx, const Setting& s
   };
   nlohmann::json ou_rows = nlohmann::json::array();
   t << "\n### Data without a density (Lemma C.1, Corollary 5.3)\n\nData: a segment (rank-1 Gaussian), OU-smoothed to time t.\n\n"
-       "| t | W2^2(p, p_t) exact | coupling bound (1 - e^-t)^2 E|X|^2 + (1 - e^-2t) d |\n|---|---|---|\n";
+       "| t | W2^2(p, p_t) exact | coupling bound (1 - e^-t)^2 E‖X‖^2 + (1 - e^-2t) d |\n|---|---|---|\n";
   for (double tt : {0.02, 0.1, 0.3}) {
     const jko::Gaussian pt = ou(tt);
     const double w2 = metrics::bures_w2_squared(seg.mean, seg.cov, pt.mean, pt.cov);
     const double bound = std::pow(1 - std::exp(-tt), 2) * ex2 + (1 - std::exp(-2 * tt)) * 2;
-    checks.at_most("jko/lemmaC.1-w2-t=" + fmt(tt, 2), "Lemma C.1 (ii): W2^2(p, p_t) <= (1 - e^-t)^2 E|X|^2 + (1 - e^-2t) d for the "
+    checks.at_most("jko/lemmaC.1-w2-t=" + fmt(tt, 2), "Lemma C.1 (ii): W2^2(p, p_t) <= (1 - e^-t)^2 E‖X‖^2 + (1 - e^-2t) d for the "
                    "OU smoothing p_t of data without a density (t = " + fmt(tt, 2) + ")",
                    w2, bound, 1e-9 * bound,
                    "closed forms (Bures for the rank-1 data); the coupling (X, e^-t X + sqrt(1 - e^-2t) Z) is nearly optimal for "
