@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     l.rate = double(step.inner) * double(n) * double(n) / s;
     l.unit = "pairs/s";
     l.limit = limit;
-    l.extra = "\"inner\": " + std::to_string(step.inner) + ", \"eps\": " + std::to_string(step.eps) +
+    l.extra = "\"inner\": " + std::to_string(step.inner) + ", \"solver_eps\": " + std::to_string(step.solver_eps) +
               ", \"tol\": " + std::to_string(step.tol) + ", \"converged\": " + (step.converged ? "true" : "false") +
               ", \"bandwidth\": " + std::to_string(step.score.bandwidth);
     l.print();

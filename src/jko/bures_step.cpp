@@ -1,6 +1,7 @@
 #include "flowsampler/jko/bures_step.hpp"
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 
 #include "flowsampler/core/error.hpp"
@@ -73,6 +74,37 @@ std::vector<Gaussian> bures_jko_sequence(const Gaussian& rho, const Gaussian& ta
   out.reserve(steps.size() + 1);
   for (double h : steps) out.push_back(bures_jko_step(out.back(), target, h).next);
   return out;
+}
+
+std::vector<double> gaussian_ot_slope(const Gaussian& from, const Gaussian& to) {
+  const auto ef = spd(from, "gaussian_ot_slope: from");
+  (void)spd(to, "gaussian_ot_slope: to");
+  FLOWSAMPLER_EXPECTS(from.dim() == to.dim(), "gaussian_ot_slope: from has d = " << from.dim() << ", to has d = " << to.dim());
+  const Eigen::Index d = Eigen::Index(from.dim());
+  const Mat Fh = fn(ef, sqrt_), Fmh = fn(ef, isqrt);
+  const Mat St = Eigen::Map<const Mat>(to.cov.data(), d, d);
+  Mat M = Fh * St * Fh;
+  M = 0.5 * (M + M.transpose());
+  Mat G = Fmh * fn(Eigen::SelfAdjointEigenSolver<Mat>(M), sqrt_) * Fmh;
+  return flat(Mat(0.5 * (G + G.transpose())));
+}
+
+double bures_first_order_residual(const Gaussian& from, const Gaussian& to, const Gaussian& target, double h) {
+  FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, "bures_first_order_residual: the step h must be > 0, got " << h);
+  const auto et = spd(to, "bures_first_order_residual: to");
+  const auto es = spd(target, "bures_first_order_residual: target");
+  (void)spd(from, "bures_first_order_residual: from");
+  FLOWSAMPLER_EXPECTS(from.dim() == to.dim() && to.dim() == target.dim(),
+                      "bures_first_order_residual: from, to and target have d = " << from.dim() << ", " << to.dim() << ", "
+                                                                                  << target.dim());
+  const Eigen::Index d = Eigen::Index(to.dim());
+  const std::vector<double> g = gaussian_ot_slope(to, from);  // rho_{k+1} -> rho_k
+  const Mat G = Eigen::Map<const Mat>(g.data(), d, d);
+  const Mat I = Mat::Identity(d, d), Pt = fn(es, inv), Pn = fn(et, inv);
+  const Mat M = (I - G) / h + Pt - Pn;
+  const Vec c = (vec(to.mean) - vec(from.mean)) / h + Pt * (vec(to.mean) - vec(target.mean));
+  const Mat S = Eigen::Map<const Mat>(to.cov.data(), d, d);
+  return std::sqrt(std::max(0.0, (M * S * M.transpose()).trace() + c.squaredNorm()));
 }
 
 double gaussian_kl(const Gaussian& p, const Gaussian& q) {

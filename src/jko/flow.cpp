@@ -120,13 +120,22 @@ FlowResult<Real> run_jko(const Context& ctx, const Objective<Real>& objective, c
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rec.k = int(k);
     rec.h = h;
-    rec.eps = s.eps;
+    rec.solver_eps = s.solver_eps;
     rec.tol = s.tol;
     rec.inner = s.inner;
     rec.converged = s.converged;
     rec.score = s.score;
     x = std::move(s.x);
     diagnose(ctx, objective, x, draws, o, rec);
+    const StepRecord& prev = out.records.back();
+    if (objective.target() && objective.target()->size() == 1) {
+      try {
+        const targets::GaussianMixture& pi = *objective.target();
+        rec.eps_gaussian = bures_first_order_residual(Gaussian{prev.mean, prev.cov}, Gaussian{rec.mean, rec.cov},
+                                                      Gaussian{pi.mean(0), pi.covariance(0)}, h);
+      } catch (const Error&) {  // a degenerate cloud has no Gaussian fit with a density
+      }
+    }
     if (o.lipschitz && o.diagnostic_points > 0) {
       const ParticleSet<Real> sub = strided(ctx, x, o.diagnostic_points);
       std::function<ParticleSet<Real>(const ParticleSet<Real>&)> reverse = [&](const ParticleSet<Real>& y) {

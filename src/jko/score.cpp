@@ -1,7 +1,12 @@
 #include "flowsampler/jko/score.hpp"
 
+#include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "cloud/apply_matrix.hpp"
+#include "core/launch.hpp"
 
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/score_estimates.hpp"
@@ -11,14 +16,16 @@ namespace flowsampler::jko {
 
 ScoreEstimator parse_score_estimator(const std::string& name, const std::string& what) {
   if (name == "kde") return ScoreEstimator::kde;
+  if (name == "kde-corrected") return ScoreEstimator::kde_corrected;
   if (name == "blob") return ScoreEstimator::blob;
   if (name == "ot") return ScoreEstimator::ot;
-  FLOWSAMPLER_EXPECTS(false, what << ": expected kde, blob or ot, got '" << name << "'");
+  FLOWSAMPLER_EXPECTS(false, what << ": expected kde, kde-corrected, blob or ot, got '" << name << "'");
 }
 
 std::string to_string(ScoreEstimator e) {
   switch (e) {
     case ScoreEstimator::kde: return "kde";
+    case ScoreEstimator::kde_corrected: return "kde-corrected";
     case ScoreEstimator::blob: return "blob";
     case ScoreEstimator::ot: return "ot";
   }
@@ -57,11 +64,37 @@ ScoreParams resolve_score(const Context& ctx, const ScoreOptions& o, const Parti
   return p;
 }
 
+namespace {
+
+// (I + b^2 S^-1) s, S the cloud's covariance (normalized by N), applied to
+// every row of s on the context's backend.
+template <class Real>
+ParticleSet<Real> remove_smoothing_bias(const Context& ctx, double b, const ParticleSet<Real>& cloud, const ParticleSet<Real>& s) {
+  const std::size_t d = cloud.d();
+  const std::vector<double> cov = metrics::covariance(ctx, cloud, false);
+  const Eigen::MatrixXd S = Eigen::Map<const Eigen::MatrixXd>(cov.data(), Eigen::Index(d), Eigen::Index(d));
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(0.5 * (S + S.transpose()));
+  FLOWSAMPLER_EXPECTS(es.eigenvalues().minCoeff() > 1e-12 * std::max(1.0, es.eigenvalues().maxCoeff()),
+                      "score estimate: kde-corrected needs a cloud with an invertible covariance (smallest eigenvalue "
+                          << es.eigenvalues().minCoeff() << ")");
+  const Eigen::MatrixXd M = Eigen::MatrixXd::Identity(Eigen::Index(d), Eigen::Index(d)) +
+                            b * b * es.eigenvectors() * es.eigenvalues().cwiseInverse().asDiagonal() * es.eigenvectors().transpose();
+  Buffer<double> Mb(ctx, d * d);
+  Mb.copy_from_host(M.data());
+  ParticleSet<Real> out(ctx, s.n(), d);
+  detail::for_each(ctx, out.size(), kernels::ApplyMatrix<Real>{out.data(), s.data(), Mb.data(), s.n(), int(d)});
+  return out;
+}
+
+}  // namespace
+
 template <class Real>
 ParticleSet<Real> score_estimate(const Context& ctx, const ScoreParams& p, const ParticleSet<Real>& cloud,
                                  const ParticleSet<Real>& at) {
   switch (p.estimator) {
     case ScoreEstimator::kde: return fields::kde_score(ctx, p.bandwidth, cloud, at);
+    case ScoreEstimator::kde_corrected:
+      return remove_smoothing_bias(ctx, p.bandwidth, cloud, fields::kde_score(ctx, p.bandwidth, cloud, at));
     case ScoreEstimator::blob: return fields::blob_score(ctx, p.bandwidth, cloud, at);
     case ScoreEstimator::ot: return fields::ot_score(ctx, p.ot_eps, p.ot_tol, cloud, at);
   }

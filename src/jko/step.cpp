@@ -168,7 +168,7 @@ StepResult<Real> jko_step(const Context& ctx, const Objective<Real>& objective, 
   if (o.explicit_step) {
     detail::lincomb_into(ctx, X, X, {{1.0, &f}});
     out.x = narrow(X);
-    out.eps = first_order_residual(ctx, objective, x, out.x, h, out.score);
+    out.solver_eps = first_order_residual(ctx, objective, x, out.x, h, out.score);
     out.inner = 0;
     return out;
   }
@@ -205,7 +205,7 @@ StepResult<Real> jko_step(const Context& ctx, const Objective<Real>& objective, 
     eps = best;
   }
   out.x = narrow(X);
-  out.eps = eps;
+  out.solver_eps = eps;
   out.converged = eps <= out.tol;
   return out;
 }

@@ -44,7 +44,7 @@ TEST(CliJko, FlowsToNormalAndGeneratesFromTheModel) {
   const auto j = nlohmann::json::parse(f);
   const auto& rec = j["records"];
   ASSERT_EQ(rec.size(), 9u);
-  for (std::size_t k = 1; k < rec.size(); ++k) EXPECT_LE(rec[k]["eps"].get<double>(), rec[k]["tol"].get<double>()) << k;
+  for (std::size_t k = 1; k < rec.size(); ++k) EXPECT_LE(rec[k]["solver_eps"].get<double>(), rec[k]["tol"].get<double>()) << k;
   EXPECT_LT(rec[8]["w2_bures"].get<double>(), 0.5 * rec[1]["w2_bures"].get<double>());
   EXPECT_LT(j["inversion_error"]["relative"].get<double>(), 1e-6);
   ASSERT_EQ(run("jko-sample --model " + dir + "/jmodel --n 400 --seed 5 --out " + dir + "/js.npy"), 0);
@@ -103,7 +103,7 @@ TEST(CliJko, OneStepOnTheEmulatorMatchesTheCpu) {
   const auto &re = e["records"][1], &rc = c["records"][1];
   EXPECT_EQ(re["inner"], rc["inner"]);
   EXPECT_TRUE(rc["converged"].get<bool>());
-  EXPECT_NEAR(re["eps"].get<double>(), rc["eps"].get<double>(), 1e-6 * rc["tol"].get<double>());
+  EXPECT_NEAR(re["solver_eps"].get<double>(), rc["solver_eps"].get<double>(), 1e-6 * rc["tol"].get<double>());
   EXPECT_NEAR(re["w2_bures"].get<double>(), rc["w2_bures"].get<double>(), 1e-10);
   EXPECT_NEAR(re["mmd2"].get<double>(), rc["mmd2"].get<double>(), 1e-10);
   EXPECT_NEAR(re["lipschitz_forward"].get<double>(), rc["lipschitz_forward"].get<double>(), 1e-6);

@@ -218,6 +218,77 @@ TEST_P(BuresStep, ContractsW2ByOnePlusHLambda) {
 
 INSTANTIATE_TEST_SUITE_P(Dims, BuresStep, ::testing::Values(1, 2, 3));
 
+TEST_P(BuresStep, OtSlopeIsTheSymmetricRootOfTheCovariances) {
+  const int d = GetParam();
+  std::mt19937 rng(31 + d);
+  const Gaussian a{random_vec(rng, d, 1), random_spd(rng, d, 0.2, 3)}, b{random_vec(rng, d, 1), random_spd(rng, d, 0.4, 2)};
+  const std::vector<double> g = fs::jko::gaussian_ot_slope(a, b);
+  const Eigen::MatrixXd G = Eigen::Map<const Eigen::MatrixXd>(g.data(), d, d);
+  const Eigen::MatrixXd Sa = Eigen::Map<const Eigen::MatrixXd>(a.cov.data(), d, d), Sb = Eigen::Map<const Eigen::MatrixXd>(b.cov.data(), d, d);
+  // The unique symmetric positive definite G with G Sa G = Sb (Brenier: an affine gradient of a convex function).
+  EXPECT_LT((G - G.transpose()).norm(), 1e-12);
+  EXPECT_GT(Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(G).eigenvalues().minCoeff(), 0);
+  EXPECT_LT((G * Sa * G - Sb).norm(), 1e-10 * (1 + Sb.norm()));
+  // Its transport cost is the Bures W2^2: E|G (x - ma) - (x - ma)|^2 + |mb - ma|^2.
+  const Eigen::MatrixXd I = Eigen::MatrixXd::Identity(d, d);
+  double dm = 0;
+  for (int i = 0; i < d; ++i) dm += std::pow(a.mean[std::size_t(i)] - b.mean[std::size_t(i)], 2);
+  EXPECT_NEAR(((G - I) * Sa * (G - I)).trace() + dm, fs::metrics::bures_w2_squared(a.mean, a.cov, b.mean, b.cov), 1e-10);
+}
+
+TEST_P(BuresStep, FirstOrderResidualIsZeroExactlyAtTheJkoStep) {
+  const int d = GetParam();
+  std::mt19937 rng(37 + d);
+  const Gaussian rho{random_vec(rng, d, 1.5), random_spd(rng, d, 0.2, 3.0)};
+  const Gaussian tgt{random_vec(rng, d, 1.0), random_spd(rng, d, 0.4, 2.0)};
+  for (double h : {0.1, 0.7}) {
+    const Gaussian next = fs::jko::bures_jko_step(rho, tgt, h).next;
+    EXPECT_LT(fs::jko::bures_first_order_residual(rho, next, tgt, h), 1e-8) << "h = " << h;
+    // Not at rho itself (no step), nor at a step to a slightly wrong covariance.
+    EXPECT_GT(fs::jko::bures_first_order_residual(rho, rho, tgt, h), 1e-2) << "h = " << h;
+    Gaussian off = next;
+    for (double& c : off.cov) c *= 0.9;
+    EXPECT_GT(fs::jko::bures_first_order_residual(rho, off, tgt, h), 1e-2) << "h = " << h;
+  }
+}
+
+TEST_P(BuresStep, FirstOrderResidualIsTheL2NormOfTheField) {
+  // Reference: the field (y - T(y)) / h + S*^-1 (y - m*) - S+^-1 (y - m+) with
+  // T(y) = m + G (y - m+), G the geometric mean S+^-1 # S = S+^-1 (S+ S)^1/2
+  // from the (non-symmetric) eigendecomposition of S+ S, averaged exactly
+  // over N(m+, S+) by its 2d sigma points m+ +- sqrt(d) L e_i (an affine
+  // field's square has a quadratic mean: the sigma points carry it exactly).
+  const int d = GetParam();
+  std::mt19937 rng(41 + d);
+  for (int trial = 0; trial < 3; ++trial) {
+    const Gaussian from{random_vec(rng, d, 1.0), random_spd(rng, d, 0.3, 3.0)};
+    const Gaussian to{random_vec(rng, d, 1.0), random_spd(rng, d, 0.3, 3.0)};
+    const Gaussian tgt{random_vec(rng, d, 1.0), random_spd(rng, d, 0.5, 2.0)};
+    const double h = 0.4;
+    const Eigen::MatrixXd S = Eigen::Map<const Eigen::MatrixXd>(from.cov.data(), d, d);
+    const Eigen::MatrixXd Sp = Eigen::Map<const Eigen::MatrixXd>(to.cov.data(), d, d);
+    const Eigen::MatrixXd Ss = Eigen::Map<const Eigen::MatrixXd>(tgt.cov.data(), d, d);
+    const Eigen::VectorXd m = Eigen::Map<const Eigen::VectorXd>(from.mean.data(), d);
+    const Eigen::VectorXd mp = Eigen::Map<const Eigen::VectorXd>(to.mean.data(), d);
+    const Eigen::VectorXd ms = Eigen::Map<const Eigen::VectorXd>(tgt.mean.data(), d);
+    Eigen::EigenSolver<Eigen::MatrixXd> es(Sp * S);  // real positive eigenvalues (similar to an SPD matrix)
+    const Eigen::MatrixXd V = es.eigenvectors().real();
+    const Eigen::VectorXd lam = es.eigenvalues().real();
+    const Eigen::MatrixXd root = V * lam.cwiseSqrt().asDiagonal() * V.inverse();
+    const Eigen::MatrixXd G = Sp.inverse() * root;
+    const Eigen::MatrixXd L = Sp.llt().matrixL();
+    double sum = 0;
+    for (int i = 0; i < d; ++i)
+      for (double sgn : {-1.0, 1.0}) {
+        const Eigen::VectorXd y = mp + sgn * std::sqrt(double(d)) * L.col(i);
+        const Eigen::VectorXd T = m + G * (y - mp);
+        sum += ((y - T) / h + Ss.inverse() * (y - ms) - Sp.inverse() * (y - mp)).squaredNorm();
+      }
+    const double ref = std::sqrt(sum / (2 * d));
+    EXPECT_NEAR(fs::jko::bures_first_order_residual(from, to, tgt, h), ref, 1e-9 * (1 + ref)) << "trial " << trial;
+  }
+}
+
 TEST(BuresStep, GaussianKlMatchesAReference) {
   std::mt19937 rng(3);
   const Gaussian p{random_vec(rng, 3, 1), random_spd(rng, 3, 0.3, 2)}, q{random_vec(rng, 3, 1), random_spd(rng, 3, 0.3, 2)};
@@ -237,6 +308,10 @@ TEST(BuresStep, RejectsBadInput) {
   EXPECT_THROW(fs::jko::bures_jko_step(Gaussian{{0, 0}, {1, 0.5, 0, 1}}, b, 0.1), fs::Error);  // asymmetric
   EXPECT_THROW(fs::jko::bures_jko_step(Gaussian{{0, 0}, {1, 0, 0}}, b, 0.1), fs::Error);       // wrong size
   EXPECT_THROW(fs::jko::bures_jko_step(Gaussian{{}, {}}, b, 0.1), fs::Error);                  // empty
+  EXPECT_THROW(fs::jko::bures_first_order_residual(a, b, a, 0), fs::Error);
+  EXPECT_THROW(fs::jko::bures_first_order_residual(a, Gaussian{{0, 0}, {1, 0, 0, -1}}, a, 0.1), fs::Error);
+  EXPECT_THROW(fs::jko::bures_first_order_residual(a, b, Gaussian{{0}, {1}}, 0.1), fs::Error);
+  EXPECT_THROW(fs::jko::gaussian_ot_slope(a, Gaussian{{0}, {1}}), fs::Error);
 }
 
 }  // namespace

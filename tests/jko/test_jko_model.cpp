@@ -61,7 +61,7 @@ TEST(JkoModel, InvertsTheTrainingPoints) {
   EXPECT_LT(e.relative, 1e-6);
   ASSERT_EQ(e.per_step.size(), 4u);
   // One block: S_k(X_{k+1}) - X_k = -h_k r_k, so its rms is h_k eps_k.
-  for (std::size_t k = 0; k < 4; ++k) EXPECT_NEAR(e.per_step[k], 0.2 * r.records[k + 1].eps, 1e-3 * 0.2 * r.records[k + 1].eps + 1e-15);
+  for (std::size_t k = 0; k < 4; ++k) EXPECT_NEAR(e.per_step[k], 0.2 * r.records[k + 1].solver_eps, 1e-3 * 0.2 * r.records[k + 1].solver_eps + 1e-15);
   // The reverse step is not the identity: it undoes a real move.
   EXPECT_GT(fs::metrics::energy_distance(ctx, model.clouds().front(), model.clouds().back()), 0.1);
 }

@@ -1,5 +1,5 @@
 // `flowsampler jko --data X.npy (--to-normal | --target T.json) --h H --steps K
-//   [--estimator kde|blob|ot] [--model DIR] --out XK.npy --report R.json` and
+//   [--estimator blob|kde-corrected|kde|ot] [--model DIR] --out XK.npy --report R.json` and
 // `flowsampler jko-sample --model DIR --n N --out Y.npy`.
 #include "cli_checks.hpp"
 #include "jko_command.hpp"
@@ -34,7 +34,10 @@ CLI::App* add_jko_commands(CLI::App& app, JkoOptions& o, JkoSampleOptions& s, st
   jko->add_option("--schedule", o.schedule, "constant or geometric (h ratio^k)")->capture_default_str()->check(CLI::IsMember({"constant", "geometric"}));
   jko->add_option("--ratio", o.ratio, "geometric schedule ratio")->capture_default_str()->check(flowsampler::cli::positive_number);
   jko->add_option("--step-list", o.steps_list, "explicit steps h_0,h_1,... (overrides --h/--schedule)")->delimiter(',');
-  jko->add_option("--estimator", o.estimator, "score of rho: kde, blob or ot")->capture_default_str()->check(CLI::IsMember({"kde", "blob", "ot"}));
+  jko->add_option("--estimator", o.estimator, "score of rho: blob (closest to the exact JKO step of the estimators), kde-corrected (the KDE score with its Gaussian "
+                  "smoothing bias removed), kde or ot")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"blob", "kde-corrected", "kde", "ot"}));
   jko->add_option("--bandwidth", o.bandwidth, "kde/blob bandwidth (default: Silverman's rule per step)")->check(CLI::NonNegativeNumber);
   jko->add_option("--ot-eps", o.ot_eps, "ot: entropic eps (default 0.05 x median squared distance per step)")->check(CLI::NonNegativeNumber);
   jko->add_option("--tol", o.tol, "first-order residual tolerance (default: relative 1e-7 double / 1e-3 float)")->check(CLI::NonNegativeNumber);
@@ -85,7 +88,7 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   const Progress progress(o.progress);
   fo.on_step = [&](const jko::StepRecord& r) {
     char status[64];
-    std::snprintf(status, sizeof status, "eps %.2e  inner %d", r.eps, r.inner);
+    std::snprintf(status, sizeof status, "solver eps %.2e  inner %d", r.solver_eps, r.inner);
     progress.draw(double(r.k + 1) / o.steps, r.k + 1, o.steps, status);
   };
   jko::FlowResult<Real> r;

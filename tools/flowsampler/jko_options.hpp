@@ -7,7 +7,7 @@
 namespace flowsampler::cli {
 
 struct JkoOptions {
-  std::string data, target, estimator = "kde", model, out, report, precision = "double", schedule = "constant";
+  std::string data, target, estimator = "blob", model, out, report, precision = "double", schedule = "constant";
   bool to_normal = false, explicit_step = false, progress = false;
   double h = 0.1, ratio = 1.0, bandwidth = 0, ot_eps = 0, tol = 0, w2_tol = 0, kl_tol = 0;
   std::vector<double> steps_list;

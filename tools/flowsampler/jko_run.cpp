@@ -62,7 +62,7 @@ jko::FlowResult<Real> run_jko_flow(const Context& ctx, const JkoProblem& p, cons
 
 nlohmann::json record_json(const jko::StepRecord& r) {
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  return {{"k", r.k}, {"h", r.h}, {"eps", r.eps}, {"tol", r.tol}, {"inner", r.inner}, {"converged", r.converged},
+  return {{"k", r.k}, {"h", r.h}, {"solver_eps", r.solver_eps}, {"eps_gaussian", num(r.eps_gaussian)}, {"tol", r.tol}, {"inner", r.inner}, {"converged", r.converged},
           {"estimator", jko::to_string(r.score.estimator)}, {"bandwidth", r.score.bandwidth}, {"ot_eps", r.score.ot_eps},
           {"mean", r.mean}, {"covariance", r.cov}, {"w2_bures", num(r.w2)}, {"kl", num(r.kl)},
           {"kl_gaussian", num(r.kl_gaussian)}, {"mmd2", num(r.mmd2)}, {"lipschitz_forward", num(r.lipschitz_forward)},

@@ -38,6 +38,24 @@ BuresStep bures_jko_step(const Gaussian& rho, const Gaussian& target, double h);
 /// The sequence rho_0 = rho, rho_{k+1} = step(rho_k, h_k): steps.size() + 1 Gaussians.
 std::vector<Gaussian> bures_jko_sequence(const Gaussian& rho, const Gaussian& target, const std::vector<double>& steps);
 
+/// The seed's first-order residual eps_k (Assumption 1, eq. (29)-(30)) of a
+/// step rho_k = `from` -> rho_{k+1} = `to` between Gaussian laws, for the
+/// objective KL(. || target) with step h:
+///   eps = || (id - T)/h + grad_W KL(rho_{k+1}) ||_{L2(rho_{k+1})},
+/// T the OT map from rho_{k+1} back to rho_k (affine between Gaussians),
+/// grad_W KL(rho_{k+1})(y) = S*^-1 (y - m*) - S_{k+1}^-1 (y - m_{k+1}). It is
+/// zero exactly when `to` is the exact JKO step of `from`
+/// (bures_jko_step), and it involves the true score of the Gaussian law,
+/// not any estimator of it. The field is affine, v(y) = M (y - m_{k+1}) + c,
+/// so eps^2 = tr(M S_{k+1} M^T) + |c|^2. Error on the same inputs as
+/// bures_jko_step.
+double bures_first_order_residual(const Gaussian& from, const Gaussian& to, const Gaussian& target, double h);
+
+/// The symmetric positive definite slope G of the OT map x -> m_to + G (x - m_from)
+/// from N(m_from, S_from) to N(m_to, S_to): G = S_from^-1/2 (S_from^1/2 S_to S_from^1/2)^1/2 S_from^-1/2,
+/// the unique SPD matrix with G S_from G = S_to. d*d values.
+std::vector<double> gaussian_ot_slope(const Gaussian& from, const Gaussian& to);
+
 /// KL(N(m1, S1) || N(m2, S2)) in nats, closed form. Error on bad shapes or
 /// non-positive-definite covariances.
 double gaussian_kl(const Gaussian& p, const Gaussian& q);

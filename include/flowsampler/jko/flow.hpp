@@ -55,7 +55,14 @@ struct FlowOptions {
 struct StepRecord {
   int k = -1;
   double h = 0;
-  double eps = 0;             ///< first-order residual of the step (Assumption 1)
+  /// The solver's residual: the first-order residual of the estimator's
+  /// surrogate objective (step.hpp), the convergence figure of the solve.
+  double solver_eps = 0;
+  /// The seed's eps_k (Assumption 1) between the Gaussian fits of X_k and
+  /// X_{k+1} when pi is one Gaussian (bures_first_order_residual): the true
+  /// JKO objective's first-order residual, independent of the estimator;
+  /// exact when the clouds are Gaussian. NaN otherwise and for k = -1.
+  double eps_gaussian = std::numeric_limits<double>::quiet_NaN();
   double tol = 0;
   int inner = 0;              ///< gradient evaluations
   bool converged = true;

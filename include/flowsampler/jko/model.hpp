@@ -23,7 +23,11 @@
 
 namespace flowsampler::jko {
 
-/// The seed's inversion error of the training points, X_K run back to X_0.
+/// X_K run back to X_0 on the training points: a consistency check of the
+/// forward solve. On those points S_k(X_{k+1}) - X_k = -h_k r_k, r_k the
+/// solver's residual, so it is small by construction; it is not the seed's
+/// inversion error (Assumption 2), which concerns a computed reverse process
+/// on fresh points (`reproduce jko-convergence` measures it there).
 struct InversionError {
   double rms = 0;       ///< sqrt(mean_i |X0_rec_i - X0_i|^2)
   double relative = 0;  ///< rms over the data's spread sqrt(mean_i |X0_i - mean|^2)
@@ -57,7 +61,7 @@ class JkoModel {
   ParticleSet<Real> reverse(const Context& ctx, const ParticleSet<Real>& y) const;
   /// n fresh draws of pi (ctx's random stream) run back to level 0.
   ParticleSet<Real> generate(Context& ctx, std::size_t n) const;
-  /// X_K run back to X_0, compared with X_0.
+  /// X_K run back to X_0, compared with X_0 (the training points only: see InversionError).
   InversionError inversion_error(const Context& ctx) const;
 
   /// Writes the model directory (created if missing). Error when it cannot.

@@ -3,12 +3,16 @@
 ///   X_{k+1} = X_k - h grad_W F(rho_{k+1})(X_{k+1}),
 /// rho_{k+1} the law of X_{k+1} itself, solved by a damped fixed-point
 /// iteration X <- X + w (X_k - h G(X) - X), G(X) = grad_W F(rho_X)(X), with
-/// Anderson mixing and adaptive damping, until the first-order residual
-///   eps_k = || (X_{k+1} - X_k) / h + grad_W F(rho_{k+1})(X_{k+1}) ||_{L2(rho_{k+1})}
-/// (the root mean square over the particles; Assumption 1 of the JKO-flow
-/// analysis) is below the tolerance. The score estimator's parameters are
-/// fixed from X_k for the whole step, so every evaluation of the step sees
-/// the same functional. The explicit (forward Euler) step is an option.
+/// Anderson mixing and adaptive damping, until the solver residual
+///   solver_eps = || (X_{k+1} - X_k) / h + G(X_{k+1}) ||_{L2(rho_{k+1})}
+/// (the root mean square over the particles) is below the tolerance. G uses
+/// the score *estimator*, so solver_eps is the first-order residual of the
+/// estimator's surrogate objective: it says the solve converged, not that
+/// the step is close to the exact JKO step of F. The seed's eps_k (Assumption
+/// 1, with the true score of rho_{k+1}) is measured independently, e.g.
+/// against the Gaussian fits (bures_first_order_residual, StepRecord::eps_gaussian).
+/// The score estimator's parameters are fixed from X_k for the whole step, so
+/// every evaluation of the step sees the same functional. The explicit (forward Euler) step is an option.
 ///
 /// On a device context the iterate and its history stay on the device (in
 /// double): per gradient evaluation the host reads one residual norm and,
@@ -21,8 +25,8 @@
 namespace flowsampler::jko {
 
 struct StepOptions {
-  /// Stop when eps_k <= tol. 0 = automatic: 1e-7 (double) or 1e-3 (float)
-  /// times eps at X = X_k, i.e. rms |grad_W F(rho_k)(X_k)|.
+  /// Stop when solver_eps <= tol. 0 = automatic: 1e-7 (double) or 1e-3 (float)
+  /// times solver_eps at X = X_k, i.e. rms |G(X_k)|.
   double tol = 0;
   int max_inner = 200;      ///< gradient evaluations at most
   double damping = 1.0;     ///< w in (0, 1]
@@ -34,10 +38,10 @@ struct StepOptions {
 template <class Real>
 struct StepResult {
   ParticleSet<Real> x;       ///< X_{k+1}
-  double eps = 0;            ///< the first-order residual at X_{k+1} (explicit: of the backward condition too)
+  double solver_eps = 0;     ///< the surrogate residual at X_{k+1} (explicit: of the backward condition too)
   double tol = 0;            ///< the tolerance used
   int inner = 0;             ///< gradient evaluations of the inner iteration
-  bool converged = false;    ///< eps <= tol (explicit steps: false)
+  bool converged = false;    ///< solver_eps <= tol (explicit steps: false)
   ScoreParams score;         ///< the score estimator's parameters of this step
 };
 
@@ -49,8 +53,8 @@ template <class Real>
 StepResult<Real> jko_step(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x, double h,
                           const StepOptions& options = {});
 
-/// The first-order residual eps of a candidate step x -> next with the score
-/// parameters `params` (what jko_step reports; an independent check).
+/// The solver residual of a candidate step x -> next with the score
+/// parameters `params` (what jko_step reports as solver_eps; an independent check).
 template <class Real>
 double first_order_residual(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x,
                             const ParticleSet<Real>& next, double h, const ScoreParams& params);
