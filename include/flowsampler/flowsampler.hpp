@@ -1,6 +1,7 @@
 #pragma once
 /// \file The whole public API of flowsampler.
 #include "flowsampler/core/buffer.hpp"
+#include "flowsampler/core/communicator.hpp"
 #include "flowsampler/core/context.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/core/particle_set.hpp"

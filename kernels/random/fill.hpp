@@ -1,7 +1,8 @@
 #pragma once
 // Counter-based random fills of a column-major n x d cloud: coordinate k of
-// particle i is drawn from Philox keyed by (seed, i, draw, k), so it depends
-// on neither N, the thread count, the shard nor the backend.
+// particle i is drawn from Philox keyed by (seed, first + i, draw, k), first
+// the global index of the cloud's row 0 (a rank's shard starts past 0), so it
+// depends on neither N, the thread count, the shard nor the backend.
 #include <cstddef>
 #include <cstdint>
 
@@ -18,8 +19,9 @@ struct RandomFill {
   std::uint64_t seed;
   std::uint32_t draw;
   Distribution kind;
+  std::size_t first = 0;
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t e) const {
-    const std::size_t k = e / n, i = e % n;
+    const std::size_t k = e / n, i = first + e % n;
     out[e] = kind == Distribution::uniform ? uniform_coordinate<Real>(seed, draw, i, static_cast<std::uint32_t>(k))
                                            : normal_coordinate<Real>(seed, draw, i, static_cast<std::uint32_t>(k));
   }

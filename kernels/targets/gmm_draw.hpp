@@ -1,5 +1,6 @@
 #pragma once
-// Draws from a Gaussian mixture, one coordinate per thread: particle i picks
+// Draws from a Gaussian mixture, one coordinate per thread: particle i (its
+// global index: first + its row) picks
 // component k by a categorical draw (Philox keyed by (seed, i, draw_k)), then
 // coordinate j = m_k[j] + sum_r U_k[r d + j] sqrt(lambda_k[r]) N(seed, i, draw_x, r)
 // (or m_k[j] + sqrt(lambda_k[j]) N(...) for diagonal components), in double,
@@ -25,8 +26,9 @@ struct GmmDraw {
   double total;
   std::uint64_t seed;
   std::uint32_t draw_k, draw_x;
+  std::size_t first = 0;  // global index of row 0 (a rank's shard)
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t e) const {
-    const std::size_t j = e / n, i = e % n;
+    const std::size_t j = e / n, i = first + e % n;
     const std::uint32_t k = categorical_index(cdf, K, total, uniform_coordinate<double>(seed, draw_k, i, 0));
     const double* c = table + static_cast<std::size_t>(k) * stride;
     const double* mean = c + 1;

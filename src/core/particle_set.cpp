@@ -1,6 +1,8 @@
 #include "flowsampler/core/particle_set.hpp"
 
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "cloud/gather.hpp"
 #include "core/launch.hpp"
@@ -89,9 +91,24 @@ ParticleSet<Real> strided_rows(const Context& ctx, const ParticleSet<Real>& x, s
 }
 
 template <class Real>
+ParticleSet<Real> shard_rows(const Context& ctx, const ParticleSet<Real>& x, Shard s) {
+  FLOWSAMPLER_EXPECTS(s.first <= x.n() && s.count <= x.n() - s.first,
+                      "shard_rows: rows [" << s.first << ", " << s.first + s.count << ") outside a set of " << x.n());
+  const std::vector<Real> all = x.to_host();
+  std::vector<Real> part(s.count * x.d());
+  for (std::size_t k = 0; k < x.d(); ++k)
+    std::copy_n(all.begin() + static_cast<std::ptrdiff_t>(k * x.n() + s.first), s.count,
+                part.begin() + static_cast<std::ptrdiff_t>(k * s.count));
+  ParticleSet<Real> out = ParticleSet<Real>::from_column_major(ctx, part.data(), s.count, x.d());
+  out.set_first_row(x.first_row() + s.first);
+  return out;
+}
+
+template <class Real>
 ParticleSet<Real> ParticleSet<Real>::copy(const Context& ctx) const {
   ParticleSet out(ctx, n_, d_);
   out.buf_.copy_from(buf_);
+  out.first_row_ = first_row_;
   return out;
 }
 
@@ -107,6 +124,8 @@ const Real& ParticleSet<Real>::at(std::size_t i, std::size_t k) const {
   return const_cast<ParticleSet*>(this)->at(i, k);
 }
 
+template ParticleSet<float> shard_rows(const Context&, const ParticleSet<float>&, Shard);
+template ParticleSet<double> shard_rows(const Context&, const ParticleSet<double>&, Shard);
 template class ParticleSet<float>;
 template class ParticleSet<double>;
 template ParticleSet<float> strided_rows(const Context&, const ParticleSet<float>&, std::size_t);

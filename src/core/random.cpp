@@ -14,7 +14,7 @@ void fill(Context& ctx, ParticleSet<Real>& out, kernels::Distribution kind) {
   FLOWSAMPLER_EXPECTS(out.belongs_to(ctx), "random fill: the particle set must live in the context's memory ("
                                                << to_string(ctx.backend()) << ")");
   const std::uint32_t draw = ctx.next_draw();
-  detail::for_each(ctx, out.size(), kernels::RandomFill<Real>{out.data(), out.n(), ctx.seed(), draw, kind});
+  detail::for_each(ctx, out.size(), kernels::RandomFill<Real>{out.data(), out.n(), ctx.seed(), draw, kind, out.first_row()});
 }
 }  // namespace
 

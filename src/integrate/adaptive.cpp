@@ -26,25 +26,31 @@ constexpr double A[7][6] = {{0},
 constexpr double E[7] = {71 / 57600., 0, -71 / 16695., 71 / 1920., -17253 / 339200., 22 / 525., -1 / 40.};
 
 // ||e / (atol + rtol max(|z0|, |z1|))|| over all coordinates, e = h sum_j E_j k_j:
-// one reduction on the device, one scalar read.
+// one reduction on the device, one scalar read (and, for a sharded cloud,
+// one exchange between the ranks).
 template <class Real>
 double error_norm(const Context& ctx, const ParticleSet<Real>& z0, const ParticleSet<Real>& z1,
-                  const detail::Stage<Real> (&k)[7], double h, const AdaptiveOptions& o) {
+                  const detail::Stage<Real> (&k)[7], double h, const AdaptiveOptions& o, const Communicator* comm) {
   auto run = [&](auto max_c) {
     kernels::DopriError<Real, decltype(max_c)::value> f{z0.data(), z1.data(), {}, {}, h, o.atol, o.rtol};
     for (int j = 0; j < 7; ++j) f.k[j] = k[j].v.data(), f.E[j] = E[j];
     return flowsampler::detail::reduce(ctx, z0.size(), 1, f)[0];
   };
-  if (o.norm == ErrorNorm::max) return run(std::true_type{});
-  return std::sqrt(run(std::false_type{}) / static_cast<double>(z0.size()));
+  if (o.norm == ErrorNorm::max) {
+    const double mine = run(std::true_type{});
+    return comm ? comm->max({mine})[0] : mine;
+  }
+  const auto s = detail::cloud_sums(comm, {run(std::false_type{}), static_cast<double>(z0.size())});
+  return std::sqrt(s[0] / s[1]);
 }
 
 // Root mean square of (x - y) / (atol + rtol |z|) over all coordinates (y may be null).
 template <class Real>
 double rms_scaled(const Context& ctx, const ParticleSet<Real>& x, const ParticleSet<Real>* y, const ParticleSet<Real>& z,
-                  const AdaptiveOptions& o) {
+                  const AdaptiveOptions& o, const Communicator* comm) {
   const kernels::ScaledSquares<Real> f{x.data(), y ? y->data() : nullptr, z.data(), o.atol, o.rtol};
-  return std::sqrt(flowsampler::detail::reduce(ctx, x.size(), 1, f)[0] / static_cast<double>(x.size()));
+  const auto s = detail::cloud_sums(comm, {flowsampler::detail::reduce(ctx, x.size(), 1, f)[0], static_cast<double>(x.size())});
+  return std::sqrt(s[0] / s[1]);
 }
 
 // Tolerances below the precision's resolution (atol + rtol |z| underflowing)
@@ -80,17 +86,19 @@ Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, 
   Report r;
   detail::Stage<Real> k[7];
   ParticleSet<Real> zs(ctx, z.n(), z.d());  // stage points, and the candidate solution
+  zs.set_first_row(z.first_row());  // it becomes z (swap) on acceptance
   k[0] = detail::eval_stage(ctx, field, t0, z, track, r.nfe);
   double h = o.first_step;
   if (h == 0) {
     // Hairer's starting step: from the sizes of z, v and the change of v over a trial step.
-    const double d0 = rms_scaled<Real>(ctx, z, nullptr, z, o), d1 = rms_scaled<Real>(ctx, k[0].v, nullptr, z, o);
+    const Communicator* comm = options.comm;
+    const double d0 = rms_scaled<Real>(ctx, z, nullptr, z, o, comm), d1 = rms_scaled<Real>(ctx, k[0].v, nullptr, z, o, comm);
     double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
     h0 = std::min(h0, hmax);
     expect_usable_step(h0, o);
     const ParticleSet<Real> z1 = detail::lincomb(ctx, z, {{dir * h0, &k[0].v}});
     const detail::Stage<Real> f1 = detail::eval_stage(ctx, field, t0 + dir * h0, z1, false, r.nfe);
-    const double d2 = rms_scaled(ctx, f1.v, &k[0].v, z, o) / h0;
+    const double d2 = rms_scaled(ctx, f1.v, &k[0].v, z, o, comm) / h0;
     const double h1 = std::max(d1, d2) <= 1e-15 ? std::max(1e-6, h0 * 1e-3) : std::pow(0.01 / std::max(d1, d2), 0.2);
     h = std::min({100 * h0, h1, hmax});
   }
@@ -118,7 +126,7 @@ Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, 
       k[s] = detail::eval_stage(ctx, field, C[s] == 1 && final_step ? t1 : t + C[s] * hs, zs, track, r.nfe);
     }
     {
-      const double err = error_norm(ctx, z, zs, k, h, o);
+      const double err = error_norm(ctx, z, zs, k, h, o, options.comm);
       const double fac11 = std::pow(err, expo);
       if (std::isfinite(err) && err <= 1.0) {
         if (ll) detail::add_divergences<Real, 6>(ctx, *ll, k, A[6], hs);

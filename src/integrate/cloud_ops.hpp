@@ -7,6 +7,7 @@
 #include "cloud/lincomb.hpp"
 #include "core/launch.hpp"
 #include "core/lincomb.hpp"
+#include "flowsampler/core/communicator.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/field.hpp"
 #include "integrate/stages.hpp"
@@ -16,6 +17,12 @@ namespace flowsampler::integrate::detail {
 using flowsampler::detail::lincomb;
 using flowsampler::detail::lincomb_into;
 using flowsampler::detail::Term;
+
+// Sums of a cloud that may be sharded over ranks: the ranks' partial sums
+// added in rank order (the sums themselves for a whole cloud).
+inline std::vector<double> cloud_sums(const Communicator* comm, std::vector<double> partial) {
+  return comm ? comm->sum(partial) : partial;
+}
 
 // One stage: the velocity and, when the log-density is tracked, div v (N x 1).
 template <class Real>

@@ -17,7 +17,15 @@ std::vector<EvolveRecord> evolve(const Context& ctx, const fields::Field<Real>& 
   FLOWSAMPLER_EXPECTS(o.method != Method::ddim && o.method != Method::dpmpp2m,
                       "evolve: needs a velocity method (euler, heun, midpoint, rk4), got " << to_string(o.method));
   std::vector<EvolveRecord> records;
-  auto record = [&](int step, double t, const ParticleSet<Real>& x) {
+  const bool sharded = o.comm && o.comm->size() > 1;
+  auto record = [&](int step, double t, const ParticleSet<Real>& part) {
+    ParticleSet<Real> whole;  // a sharded cloud's rows, gathered in row order on rank 0
+    if (sharded) {
+      const std::vector<Real> rows = o.comm->gather(part.to_row_major());
+      if (!o.comm->is_root()) return;
+      whole = ParticleSet<Real>::from_row_major(ctx, rows.data(), rows.size() / part.d(), part.d());
+    }
+    const ParticleSet<Real>& x = sharded ? whole : part;
     EvolveRecord r;
     r.step = step;
     r.t = t;
@@ -31,6 +39,7 @@ std::vector<EvolveRecord> evolve(const Context& ctx, const fields::Field<Real>& 
   };
   record(0, 0.0, z);
   Options<Real> opts;
+  opts.comm = o.comm;
   opts.on_step = [&](int k, double t, const ParticleSet<Real>& x) {
     if ((k + 1) % o.every == 0 || k + 1 == o.steps) record(k + 1, t, x);
     if (o.on_step) o.on_step(k + 1);

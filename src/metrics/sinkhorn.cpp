@@ -36,11 +36,53 @@ void relax(const Context& ctx, ParticleSet<double>& p, const ParticleSet<Real>& 
   detail::for_each(ctx, p.n(), kernels::SinkhornRelax<Real>{p.data(), lse.data(), eps, w});
 }
 
-// |P 1 - a|_1 for potentials p whose fresh c-transform is -eps lse: one scalar read.
+// The sum over rows of |P 1 - a| (times N) for potentials p whose fresh
+// c-transform is -eps lse: one scalar read.
 template <class Real>
-double marginal_error(const Context& ctx, const ParticleSet<double>& p, const ParticleSet<Real>& lse, double eps) {
-  return detail::reduce(ctx, p.n(), 1, kernels::SinkhornMarginalError<Real>{p.data(), lse.data(), eps})[0] /
-         static_cast<double>(p.n());
+double marginal_error_sum(const Context& ctx, const ParticleSet<double>& p, const ParticleSet<Real>& lse, double eps) {
+  return detail::reduce(ctx, p.n(), 1, kernels::SinkhornMarginalError<Real>{p.data(), lse.data(), eps})[0];
+}
+
+// A cloud every rank holds whole, and the rows of it whose potential this
+// rank updates: all of them with one rank (then no copy and no exchange).
+template <class Real>
+struct Rows {
+  const ParticleSet<Real>* whole = nullptr;
+  const Communicator* comm = nullptr;  // null: one process
+  Shard shard;
+  ParticleSet<Real> part;  // the shard's rows, with several ranks
+
+  Rows(const Context& ctx, const ParticleSet<Real>& x, const Communicator* c) : whole(&x), shard{0, x.n()} {
+    if (c && c->size() > 1) {
+      comm = c;
+      shard = c->shard(x.n());
+      part = shard_rows(ctx, x, shard);
+    }
+  }
+  const ParticleSet<Real>& mine() const { return comm ? part : *whole; }
+  // The sum over every rank's rows of a partial sum of this rank's rows.
+  double total(double partial) const { return comm ? comm->sum({partial})[0] : partial; }
+};
+
+// p <- (1 - w) p + w T on this rank's rows of p (the whole potential, the same
+// on every rank), then the ranks' rows exchanged: p is whole again everywhere.
+template <class Real>
+void relax_rows(const Context& ctx, ParticleSet<double>& p, const Rows<Real>& rows, const ParticleSet<Real>& lse,
+                double eps, double w) {
+  if (!rows.comm) return relax(ctx, p, lse, eps, w);
+  ParticleSet<double> mine = shard_rows(ctx, p, rows.shard);
+  relax(ctx, mine, lse, eps, w);
+  const std::vector<double> all = rows.comm->all_gather(mine.to_host());
+  p = ParticleSet<double>::from_column_major(ctx, all.data(), all.size(), 1);
+}
+
+// |P 1 - a|_1 over every rank's rows; p whole, lse the transform on this rank's rows.
+template <class Real>
+double marginal_error(const Context& ctx, const ParticleSet<double>& p, const Rows<Real>& rows,
+                      const ParticleSet<Real>& lse, double eps) {
+  const double partial = rows.comm ? marginal_error_sum(ctx, shard_rows(ctx, p, rows.shard), lse, eps)
+                                   : marginal_error_sum(ctx, p, lse, eps);
+  return rows.total(partial) / static_cast<double>(p.n());
 }
 
 ParticleSet<double> zeros(const Context& ctx, std::size_t n) {
@@ -119,13 +161,14 @@ ParticleSet<double> symmetric_potential(const Context& ctx, const ParticleSet<Re
                                         const SinkhornOptions& o) {
   ParticleSet<double> p = zeros(ctx, x.n());
   ParticleSet<Real> lw(ctx, x.n(), 1);
+  const Rows<Real> rows(ctx, x, o.comm);
   for (std::size_t k = 0; k < s.eps.size(); ++k) {
     const bool last = k + 1 == s.eps.size();
     for (int it = 0; it < (last ? o.max_iter : 1); ++it) {
-      const auto t = c_transform(ctx, x, x, p, s.eps[k], lw);
+      const auto t = c_transform(ctx, rows.mine(), x, p, s.eps[k], lw);
       // The error is only read at the final eps: one scalar read per iteration there.
-      const double err = last ? marginal_error(ctx, p, t.lse, s.eps[k]) : 0.0;
-      relax(ctx, p, t.lse, s.eps[k], 0.5);
+      const double err = last ? marginal_error(ctx, p, rows, t.lse, s.eps[k]) : 0.0;
+      relax_rows(ctx, p, rows, t.lse, s.eps[k], 0.5);
       if (last && err < o.tol) return p;
     }
   }
@@ -162,21 +205,22 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
   r.f = zeros(ctx, n);
   r.g = zeros(ctx, m);
   ParticleSet<Real> lw_x(ctx, n, 1), lw_y(ctx, m, 1);  // log-weights of the soft-mins over x and over y
-  pairwise::SoftmaxResult<Real> tf;  // the latest transform of g onto x
+  pairwise::SoftmaxResult<Real> tf;  // the latest transform of g onto (this rank's rows of) x
+  const Rows<Real> rows_x(ctx, x, o.comm), rows_y(ctx, y, o.comm);
   bool converged = false;
   double w = o.relaxation, best_error = std::numeric_limits<double>::infinity();
   for (std::size_t k = 0; k < s.eps.size() && !converged; ++k) {
     const double eps = s.eps[k];
     const bool last = k + 1 == s.eps.size();
-    tf = c_transform(ctx, x, y, r.g, eps, lw_y);
+    tf = c_transform(ctx, rows_x.mine(), y, r.g, eps, lw_y);
     for (int it = 0; it < (last ? o.max_iter : 1); ++it) {
       const double wk = last ? w : 1.0;
-      relax(ctx, r.f, tf.lse, eps, wk);
-      relax(ctx, r.g, c_transform(ctx, y, x, r.f, eps, lw_x).lse, eps, wk);
-      tf = c_transform(ctx, x, y, r.g, eps, lw_y);  // the next f, and the row marginals of (f, g)
+      relax_rows(ctx, r.f, rows_x, tf.lse, eps, wk);
+      relax_rows(ctx, r.g, rows_y, c_transform(ctx, rows_y.mine(), x, r.f, eps, lw_x).lse, eps, wk);
+      tf = c_transform(ctx, rows_x.mine(), y, r.g, eps, lw_y);  // the next f, and the row marginals of (f, g)
       if (last) {
         ++r.iterations;
-        r.marginal_error = marginal_error(ctx, r.f, tf.lse, eps);
+        r.marginal_error = marginal_error(ctx, r.f, rows_x, tf.lse, eps);
         if (r.marginal_error < o.tol) {
           converged = true;
           break;
@@ -192,8 +236,11 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
                                                                << " (marginal error " << r.marginal_error
                                                                << "); raise max_iter or tol, or a larger eps");
   // <P, C> = sum_i a_i exp((f_i - T(g)_i) / eps) * (mean cost of row i).
-  r.cost = detail::reduce(ctx, n, 1,
-                          kernels::SinkhornPlanCost<Real>{r.f.data(), tf.lse.data(), tf.mean.data(), o.eps, double(n)})[0];
+  const ParticleSet<double> f_mine = rows_x.comm ? shard_rows(ctx, r.f, rows_x.shard) : ParticleSet<double>();
+  const ParticleSet<double>& f_rows = rows_x.comm ? f_mine : r.f;
+  r.cost = rows_x.total(detail::reduce(ctx, f_rows.n(), 1,
+                                       kernels::SinkhornPlanCost<Real>{f_rows.data(), tf.lse.data(), tf.mean.data(), o.eps,
+                                                                       double(n)})[0]);
   r.ot = average(ctx, r.f) + average(ctx, r.g);
   r.divergence = o.debias ? r.ot - (average(ctx, symmetric_potential(ctx, x, s, o)) + average(ctx, symmetric_potential(ctx, y, s, o)))
                           : std::numeric_limits<double>::quiet_NaN();

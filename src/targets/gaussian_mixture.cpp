@@ -129,7 +129,7 @@ std::vector<double> GaussianMixture::covariance(std::size_t k) const {
 }
 
 template <class Real>
-ParticleSet<Real> GaussianMixture::sample(Context& ctx, std::size_t n) const {
+ParticleSet<Real> GaussianMixture::sample(Context& ctx, std::size_t n, std::size_t first_row) const {
   const std::vector<double> w = weights();
   const std::size_t K = comps_.size(), d = d_;
   std::vector<double> cdf(K);
@@ -152,14 +152,15 @@ ParticleSet<Real> GaussianMixture::sample(Context& ctx, std::size_t n) const {
   cdf_dev.copy_from_host(cdf.data());
   table_dev.copy_from_host(table.data());
   ParticleSet<Real> out(ctx, n, d);
+  out.set_first_row(first_row);
   detail::for_each(ctx, n * d,
                    kernels::GmmDraw<Real>{out.data(), n, static_cast<int>(d), static_cast<std::uint32_t>(K), cdf_dev.data(),
-                                          table_dev.data(), stride, total, ctx.seed(), draw_k, draw_x});
+                                          table_dev.data(), stride, total, ctx.seed(), draw_k, draw_x, first_row});
   return out;
 }
 
-template ParticleSet<float> GaussianMixture::sample<float>(Context&, std::size_t) const;
-template ParticleSet<double> GaussianMixture::sample<double>(Context&, std::size_t) const;
+template ParticleSet<float> GaussianMixture::sample<float>(Context&, std::size_t, std::size_t) const;
+template ParticleSet<double> GaussianMixture::sample<double>(Context&, std::size_t, std::size_t) const;
 
 // ---- noise ----
 
@@ -262,17 +263,17 @@ GaussianMixture noised(const GaussianMixture& target, const Noise& noise, double
 
 template <class Real>
 ParticleSet<Real> sample_initial(Context& ctx, const GaussianMixture& target, const Noise& noise, double a0, double b0,
-                                 std::size_t n, bool exact) {
-  if (exact) return noised(target, noise, a0, b0).template sample<Real>(ctx, n);
+                                 std::size_t n, bool exact, std::size_t first_row) {
+  if (exact) return noised(target, noise, a0, b0).template sample<Real>(ctx, n, first_row);
   GaussianMixture standard(target.dim());
   standard.add(1.0, std::vector<double>(target.dim(), 0.0), {1.0});
-  return noised(standard, noise, 0.0, b0).template sample<Real>(ctx, n);
+  return noised(standard, noise, 0.0, b0).template sample<Real>(ctx, n, first_row);
 }
 
 template ParticleSet<float> sample_initial<float>(Context&, const GaussianMixture&, const Noise&, double, double,
-                                                  std::size_t, bool);
+                                                  std::size_t, bool, std::size_t);
 template ParticleSet<double> sample_initial<double>(Context&, const GaussianMixture&, const Noise&, double, double,
-                                                    std::size_t, bool);
+                                                    std::size_t, bool, std::size_t);
 
 GaussianMixture whiten(const GaussianMixture& target, const Noise& noise) {
   const std::size_t d = target.dim();

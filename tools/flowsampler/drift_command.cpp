@@ -22,11 +22,16 @@ namespace {
 template <class Real>
 int run_typed(const DriftOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
+  // Under mpirun each rank moves its shard; rank 0 writes every output.
+  const Communicator comm = Communicator::world();
   Outputs outputs;  // checked and staged before any work
-  outputs.input("--x", o.x);
-  outputs.input("--data", o.data);
-  outputs.target("--target", o.target);
-  const std::string out = outputs.file("--out", o.out), report = outputs.file("--report", o.report);
+  std::string out, report;
+  if (comm.is_root()) {
+    outputs.input("--x", o.x);
+    outputs.input("--data", o.data);
+    outputs.target("--target", o.target);
+    out = outputs.file("--out", o.out), report = outputs.file("--report", o.report);
+  }
   Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
   ParticleSet<Real> x = io::read_particles<Real>(ctx, o.x), data;
   std::unique_ptr<targets::GaussianMixture> target;
@@ -36,9 +41,11 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
   in.x = &x;
   in.data = o.data.empty() ? nullptr : &data;
   in.target = target.get();
-  const Progress progress(o.progress);
-  in.progress = [&](int done) { progress.draw(double(done) / o.steps, done, o.steps); };
+  in.comm = &comm;
+  const Progress progress(o.progress && comm.is_root());
+  if (comm.is_root()) in.progress = [&](int done) { progress.draw(double(done) / o.steps, done, o.steps); };
   const DriftRun<Real> run = run_drift_flow(ctx, o, in);
+  if (!comm.is_root()) return 0;
   const ParticleSet<Real>& z = run.particles;
   const auto& records = run.records;
   const std::string& kernel = run.kernel;
@@ -55,7 +62,7 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
                               {"median_bandwidth", o.median_bandwidth}, {"ot_eps", o.ot_eps}, {"batch", o.batch}, {"include_self", o.include_self},
                               {"backend", to_string(ctx.backend())}, {"precision", o.precision}, {"n", z.n()},
                               {"dim", z.d()}, {"data_points", run.data_points}, {"steps", o.steps}, {"dt", o.dt},
-                              {"integrator", o.integrator}, {"wall_seconds", wall}, {"records", rec},
+                              {"integrator", o.integrator}, {"ranks", comm.size()}, {"wall_seconds", wall}, {"records", rec},
                               {"device", device_report(ctx)}};
     write_json(report, j);
   }

@@ -20,11 +20,17 @@ struct DriftInputs {
   const ParticleSet<Real>* data = nullptr;       ///< --data, or null
   const targets::GaussianMixture* target = nullptr;  ///< --target, or null
   std::function<void(int done)> progress;        ///< after every step
+  /// The ranks the cloud is split over (null or one rank: one process); each
+  /// moves its shard of rows, and rank 0 gathers the cloud and the records.
+  /// Only fields that act on each particle alone run sharded (mean-shift).
+  const Communicator* comm = nullptr;
 };
 
 template <class Real>
 struct DriftRun {
-  ParticleSet<Real> particles;                       ///< the moved cloud, in the context's memory
+  /// The moved cloud, in the context's memory; with several ranks, it, the
+  /// rows and the records are on rank 0 only.
+  ParticleSet<Real> particles;
   std::vector<Real> rows;                            ///< the same, row-major on the host, checked finite
   std::vector<integrate::EvolveRecord> records;
   std::string kernel;                                ///< the kernel used (--kernel or the field's default)

@@ -25,12 +25,15 @@ namespace fs = flowsampler;
 
 namespace {
 
-int run_info(const std::string& backend_name) {
+int run_info(const std::string& backend_name, const fs::Communicator& world) {
   const fs::Context ctx = fs::Context::create(fs::parse_backend(backend_name, "--backend"));
+  if (!world.is_root()) return 0;
   std::cout << "flowsampler " << fs::version() << "\n"
             << "backends: cpu" << (fs::built_with_cuda() ? ", cuda (compiled in)" : "") << "\n"
             << "cuda devices: " << fs::cuda_device_count() << "\n"
-            << "precisions: float, double\n";
+            << "precisions: float, double\n"
+            << "mpi: " << (fs::Communicator::built_with_mpi() ? "built in" : "not built in") << ", " << world.size()
+            << (world.size() == 1 ? " rank" : " ranks") << "\n";
   std::cout << "context: " << ctx.describe() << "\n";
   return 0;
 }
@@ -171,6 +174,16 @@ int main(int argc, char** argv) {
     std::cerr << "flowsampler: " << e.what() << " (see flowsampler --help)\n";
     return 2;
   }
+  // Under mpirun every rank runs this program; a rank that fails ends the
+  // whole job (MPI_Abort), since the others would wait for it forever.
+  const fs::Communicator world = fs::Communicator::world();
+  auto fail = [&](int rc, const std::string& message) {
+    std::cerr << "flowsampler";
+    if (world.size() > 1) std::cerr << " (rank " << world.rank() << " of " << world.size() << ")";
+    std::cerr << ": " << message << "\n";
+    if (world.size() > 1) world.abort(rc);
+    return rc;
+  };
   // What went to stdout (metrics' JSON, info) must have arrived: `> /dev/full` is exit 1.
   auto stdout_checked = [](int rc) {
     std::cout.flush();
@@ -181,7 +194,10 @@ int main(int argc, char** argv) {
     return rc;
   };
   try {
-    if (*info) return stdout_checked(run_info(backend));
+    FLOWSAMPLER_EXPECTS(world.size() == 1 || *info || *sample || *drift || *metrics,
+                        "under mpirun (" << world.size() << " ranks) only sample, drift and metrics run sharded; run "
+                                         << app.get_subcommands().front()->get_name() << " as one process");
+    if (*info) return stdout_checked(run_info(backend, world));
     if (*sample) return fs::cli::run_sample(so, backend);
     if (*metrics) return stdout_checked(fs::cli::run_metrics(mo, backend));
     if (*drift) return fs::cli::run_drift(dro, backend);
@@ -190,14 +206,11 @@ int main(int argc, char** argv) {
     if (*reproduce) return stdout_checked(fs::cli::run_reproduce(ro, backend));
     if (const int rc = fs::cli::run_monge_commands(backend); rc >= 0) return rc;
   } catch (const fs::Error& e) {
-    std::cerr << "flowsampler: " << e.what() << "\n";
-    return 2;
+    return fail(2, e.what());
   } catch (const fs::RuntimeError& e) {  // the machine failed (device, I/O), not the input
-    std::cerr << "flowsampler: " << e.what() << "\n";
-    return 1;
+    return fail(1, e.what());
   } catch (const std::exception& e) {
-    std::cerr << "flowsampler: internal error: " << e.what() << "\n";
-    return 1;
+    return fail(1, std::string("internal error: ") + e.what());
   }
   return 0;
 }

@@ -24,13 +24,17 @@ namespace {
 template <class Real>
 int run_typed(const SampleOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
+  // Under mpirun each rank integrates its shard; rank 0 writes every output.
+  const fs::Communicator comm = fs::Communicator::world();
   // Every output is checked (and staged) before any work; see outputs.hpp.
   Outputs outputs;
-  outputs.target("--target", o.target);
-  outputs.input("--init", o.init);
-  const std::string out = outputs.file("--out", o.out), report = outputs.file("--report", o.report),
-                    trajectory = outputs.file("--trajectory", o.trajectory),
-                    loglik = outputs.file("--log-likelihood", o.loglik);
+  std::string out, report, trajectory, loglik;
+  if (comm.is_root()) {
+    outputs.target("--target", o.target);
+    outputs.input("--init", o.init);
+    out = outputs.file("--out", o.out), report = outputs.file("--report", o.report),
+    trajectory = outputs.file("--trajectory", o.trajectory), loglik = outputs.file("--log-likelihood", o.loglik);
+  }
   fs::Context ctx = fs::Context::create(fs::parse_backend(backend_name, "--backend"), o.seed);
   const fs::targets::GaussianMixture target = fs::targets::load_target(o.target);
   SampleInputs<Real> in;
@@ -38,18 +42,20 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
   in.target_name = o.target;
   in.log_likelihood = !o.loglik.empty();
   in.trajectory = !o.trajectory.empty();
+  in.comm = &comm;
   fs::ParticleSet<Real> init;
   if (!o.init.empty()) {
     init = fs::io::read_particles<Real>(ctx, o.init);
     in.init = &init;
   }
-  const Progress progress(o.progress);
-  in.progress = [&](double fraction, int step, int steps, double t) {
+  const Progress progress(o.progress && comm.is_root());
+  if (comm.is_root()) in.progress = [&](double fraction, int step, int steps, double t) {
     char status[32];
     std::snprintf(status, sizeof status, "t = %.4f", t);
     progress.draw(fraction, step, steps, status);
   };
   const SampleRun<Real> run = run_sample_flow(ctx, o, in);
+  if (!comm.is_root()) return 0;
   const fs::ParticleSet<Real>& z = run.particles;
   // run_sample_flow checked every array: finite, and a plausible spread.
   fs::io::write_npy(out, run.rows.data(), z.n(), z.d());
@@ -73,6 +79,7 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
                         {"t0", run.t0},
                         {"t1", run.t1},
                         {"seed", o.seed},
+                        {"ranks", comm.size()},
                         {"wall_seconds", wall},
                         {"particle_steps_per_second", double(z.n()) * r.steps / wall},
                         {"device", device_report(ctx)}};

@@ -22,6 +22,21 @@ constexpr const char* kBlowUp =
     "--integrator dopri5), or target/noise scales beyond the precision (--precision double, --noise-cov, "
     "means or variances far from 1)";
 
+// The ranks' trajectories (each snapshots x its kept rows x d, concatenated in
+// rank order by a gather) as one array of snapshots x kept x d: a rank's kept
+// rows are the global rows [first, first + count) of each snapshot.
+template <class Real>
+std::vector<Real> merge_trajectories(const std::vector<Real>& parts, const std::vector<Shard>& kept_rows,
+                                     std::size_t snapshots, std::size_t kept, std::size_t d) {
+  std::vector<Real> out(snapshots * kept * d);
+  std::size_t at = 0;
+  for (const Shard& r : kept_rows)
+    for (std::size_t s = 0; s < snapshots; ++s, at += r.count * d)
+      std::copy_n(parts.begin() + static_cast<std::ptrdiff_t>(at), r.count * d,
+                  out.begin() + static_cast<std::ptrdiff_t>((s * kept + r.first) * d));
+  return out;
+}
+
 }  // namespace
 
 template <class Real>
@@ -64,10 +79,14 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
                                   : fs::targets::parse_noise(o.noise_cov, target.dim(), "--noise-cov");
   const fs::targets::Noise& noise = run.noise;
   const fs::fields::GmmFlow<Real> flow(fs::fields::GmmField(target, noise), path);
+  const Communicator one_process;
+  const Communicator& comm = in.comm ? *in.comm : one_process;
+  const std::size_t total = in.init ? in.init->n() : o.n;
+  const Shard shard = comm.shard(total);  // this rank's rows
   ParticleSet<Real>& z = run.particles;
   if (in.init == nullptr) {  // the cloud, the integrator's stages and the trajectory, before any allocation
     const std::string what = "--n " + std::to_string(o.n);
-    std::size_t bytes = fs::checked_mul(fs::checked_mul(o.n, target.dim(), what), 10 * sizeof(Real), what);
+    std::size_t bytes = fs::checked_mul(fs::checked_mul(shard.count, target.dim(), what), 10 * sizeof(Real), what);
     if (in.trajectory) {
       const std::size_t kept = o.trajectory_particles > 0 ? std::min(o.trajectory_particles, o.n) : o.n;
       const std::size_t snaps = static_cast<std::size_t>(std::max(o.snapshots, 0));
@@ -79,11 +98,12 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
     // a^2 S_k + b^2 Sigma_n wherever a(t0) != 0 (vp with a finite horizon:
     // a = e^-T; ve: a = 1, the data plus noise of scale sigma_max); where
     // a(t0) = 0 it is the noise alone, drawn as such.
-    z = fs::targets::sample_initial<Real>(ctx, target, noise, p0.a, p0.b, o.n, p0.a != 0);
+    z = fs::targets::sample_initial<Real>(ctx, target, noise, p0.a, p0.b, shard.count, p0.a != 0, shard.first);
   } else {
     FLOWSAMPLER_EXPECTS(in.init->d() == target.dim(),
                         "--init: " << o.init << " has d = " << in.init->d() << ", the target d = " << target.dim());
-    z = in.init->belongs_to(ctx) ? std::move(*in.init) : in.init->copy(ctx);
+    if (comm.size() > 1) z = shard_rows(ctx, *in.init, shard);
+    else z = in.init->belongs_to(ctx) ? std::move(*in.init) : in.init->copy(ctx);
   }
   // Snapshots at J grid indices spread evenly over 0..steps (first and last
   // included); dopri5 runs from one snapshot time to the next, each evenly spaced.
@@ -91,7 +111,9 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
   FLOWSAMPLER_EXPECTS(!in.trajectory || (o.snapshots >= 2 && o.snapshots <= steps + 1),
                       "--snapshots: expected 2 <= J <= steps + 1 with --trajectory, got " << o.snapshots);
   std::vector<Real>& traj = run.trajectory;
-  const std::size_t kept = o.trajectory_particles > 0 ? std::min(o.trajectory_particles, z.n()) : z.n();
+  const std::size_t kept = o.trajectory_particles > 0 ? std::min(o.trajectory_particles, total) : total;
+  // The kept particles are the first `kept` global rows; this rank holds these of them.
+  const std::size_t kept_here = shard.first < kept ? std::min(shard.count, kept - shard.first) : 0;
   if (in.trajectory) {  // also with --init, whose N the estimate above did not know
     const std::string what = "--trajectory with --snapshots " + std::to_string(o.snapshots);
     fs::expect_fits_in_memory(fs::checked_mul(fs::checked_mul(std::size_t(o.snapshots), kept, what), z.d() * sizeof(Real), what), what);
@@ -101,7 +123,7 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
   auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * steps / (o.snapshots - 1))); };
   auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {
     if (!in.trajectory || next_snap >= o.snapshots || snap_index(next_snap) != grid_index) return;
-    const std::vector<Real> rows = x.head_to_row_major(kept);  // only the kept particles leave the device
+    const std::vector<Real> rows = x.head_to_row_major(kept_here);  // only the kept particles leave the device
     traj.insert(traj.end(), rows.begin(), rows.end());
     ++next_snap;
   };
@@ -110,6 +132,7 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
   fs::ParticleSet<double> ll;
   fs::integrate::Options<Real> opts;
   opts.log_density = in.log_likelihood ? &ll : nullptr;
+  opts.comm = in.comm;
   int done_steps = 0;
   opts.on_step = [&](int, double t, const fs::ParticleSet<Real>& x) {
     ++done_steps;
@@ -135,8 +158,27 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
   }
   const std::string stage = "sample (" + o.integrator + ", path " + o.path + ")";
   run.rows = z.to_row_major();
+  if (in.log_likelihood) run.log_likelihood = ll.to_host();
   const fs::paths::PathPoint p1 = path.at(t1);
   run.law = fs::targets::noised(target, noise, p1.a, p1.b);
+  if (comm.size() > 1) {  // rank 0 gathers the shards in row order, checks them and returns the whole cloud
+    run.rows = comm.gather(run.rows);
+    run.log_likelihood = comm.gather(run.log_likelihood);
+    if (in.trajectory) {
+      std::vector<Shard> kept_rows;
+      for (int r = 0; r < comm.size(); ++r) {
+        const Shard s = shard_of(total, r, comm.size());
+        kept_rows.push_back({s.first, s.first < kept ? std::min(s.count, kept - s.first) : 0});
+      }
+      traj = comm.gather(traj);
+      if (comm.is_root()) traj = merge_trajectories(traj, kept_rows, std::size_t(o.snapshots), kept, target.dim());
+    }
+    if (!comm.is_root()) {
+      z = ParticleSet<Real>();
+      return run;
+    }
+    z = ParticleSet<Real>::from_row_major(ctx, run.rows.data(), total, target.dim());
+  }
   if (in.init == nullptr) {
     expect_plausible_spread(run.rows, z.n(), z.d(), exact_total_variance(target, noise, p1.a, p1.b),
                             stage + ": the particles for --out",
@@ -148,7 +190,6 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
   }
   expect_finite(run.rows.data(), z.n(), z.d(), stage + ": the particles for --out", kBlowUp);
   if (in.log_likelihood) {
-    run.log_likelihood = ll.to_host();
     expect_finite(run.log_likelihood.data(), run.log_likelihood.size(), 1,
                   stage + ": the log-likelihoods for --log-likelihood",
                   "a log-density beyond double range: a target or noise variance near 0 or huge (--noise-cov, the "

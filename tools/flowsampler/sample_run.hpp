@@ -29,11 +29,18 @@ struct SampleInputs {
   /// Called after every step: fraction of the time span done, steps done,
   /// steps planned (0 when adaptive), the time reached.
   std::function<void(double fraction, int step, int steps, double t)> progress;
+  /// The ranks the cloud is split over (null or one rank: one process). Each
+  /// rank integrates its shard of rows, drawn with the global particle index,
+  /// so the result equals one process's bit for bit (dopri5: to rounding, its
+  /// error norm being summed over ranks); rank 0 gathers the results.
+  const Communicator* comm = nullptr;
 };
 
 template <class Real>
 struct SampleRun {
-  ParticleSet<Real> particles;         ///< the final cloud, in the context's memory
+  /// The final cloud, in the context's memory. With several ranks, this and
+  /// the arrays below hold the whole cloud on rank 0 only (empty elsewhere).
+  ParticleSet<Real> particles;
   std::vector<Real> rows;              ///< the same, row-major on the host, checked finite and plausible
   std::vector<double> log_likelihood;  ///< N values when asked, checked finite
   std::vector<Real> trajectory;        ///< snapshots x kept x d, row-major, when asked

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "flowsampler/core/buffer.hpp"
+#include "flowsampler/core/communicator.hpp"
 #include "flowsampler/core/context.hpp"
 
 namespace flowsampler {
@@ -59,12 +60,19 @@ class ParticleSet {
   /// Deep copy into the memory of `ctx`'s backend (on the device when both are there).
   ParticleSet copy(const Context& ctx) const;
 
+  /// The global index of row 0 when this set is one rank's shard of a larger
+  /// cloud (Communicator::shard), 0 otherwise. Random fills key row i by
+  /// first_row() + i, so P shards draw the numbers of the whole cloud; copy()
+  /// keeps it.
+  std::size_t first_row() const { return first_row_; }
+  void set_first_row(std::size_t first) { first_row_ = first; }
+
   /// Element access; host memory only (throws Error on device memory).
   Real& at(std::size_t i, std::size_t k);
   const Real& at(std::size_t i, std::size_t k) const;
 
  private:
-  std::size_t n_ = 0, d_ = 0;
+  std::size_t n_ = 0, d_ = 0, first_row_ = 0;
   Buffer<Real> buf_;
 };
 
@@ -75,5 +83,12 @@ extern template class ParticleSet<double>;
 /// gathered where x lives (on the device for a device context).
 template <class Real>
 ParticleSet<Real> strided_rows(const Context& ctx, const ParticleSet<Real>& x, std::size_t k);
+
+/// Rows [s.first, s.first + s.count) of x, e.g. a rank's shard of a cloud
+/// every rank holds whole, in ctx's memory, with first_row() = x.first_row()
+/// + s.first. Goes through the host (one download, one upload): for set-up,
+/// not for every step.
+template <class Real>
+ParticleSet<Real> shard_rows(const Context& ctx, const ParticleSet<Real>& x, Shard s);
 
 }  // namespace flowsampler

@@ -23,6 +23,11 @@ struct EvolveOptions {
   int every = 10;                 ///< record every J steps (and at the start and the end)
   /// Called after every step with the number of steps done (progress reports).
   std::function<void(int done)> on_step;
+  /// When z is one rank's shard of a cloud split over `comm` (the field must
+  /// then act on each particle alone, as the mean shift to fixed data does):
+  /// each record gathers the cloud on rank 0 and is computed there; the other
+  /// ranks return no records.
+  const Communicator* comm = nullptr;
 };
 
 /// Moves z from t = 0 to steps * dt and returns the records. `reference`

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "flowsampler/core/communicator.hpp"
 #include "flowsampler/core/context.hpp"
 #include "flowsampler/core/particle_set.hpp"
 #include "flowsampler/core/random.hpp"
@@ -72,6 +73,11 @@ struct Options {
   /// device for a device context: to_host() it). Velocity methods only (not
   /// ddim/dpmpp2m/sde).
   ParticleSet<double>* log_density = nullptr;
+  /// When z is one rank's shard of a cloud split over `comm` (null: z is the
+  /// whole cloud): the cloud-wide quantities (dopri5's error norms, the
+  /// Langevin corrector's step) are reduced over every rank, so all ranks
+  /// take the same steps. Random numbers follow z.first_row().
+  const Communicator* comm = nullptr;
 };
 
 /// Moves z along dz/dt = v(t, z) over the grid with a fixed-step `method`.
@@ -129,9 +135,10 @@ Report integrate_sde(Context& ctx, const fields::Field<Real>& field, ParticleSet
 /// Unadjusted Langevin steps z += e s_t(z) + sqrt(2 e) xi that leave p_t
 /// invariant (up to O(e)), with e = 2 (snr |xi| / |s|)^2 from the mean norms
 /// over the cloud (the predictor-corrector rule of Song et al. 2021). Returns
-/// the number of field evaluations.
+/// the number of field evaluations. comm: as in Options (the mean norms are
+/// then over the whole sharded cloud).
 template <class Real>
 long long langevin_correct(Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z, double t, int steps,
-                           double snr);
+                           double snr, const Communicator* comm = nullptr);
 
 }  // namespace flowsampler::integrate

@@ -4,6 +4,7 @@
 /// O(N + M) memory, 2 N M soft-min evaluations per iteration.
 #include <vector>
 
+#include "flowsampler/core/communicator.hpp"
 #include "flowsampler/core/context.hpp"
 #include "flowsampler/core/particle_set.hpp"
 
@@ -19,6 +20,12 @@ struct SinkhornOptions {
   /// back to w = 1 should the marginal error grow past 4x its best.
   double relaxation = 1.8;
   bool debias = true;      ///< also solve OT_eps(a, a) and OT_eps(b, b): the Sinkhorn divergence
+  /// Split the N x M work of every iteration over these ranks (null: one
+  /// process). Every rank passes both clouds whole; each computes the
+  /// soft-mins of its shard of rows, and the potentials are exchanged after
+  /// each half-step (O(N + M) values), so every rank ends with the same
+  /// result, equal to one process's up to the order of the final sums.
+  const Communicator* comm = nullptr;
 };
 
 struct SinkhornResult {

@@ -44,9 +44,10 @@ class GaussianMixture {
   std::vector<double> covariance(std::size_t k) const;
 
   /// n independent draws (categorical component, then m_k + U_k lambda^1/2 eps),
-  /// using ctx's random stream.
+  /// using ctx's random stream. first_row: the global index of the first
+  /// draw, for a rank's shard of a larger sample (the set's first_row()).
   template <class Real>
-  ParticleSet<Real> sample(Context& ctx, std::size_t n) const;
+  ParticleSet<Real> sample(Context& ctx, std::size_t n, std::size_t first_row = 0) const;
 
  private:
   struct Component {
@@ -102,7 +103,7 @@ GaussianMixture noised(const GaussianMixture& target, const Noise& noise, double
 /// a0 = exp(-T) > 0); otherwise the standard noise b0 Y, Y ~ N(0, Sigma_n).
 template <class Real>
 ParticleSet<Real> sample_initial(Context& ctx, const GaussianMixture& target, const Noise& noise, double a0,
-                                 double b0, std::size_t n, bool exact);
+                                 double b0, std::size_t n, bool exact, std::size_t first_row = 0);
 
 /// The mixture in whitened coordinates w = W^-1 z, where the noise is N(0, I):
 /// m_k -> W^-1 m_k, S_k -> W^-1 S_k W^-1 (refactored once).
