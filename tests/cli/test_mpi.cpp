@@ -134,12 +134,13 @@ TEST(CliMpi, MeanShiftDriftAgreesWithOneProcess) {
   EXPECT_NE(err.find("only mean-shift runs sharded"), std::string::npos) << err;
 }
 
-TEST(CliMpi, SinkhornSplitOverRanksAgreesWithOneProcess) {
+TEST(CliMpi, MetricsSplitOverRanksAgreeWithOneProcess) {
   const std::string dir = ::testing::TempDir();
   const std::string x = dir + "/mpi_sx.npy", y = dir + "/mpi_sy.npy";
   ASSERT_EQ(flowsampler::test::run_cli("sample --target " + kTarget + " --n 301 --steps 2 --seed 1 --out " + x), 0);
   ASSERT_EQ(flowsampler::test::run_cli("sample --target " + kTarget + " --n 257 --steps 30 --seed 2 --out " + y), 0);
-  const std::string args = "metrics --x " + x + " --y " + y + " --sinkhorn 0.1 --energy --precision double";
+  const std::string args =
+      "metrics --x " + x + " --y " + y + " --sinkhorn 0.1 --energy --mmd gaussian:0.5 --unbiased --sliced-w2 16 --precision double";
   const auto [rc1, text1] = flowsampler::test::run_cli_output(args);
   ASSERT_EQ(rc1, 0);
   const auto one = json_of(text1)["metrics"];
@@ -158,7 +159,11 @@ TEST(CliMpi, SinkhornSplitOverRanksAgreesWithOneProcess) {
       EXPECT_NEAR(a, b, 1e-6 * std::fabs(b)) << key << " ranks " << ranks;
     }
     EXPECT_EQ(many["sinkhorn"]["iterations"], one["sinkhorn"]["iterations"]);
-    EXPECT_EQ(many["energy_distance"], one["energy_distance"]);  // computed by rank 0 alone
+    for (const char* key : {"energy_distance", "mmd2 gaussian:0.5 unbiased"}) {  // split by rows too
+      const double a = many[key], b = one[key];
+      EXPECT_NEAR(a, b, 1e-6 * std::fabs(b)) << key << " ranks " << ranks;
+    }
+    EXPECT_EQ(many["sliced_w2_squared"], one["sliced_w2_squared"]);  // computed by rank 0 alone
   }
 }
 

@@ -62,13 +62,15 @@ int run_typed(const MetricsOptions& o, const std::string& backend_name) {
                         {"backend", to_string(ctx.backend())}};
   nlohmann::json& m = out["metrics"];
   nlohmann::json& seconds = out["seconds"];
-  // Under mpirun the Sinkhorn iterations are split over the ranks (each reads
-  // both clouds whole); the other metrics run on rank 0 alone, which prints.
+  // Under mpirun the N x M metrics (Sinkhorn, MMD, energy) are split over the
+  // ranks by rows (each reads both clouds whole); the others run on rank 0
+  // alone, which prints.
   const Communicator comm = Communicator::world();
   out["ranks"] = comm.size();
-  if (comm.size() > 1) out["split_over_ranks"] = {"sinkhorn"};
+  if (comm.size() > 1) out["split_over_ranks"] = {"sinkhorn", "mmd", "energy"};
   auto timed = [&](const std::string& name, auto&& f) {
-    if (!comm.is_root() && name != "sinkhorn") return;
+    const bool split = name == "sinkhorn" || name == "energy" || name.rfind("mmd ", 0) == 0;
+    if (!comm.is_root() && !split) return;
     const auto t0 = std::chrono::steady_clock::now();
     f();
     seconds[name] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -121,11 +123,11 @@ int run_typed(const MetricsOptions& o, const std::string& backend_name) {
       }
     });
   }
-  if (energy) timed("energy", [&] { m["energy_distance"] = fm::energy_distance(ctx, x, y); });
+  if (energy) timed("energy", [&] { m["energy_distance"] = fm::energy_distance(ctx, x, y, &comm); });
   for (const std::string& spec : o.mmd) {
     const auto k = parse_mmd(spec);
     timed("mmd " + spec, [&] {
-      m["mmd2 " + spec + (o.unbiased ? " unbiased" : " biased")] = fm::mmd_squared(ctx, k, x, y, o.unbiased);
+      m["mmd2 " + spec + (o.unbiased ? " unbiased" : " biased")] = fm::mmd_squared(ctx, k, x, y, o.unbiased, &comm);
     });
   }
   if (sliced) {
