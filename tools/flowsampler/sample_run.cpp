@@ -92,6 +92,8 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
       const std::size_t snaps = static_cast<std::size_t>(std::max(o.snapshots, 0));
       bytes = fs::checked_add(bytes, fs::checked_mul(fs::checked_mul(snaps, kept, what), target.dim() * sizeof(Real), what), what);
     }
+    if (comm.size() > 1)  // rank 0 also holds the gathered rows and the whole cloud
+      bytes = fs::checked_add(bytes, fs::checked_mul(fs::checked_mul(o.n, target.dim(), what), 2 * sizeof(Real), what), what);
     fs::expect_fits_in_memory(bytes, what);
     const fs::paths::PathPoint p0 = path.at(t0);
     // The exact law of a(t0) X + b(t0) Y: a GMM with means a m_k and covariances
