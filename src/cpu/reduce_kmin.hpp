@@ -3,10 +3,8 @@
 // column-major) the k smallest distances of each x_i and their y rows,
 // ascending, ties by lower index. Slots beyond m (k > m) hold +inf and index
 // UINT32_MAX.
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <vector>
 
 #include "cpu/pairwise_driver.hpp"
@@ -31,8 +29,17 @@ struct KminPolicy {
     States(const KminPolicy& pol, std::size_t c)
         : count(c),
           k(pol.k),
-          best(static_cast<std::size_t>(k) * c, std::numeric_limits<Real>::infinity()),
-          bidx(static_cast<std::size_t>(k) * c, std::numeric_limits<std::uint32_t>::max()) {}
+          best(static_cast<std::size_t>(k) * c),
+          bidx(static_cast<std::size_t>(k) * c) {
+      clear();
+    }
+    void clear() {
+      for (std::size_t l = 0; l < count; ++l) {
+        auto d = dist(l);
+        auto i = index(l);
+        kernels::kmin_init<Real>(k, d, i);
+      }
+    }
     kernels::Strided<Real> dist(std::size_t l) { return {best.data() + l, count}; }
     kernels::Strided<const Real> dist(std::size_t l) const { return {best.data() + l, count}; }
     kernels::Strided<std::uint32_t> index(std::size_t l) { return {bidx.data() + l, count}; }
@@ -42,13 +49,11 @@ struct KminPolicy {
   struct Lanes {
     States st;
     Lanes(const KminPolicy& pol, const PairwiseArgs<Real>&) : st(pol, detail::block_rows) {}
-    void reset() {
-      std::fill(st.best.begin(), st.best.end(), std::numeric_limits<Real>::infinity());
-      std::fill(st.bidx.begin(), st.bidx.end(), std::numeric_limits<std::uint32_t>::max());
-    }
+    void reset() { st.clear(); }
   };
 
   void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
+    detail::nonempty_tile(tl);
     constexpr std::size_t B = detail::block_rows;
     const Op& o = *op;
     const Real* x = a.x;

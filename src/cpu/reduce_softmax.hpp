@@ -41,10 +41,18 @@ struct SoftmaxPolicy {
   /// m[l], normalizer s[l] and carry entry k at carry[k * count + l].
   struct States {
     std::size_t count;
+    int p;
     std::vector<Real> m;
     std::vector<double> s, carry;
-    States(const SoftmaxPolicy& pol, std::size_t c)
-        : count(c), m(c, -std::numeric_limits<Real>::infinity()), s(c, 0.0), carry(static_cast<std::size_t>(pol.p) * c, 0.0) {}
+    States(const SoftmaxPolicy& pol, std::size_t c) : count(c), p(pol.p), m(c), s(c), carry(static_cast<std::size_t>(p) * c) {
+      clear();
+    }
+    void clear() {
+      for (std::size_t l = 0; l < count; ++l) {
+        auto c = lane(l);
+        kernels::softmax_init(p, m[l], s[l], c);
+      }
+    }
     kernels::Strided<double> lane(std::size_t l) { return {carry.data() + l, count}; }
     kernels::Strided<const double> lane(std::size_t l) const { return {carry.data() + l, count}; }
   };
@@ -62,14 +70,11 @@ struct SoftmaxPolicy {
           ts(detail::block_rows, Real(0)),
           tacc(static_cast<std::size_t>(pol.p) * detail::block_rows, Real(0)),
           logits(detail::tile_rows * detail::block_rows) {}
-    void reset() {
-      std::fill(st.carry.begin(), st.carry.end(), 0.0);
-      std::fill(st.s.begin(), st.s.end(), 0.0);
-      std::fill(st.m.begin(), st.m.end(), -std::numeric_limits<Real>::infinity());
-    }
+    void reset() { st.clear(); }
   };
 
   void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
+    detail::nonempty_tile(tl);
     constexpr std::size_t B = detail::block_rows;
     constexpr int PD = D > 0 ? Op::value_dim(D) : 0;  // a constant the unroller sees early
     const int pp = D > 0 ? PD : p;

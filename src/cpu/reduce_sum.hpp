@@ -26,7 +26,13 @@ struct SumPolicy {
     std::size_t count;
     int p;
     std::vector<double> carry;
-    States(const SumPolicy& pol, std::size_t c) : count(c), p(pol.p), carry(static_cast<std::size_t>(p) * c, 0.0) {}
+    States(const SumPolicy& pol, std::size_t c) : count(c), p(pol.p), carry(static_cast<std::size_t>(p) * c) { clear(); }
+    void clear() {
+      for (std::size_t l = 0; l < count; ++l) {
+        auto c = lane(l);
+        kernels::sum_init(p, c);
+      }
+    }
     kernels::Strided<double> lane(std::size_t l) { return {carry.data() + l, count}; }
     kernels::Strided<const double> lane(std::size_t l) const { return {carry.data() + l, count}; }
   };
@@ -37,10 +43,11 @@ struct SumPolicy {
     Lanes(const SumPolicy& pol, const PairwiseArgs<Real>&)
         : st(pol, detail::block_rows),
           scratch(detail::in_registers(D) ? 0 : static_cast<std::size_t>(pol.p) * detail::block_rows, Real(0)) {}
-    void reset() { std::fill(st.carry.begin(), st.carry.end(), 0.0); }
+    void reset() { st.clear(); }
   };
 
   void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
+    detail::nonempty_tile(tl);
     constexpr std::size_t B = detail::block_rows;
     constexpr int P = D > 0 ? Op::value_dim(D) : 1;
     const Op& o = *op;
