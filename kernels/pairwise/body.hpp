@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "pairwise/access.hpp"
+#include "pairwise/reductions.hpp"
 #include "pairwise/tiles.hpp"
 
 namespace flowsampler::kernels {
@@ -66,16 +67,15 @@ struct PairwiseBody {
     Strided<Real> tacc_s{a.tacc + ii, a.n};
     Strided<Real> best{a.out + ii, a.n};
     Strided<std::uint32_t> bidx{a.idx + ii, a.n};
-    Real m = -std::numeric_limits<Real>::infinity();
+    Real m = -std::numeric_limits<Real>::infinity();  // softmax: the empty state (pairwise/reductions.hpp)
     double s = 0;
     if (active) {
-      if constexpr (R == Reduction::kmin) {
-        for (int t = 0; t < p; ++t) best(t) = std::numeric_limits<Real>::infinity(), bidx(t) = 0xffffffffu;
-      } else if constexpr (D > 0) {
-        for (int k = 0; k < P; ++k) carry_r(k) = 0;
-      } else {
-        for (int k = 0; k < p; ++k) carry_s(k) = 0;
-      }
+      if constexpr (R == Reduction::kmin)
+        kmin_init<Real>(p, best, bidx);
+      else if constexpr (D > 0)
+        sum_init(P, carry_r);
+      else
+        sum_init(p, carry_s);
     }
 
     for (std::size_t j0 = 0; j0 < a.m; j0 += B) {
@@ -116,7 +116,10 @@ struct PairwiseBody {
     if (!active) return;
     Strided<Real> out{a.out + i, a.n};
     if constexpr (R == Reduction::sum) {
-      for (int k = 0; k < p; ++k) out(k) = static_cast<Real>(D > 0 ? carry_r(k) : carry_s(k));
+      if constexpr (D > 0)
+        sum_finish<Real>(p, carry_r, out);
+      else
+        sum_finish<Real>(p, carry_s, out);
     } else if constexpr (R == Reduction::softmax) {
       Real* lse = a.lse ? a.lse + i : nullptr;
       if constexpr (D > 0)

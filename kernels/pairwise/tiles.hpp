@@ -144,19 +144,28 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_output(const Op& op, const X& x, 
 }
 
 /// Inserts (v, id) into the ascending list best/idx of length k, dropping the
-/// largest. Branch-free: k compare-exchanges. Ties keep the earlier entry
-/// first; NaN distances are never inserted.
+/// largest. Most rows do not enter, and leave at the first compare; one that
+/// does shifts the slots below its place down, from the last slot up, one
+/// compare each. v goes after entries equal to it and nothing equal is
+/// displaced, so with ids inserted in ascending order (the rows of a tile)
+/// ties keep the lower index, which makes the lists mergeable across pieces
+/// of M (pairwise/reductions.hpp). NaN distances are never inserted.
 template <class Real, class BA, class IA>
 FLOWSAMPLER_HD FLOWSAMPLER_INLINE void kmin_insert(Real v, unsigned id, int k, BA& best, IA& idx) {
-  for (int t = 0; t < k; ++t) {
-    const Real b = best(t);
-    const unsigned bi = idx(t);
-    const bool less = v < b;
-    best(t) = less ? v : b;
-    idx(t) = less ? id : bi;
-    v = less ? b : v;
-    id = less ? bi : id;
+  Real b = best(k - 1);
+  unsigned bi = idx(k - 1);
+  bool below = v < b;  // v ranks above the entry of slot t
+  if (!below) return;
+  for (int t = k - 1; t > 0; --t) {
+    const Real bu = best(t - 1);
+    const unsigned iu = idx(t - 1);
+    const bool above = v < bu;  // v ranks above slot t - 1 too: slot t takes its entry
+    best(t) = above ? bu : below ? v : b;
+    idx(t) = above ? iu : below ? id : bi;
+    below = above, b = bu, bi = iu;
   }
+  best(0) = below ? v : b;
+  idx(0) = below ? id : bi;
 }
 
 /// Merges the k smallest distances of the tile (rows j0, j0 + 1, ...) into best/idx.

@@ -1,0 +1,116 @@
+#pragma once
+// The sum reduction as a policy of the tiled CPU driver: out (n x p
+// column-major) = sum_j value(x_i, y_j), the tile sums in Real, carried across
+// tiles in double. With a compile-time D up to 8 the x coordinates and the
+// tile sums of a lane sit in registers; wider D and the runtime-d path (D = 0)
+// keep the tile sums in per-thread scratch and sweep the lanes once per y row.
+#include <cstddef>
+#include <vector>
+
+#include "cpu/pairwise_driver.hpp"
+#include "pairwise/reductions.hpp"
+#include "pairwise/tiles.hpp"
+
+namespace flowsampler::cpu {
+
+template <int D, class Op, class Real>
+struct SumPolicy {
+  const Op* op;
+  Real* out;  ///< n x p column-major; null where only the states are wanted
+  int p;
+
+  SumPolicy(const Op& o, int d, Real* o_out) : op(&o), out(o_out), p(Op::value_dim(kernels::dim<D>(d))) {}
+
+  /// The states of `count` lanes: lane l's entry k at carry[k * count + l].
+  struct States {
+    std::size_t count;
+    int p;
+    std::vector<double> carry;
+    States(const SumPolicy& pol, std::size_t c) : count(c), p(pol.p), carry(static_cast<std::size_t>(p) * c) { clear(); }
+    void clear() {
+      for (std::size_t l = 0; l < count; ++l) {
+        auto c = lane(l);
+        kernels::sum_init(p, c);
+      }
+    }
+    kernels::Strided<double> lane(std::size_t l) { return {carry.data() + l, count}; }
+    kernels::Strided<const double> lane(std::size_t l) const { return {carry.data() + l, count}; }
+  };
+
+  struct Lanes {
+    States st;
+    std::vector<Real> scratch;  // tile sums where they do not fit in registers
+    Lanes(const SumPolicy& pol, const PairwiseArgs<Real>&)
+        : st(pol, detail::block_rows),
+          scratch(detail::in_registers(D) ? 0 : static_cast<std::size_t>(pol.p) * detail::block_rows, Real(0)) {}
+    void reset() { st.clear(); }
+  };
+
+  void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
+    detail::nonempty_tile(tl);
+    constexpr std::size_t B = detail::block_rows;
+    constexpr int P = D > 0 ? Op::value_dim(D) : 1;
+    const Op& o = *op;
+    const Real* x = a.x;
+    const std::size_t n = a.n;
+    const int d = a.d, ds = kernels::dim<D>(d), q = Op::payload_dim(ds), pp = D > 0 ? Op::value_dim(D) : p;
+    const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(ds);
+    const Real* pt = a.py_rows + j0 * static_cast<std::size_t>(q);
+    double* cp = lanes.st.carry.data();
+    if constexpr (detail::in_registers(D)) {
+      // Rows inside the lane loop: x and the tile sums stay in registers.
+#pragma omp simd
+      for (std::size_t l = 0; l < len; ++l) {
+        kernels::Lane<Real, D> xr;
+        FLOWSAMPLER_UNROLL for (int k = 0; k < D; ++k) xr(k) = x[k * n + i0 + l];
+        kernels::Strided<double> c{cp + l, B};
+        kernels::Lane<Real, P> t;
+        FLOWSAMPLER_UNROLL for (int k = 0; k < P; ++k) t(k) = Real(0);
+        kernels::sum_tile<D>(o, xr, yt, pt, tl, d, t);
+        FLOWSAMPLER_UNROLL for (int k = 0; k < P; ++k) c(k) += static_cast<double>(t(k));
+      }
+    } else {
+      // Wide or runtime d: one lane sweep per row, lane state in L1.
+      Real* sp = lanes.scratch.data();
+      for (int j = 0; j < tl; ++j) {
+        const Real* y = yt + static_cast<std::size_t>(j) * ds;
+        const Real* py = pt + static_cast<std::size_t>(j) * q;
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) {
+          const kernels::Strided<const Real> xs{x + i0 + l, n};
+          kernels::Strided<Real> t{sp + l, B};
+          o.template add<D>(xs, y, py, d, t);
+        }
+      }
+#pragma omp simd
+      for (std::size_t l = 0; l < len; ++l) {
+        kernels::Strided<double> c{cp + l, B};
+        kernels::Strided<Real> t{sp + l, B};
+        for (int k = 0; k < pp; ++k) c(k) += static_cast<double>(t(k)), t(k) = Real(0);
+      }
+    }
+  }
+
+  /// Copies the states of lanes 0..len-1 to lanes i0.. of `to`.
+  void save(const States& from, std::size_t len, std::size_t i0, States& to) const {
+    for (int k = 0; k < p; ++k)
+      for (std::size_t l = 0; l < len; ++l) to.lane(i0 + l)(k) = from.lane(l)(k);
+  }
+
+  void merge(States& a, const States& b) const {
+    for (std::size_t l = 0; l < a.count; ++l) {
+      auto ca = a.lane(l);
+      kernels::sum_merge(p, ca, b.lane(l));
+    }
+  }
+
+  /// Outputs of x rows i0..i0+len-1 from lanes 0..len-1 of st.
+  void finish(const States& st, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len) const {
+    for (std::size_t l = 0; l < len; ++l) {
+      kernels::Strided<Real> o{out + i0 + l, a.n};
+      kernels::sum_finish<Real>(p, st.lane(l), o);
+    }
+  }
+};
+
+}  // namespace flowsampler::cpu
