@@ -124,6 +124,15 @@ const Real& ParticleSet<Real>::at(std::size_t i, std::size_t k) const {
   return const_cast<ParticleSet*>(this)->at(i, k);
 }
 
+template <class Real>
+ParticleSet<Real> gather_rows(const Context& ctx, const Communicator& comm, const ParticleSet<Real>& part) {
+  const std::vector<Real> rows = comm.gather(part.to_row_major());
+  if (!comm.is_root()) return ParticleSet<Real>();
+  return ParticleSet<Real>::from_row_major(ctx, rows.data(), rows.size() / part.d(), part.d());
+}
+
+template ParticleSet<float> gather_rows(const Context&, const Communicator&, const ParticleSet<float>&);
+template ParticleSet<double> gather_rows(const Context&, const Communicator&, const ParticleSet<double>&);
 template ParticleSet<float> shard_rows(const Context&, const ParticleSet<float>&, Shard);
 template ParticleSet<double> shard_rows(const Context&, const ParticleSet<double>&, Shard);
 template class ParticleSet<float>;

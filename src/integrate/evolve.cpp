@@ -21,9 +21,8 @@ std::vector<EvolveRecord> evolve(const Context& ctx, const fields::Field<Real>& 
   auto record = [&](int step, double t, const ParticleSet<Real>& part) {
     ParticleSet<Real> whole;  // a sharded cloud's rows, gathered in row order on rank 0
     if (sharded) {
-      const std::vector<Real> rows = o.comm->gather(part.to_row_major());
+      whole = gather_rows(ctx, *o.comm, part);
       if (!o.comm->is_root()) return;
-      whole = ParticleSet<Real>::from_row_major(ctx, rows.data(), rows.size() / part.d(), part.d());
     }
     const ParticleSet<Real>& x = sharded ? whole : part;
     EvolveRecord r;

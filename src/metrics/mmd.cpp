@@ -1,5 +1,6 @@
 #include "flowsampler/metrics/mmd.hpp"
 
+#include "core/rank_rows.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/metrics/moments.hpp"
 
@@ -12,10 +13,9 @@ namespace {
 template <class Real>
 double kernel_total(const Context& ctx, const pairwise::KernelSpec& kernel, const ParticleSet<Real>& a,
                     const ParticleSet<Real>& b, const Communicator* comm) {
-  if (!comm || comm->size() == 1) return column_sums(ctx, pairwise::kernel_sum(ctx, kernel, a, b))[0];
-  const ParticleSet<Real> rows = shard_rows(ctx, a, comm->shard(a.n()));
-  const double mine = rows.n() ? column_sums(ctx, pairwise::kernel_sum(ctx, kernel, rows, b))[0] : 0.0;
-  return comm->sum({mine})[0];
+  const detail::RankRows<Real> rows(ctx, a, comm);
+  const ParticleSet<Real>& mine = rows.mine();  // a rank may own no row
+  return rows.total(mine.n() ? column_sums(ctx, pairwise::kernel_sum(ctx, kernel, mine, b))[0] : 0.0);
 }
 
 }  // namespace

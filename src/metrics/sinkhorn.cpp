@@ -6,6 +6,7 @@
 
 #include "core/launch.hpp"
 #include "core/lincomb.hpp"
+#include "core/rank_rows.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/metrics/moments.hpp"
 #include "flowsampler/pairwise/pairwise.hpp"
@@ -43,31 +44,10 @@ double marginal_error_sum(const Context& ctx, const ParticleSet<double>& p, cons
   return detail::reduce(ctx, p.n(), 1, kernels::SinkhornMarginalError<Real>{p.data(), lse.data(), eps})[0];
 }
 
-// A cloud every rank holds whole, and the rows of it whose potential this
-// rank updates: all of them with one rank (then no copy and no exchange).
-template <class Real>
-struct Rows {
-  const ParticleSet<Real>* whole = nullptr;
-  const Communicator* comm = nullptr;  // null: one process
-  Shard shard;
-  ParticleSet<Real> part;  // the shard's rows, with several ranks
-
-  Rows(const Context& ctx, const ParticleSet<Real>& x, const Communicator* c) : whole(&x), shard{0, x.n()} {
-    if (c && c->size() > 1) {
-      comm = c;
-      shard = c->shard(x.n());
-      part = shard_rows(ctx, x, shard);
-    }
-  }
-  const ParticleSet<Real>& mine() const { return comm ? part : *whole; }
-  // The sum over every rank's rows of a partial sum of this rank's rows.
-  double total(double partial) const { return comm ? comm->sum({partial})[0] : partial; }
-};
-
 // p <- (1 - w) p + w T on this rank's rows of p (the whole potential, the same
 // on every rank), then the ranks' rows exchanged: p is whole again everywhere.
 template <class Real>
-void relax_rows(const Context& ctx, ParticleSet<double>& p, const Rows<Real>& rows, const ParticleSet<Real>& lse,
+void relax_rows(const Context& ctx, ParticleSet<double>& p, const detail::RankRows<Real>& rows, const ParticleSet<Real>& lse,
                 double eps, double w) {
   if (!rows.comm) return relax(ctx, p, lse, eps, w);
   ParticleSet<double> mine = shard_rows(ctx, p, rows.shard);
@@ -78,7 +58,7 @@ void relax_rows(const Context& ctx, ParticleSet<double>& p, const Rows<Real>& ro
 
 // |P 1 - a|_1 over every rank's rows; p whole, lse the transform on this rank's rows.
 template <class Real>
-double marginal_error(const Context& ctx, const ParticleSet<double>& p, const Rows<Real>& rows,
+double marginal_error(const Context& ctx, const ParticleSet<double>& p, const detail::RankRows<Real>& rows,
                       const ParticleSet<Real>& lse, double eps) {
   const double partial = rows.comm ? marginal_error_sum(ctx, shard_rows(ctx, p, rows.shard), lse, eps)
                                    : marginal_error_sum(ctx, p, lse, eps);
@@ -161,7 +141,7 @@ ParticleSet<double> symmetric_potential(const Context& ctx, const ParticleSet<Re
                                         const SinkhornOptions& o) {
   ParticleSet<double> p = zeros(ctx, x.n());
   ParticleSet<Real> lw(ctx, x.n(), 1);
-  const Rows<Real> rows(ctx, x, o.comm);
+  const detail::RankRows<Real> rows(ctx, x, o.comm);
   for (std::size_t k = 0; k < s.eps.size(); ++k) {
     const bool last = k + 1 == s.eps.size();
     for (int it = 0; it < (last ? o.max_iter : 1); ++it) {
@@ -206,7 +186,7 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
   r.g = zeros(ctx, m);
   ParticleSet<Real> lw_x(ctx, n, 1), lw_y(ctx, m, 1);  // log-weights of the soft-mins over x and over y
   pairwise::SoftmaxResult<Real> tf;  // the latest transform of g onto (this rank's rows of) x
-  const Rows<Real> rows_x(ctx, x, o.comm), rows_y(ctx, y, o.comm);
+  const detail::RankRows<Real> rows_x(ctx, x, o.comm), rows_y(ctx, y, o.comm);
   bool converged = false;
   double w = o.relaxation, best_error = std::numeric_limits<double>::infinity();
   for (std::size_t k = 0; k < s.eps.size() && !converged; ++k) {

@@ -153,6 +153,7 @@ TEST(CliMpi, MetricsSplitOverRanksAgreeWithOneProcess) {
     ASSERT_EQ(rc, 0) << text;
     const auto all = json_of(text);  // printed once, by rank 0
     EXPECT_EQ(all["ranks"], ranks);
+    EXPECT_EQ(all["split_over_ranks"], nlohmann::json({"energy", "mmd gaussian:0.5", "sinkhorn"}));
     const auto many = all["metrics"];
     for (const char* key : {"ot_eps", "transport_cost", "divergence"}) {
       const double a = many["sinkhorn"][key], b = one["sinkhorn"][key];

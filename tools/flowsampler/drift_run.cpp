@@ -25,7 +25,6 @@ DriftRun<Real> run_drift_flow(Context& ctx, const DriftOptions& o, const DriftIn
   FLOWSAMPLER_EXPECTS(comm.size() == 1 || kind == fields::Drift::mean_shift,
                       "--field " << o.field << ": under mpirun only mean-shift runs sharded (its drift at a particle "
                                  << "depends on the data alone); run " << o.field << " as one process");
-  const std::size_t total = z.n(), d = z.d();
   FLOWSAMPLER_EXPECTS(!(in.data && in.target), "drift: give --data or --target, not both");
   const targets::GaussianMixture* target = in.target;
   if (target) FLOWSAMPLER_EXPECTS(target->dim() == z.d(), "--target: d = " << target->dim() << ", --x has d = " << z.d());
@@ -60,17 +59,13 @@ DriftRun<Real> run_drift_flow(Context& ctx, const DriftOptions& o, const DriftIn
   eo.method = integrate::parse_method(o.integrator, "--integrator");
   eo.on_step = in.progress;
   eo.comm = in.comm;
-  if (comm.size() > 1) z = shard_rows(ctx, z, comm.shard(total));
+  if (comm.size() > 1) z = shard_rows(ctx, z, comm.shard(z.n()));
   run.records = integrate::evolve(ctx, field, z, eo, data_set);
-  run.rows = z.to_row_major();
   if (comm.size() > 1) {  // rank 0 gathers the shards in row order
-    run.rows = comm.gather(run.rows);
-    if (!comm.is_root()) {
-      z = ParticleSet<Real>();
-      return run;
-    }
-    z = ParticleSet<Real>::from_row_major(ctx, run.rows.data(), total, d);
+    z = gather_rows(ctx, comm, z);
+    if (!comm.is_root()) return run;
   }
+  run.rows = z.to_row_major();
   expect_finite(run.rows.data(), z.n(), z.d(), "drift (" + o.field + ", " + o.integrator + "): the particles for --out",
                 "the step blew up: --dt too large for the field's stiffness, or --eps so small that the kernel "
                 "underflows (try a smaller --dt or a larger --eps)");

@@ -25,6 +25,10 @@ constexpr const char* kBlowUp =
 // The ranks' trajectories (each snapshots x its kept rows x d, concatenated in
 // rank order by a gather) as one array of snapshots x kept x d: a rank's kept
 // rows are the global rows [first, first + count) of each snapshot.
+// The rows of shard s among the first `kept` rows of the cloud (the particles
+// a trajectory keeps).
+Shard kept_part(Shard s, std::size_t kept) { return {s.first, s.first < kept ? std::min(s.count, kept - s.first) : 0}; }
+
 template <class Real>
 std::vector<Real> merge_trajectories(const std::vector<Real>& parts, const std::vector<Shard>& kept_rows,
                                      std::size_t snapshots, std::size_t kept, std::size_t d) {
@@ -115,7 +119,7 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
   std::vector<Real>& traj = run.trajectory;
   const std::size_t kept = o.trajectory_particles > 0 ? std::min(o.trajectory_particles, total) : total;
   // The kept particles are the first `kept` global rows; this rank holds these of them.
-  const std::size_t kept_here = shard.first < kept ? std::min(shard.count, kept - shard.first) : 0;
+  const std::size_t kept_here = kept_part(shard, kept).count;
   if (in.trajectory) {  // also with --init, whose N the estimate above did not know
     const std::string what = "--trajectory with --snapshots " + std::to_string(o.snapshots);
     fs::expect_fits_in_memory(fs::checked_mul(fs::checked_mul(std::size_t(o.snapshots), kept, what), z.d() * sizeof(Real), what), what);
@@ -159,28 +163,21 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
     r = fs::integrate::integrate(ctx, flow, z, grid, method, opts);
   }
   const std::string stage = "sample (" + o.integrator + ", path " + o.path + ")";
-  run.rows = z.to_row_major();
   if (in.log_likelihood) run.log_likelihood = ll.to_host();
   const fs::paths::PathPoint p1 = path.at(t1);
   run.law = fs::targets::noised(target, noise, p1.a, p1.b);
   if (comm.size() > 1) {  // rank 0 gathers the shards in row order, checks them and returns the whole cloud
-    run.rows = comm.gather(run.rows);
+    z = gather_rows(ctx, comm, z);
     run.log_likelihood = comm.gather(run.log_likelihood);
     if (in.trajectory) {
       std::vector<Shard> kept_rows;
-      for (int r = 0; r < comm.size(); ++r) {
-        const Shard s = shard_of(total, r, comm.size());
-        kept_rows.push_back({s.first, s.first < kept ? std::min(s.count, kept - s.first) : 0});
-      }
+      for (int r = 0; r < comm.size(); ++r) kept_rows.push_back(kept_part(shard_of(total, r, comm.size()), kept));
       traj = comm.gather(traj);
       if (comm.is_root()) traj = merge_trajectories(traj, kept_rows, std::size_t(o.snapshots), kept, target.dim());
     }
-    if (!comm.is_root()) {
-      z = ParticleSet<Real>();
-      return run;
-    }
-    z = ParticleSet<Real>::from_row_major(ctx, run.rows.data(), total, target.dim());
+    if (!comm.is_root()) return run;
   }
+  run.rows = z.to_row_major();
   if (in.init == nullptr) {
     expect_plausible_spread(run.rows, z.n(), z.d(), exact_total_variance(target, noise, p1.a, p1.b),
                             stage + ": the particles for --out",

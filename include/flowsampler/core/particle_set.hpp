@@ -91,4 +91,10 @@ ParticleSet<Real> strided_rows(const Context& ctx, const ParticleSet<Real>& x, s
 template <class Real>
 ParticleSet<Real> shard_rows(const Context& ctx, const ParticleSet<Real>& x, Shard s);
 
+/// The inverse: every rank's shard, concatenated in rank order (row order for
+/// shards from Communicator::shard), as one set in ctx's memory on rank 0; an
+/// empty set on the other ranks. Goes through the host.
+template <class Real>
+ParticleSet<Real> gather_rows(const Context& ctx, const Communicator& comm, const ParticleSet<Real>& part);
+
 }  // namespace flowsampler
