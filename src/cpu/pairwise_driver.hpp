@@ -11,8 +11,17 @@
 
 namespace flowsampler::cpu {
 
+namespace detail {
+/// Rows past the m-th that y_rows and py_rows must hold (any finite values):
+/// the softmax's register path reads rows in chunks of this many, and drops
+/// the ones past the end after reading them (a select, not a shorter loop,
+/// keeps its lane loop vectorizable).
+constexpr std::size_t row_padding = 8;
+}  // namespace detail
+
 /// Inputs of one pairwise call. x: n x d column-major. y_rows: m x d row-major
-/// (the launcher's caller transposes once), py_rows: m x q row-major payload.
+/// (the launcher's caller transposes once), py_rows: m x q row-major payload,
+/// both followed by detail::row_padding readable rows.
 template <class Real>
 struct PairwiseArgs {
   const Real* x;
@@ -26,8 +35,21 @@ struct PairwiseArgs {
 };
 
 namespace detail {
-constexpr std::size_t block_rows = 64;  // x rows per block (a few SIMD vectors)
+constexpr std::size_t block_rows = 64;  // x rows per block (a few SIMD vectors) when M is large
 constexpr std::size_t tile_rows = 512;  // y rows per tile (stays in L1 for small d)
+
+/// x rows per block for a reduction over m y rows: 64, or more when m is so
+/// small that a block of 64 would be a few hundred pairs (the exact GMM
+/// field's K = 8 components: 512 pairs, ~0.2 us), where the block's start,
+/// finish and the dynamic schedule's hand-out would cost as much as its pairs.
+/// A block is kept at ~2^15 pairs, and at most 4096 rows (its lane states then
+/// take (p + 2) x 32 KiB).
+inline std::size_t rows_per_block(std::size_t m) {
+  constexpr std::size_t target_pairs = std::size_t(1) << 15, max_rows = 4096;
+  std::size_t rows = block_rows;
+  while (rows < max_rows && rows * m < target_pairs) rows *= 2;
+  return rows;
+}
 
 // Dimensions whose lane state fits in registers; wider ones (and runtime d)
 // sweep the lanes once per y row with the lane state in L1.
@@ -50,7 +72,13 @@ inline void nonempty_tile(int rows) {
   if (rows < 1) __builtin_unreachable();
 }
 
-/// Runs policy `pol` over every block of x rows and the y rows [j_begin,
+/// Whether the y rows [j_begin, j_end) lie in one tile of the grid below.
+inline bool one_tile(std::size_t j_begin, std::size_t j_end) {
+  return j_end > j_begin && j_begin / tile_rows == (j_end - 1) / tile_rows;
+}
+
+/// Runs policy `pol` over every block of x rows (Policy::Lanes(pol, args,
+/// rows, j_begin, j_end) holds the states of one block's rows) and the y rows [j_begin,
 /// j_end); after a block's last tile, done(lanes, i0, len) takes its states.
 /// Tiles sit on the absolute grid of tile_rows: a piece of a cut M that
 /// starts or ends inside a tile folds only its part of it, and a cut on the
@@ -62,15 +90,16 @@ void tiled(const Policy& policy, const PairwiseArgs<Real>& args, std::size_t j_b
   // their fields in the lane loops.
   const PairwiseArgs<Real> a = args;
   const Policy pol = policy;
-  const std::size_t nblocks = (a.n + block_rows - 1) / block_rows;
+  const std::size_t rows = rows_per_block(j_end - j_begin);
+  const std::size_t nblocks = (a.n + rows - 1) / rows;
   const long long nb = static_cast<long long>(nblocks);
 #pragma omp parallel num_threads(a.threads) if (worth_threads(nblocks, a.n, j_end - j_begin))
   {
-    typename Policy::Lanes lanes(pol, a);
+    typename Policy::Lanes lanes(pol, a, std::min(rows, a.n), j_begin, j_end);
 #pragma omp for schedule(dynamic, 1)
     for (long long b = 0; b < nb; ++b) {
-      const std::size_t i0 = static_cast<std::size_t>(b) * block_rows;
-      const std::size_t len = std::min(block_rows, a.n - i0);
+      const std::size_t i0 = static_cast<std::size_t>(b) * rows;
+      const std::size_t len = std::min(rows, a.n - i0);
       lanes.reset();
       for (std::size_t j0 = j_begin; j0 < j_end;) {
         const std::size_t j1 = std::min(j_end, (j0 / tile_rows + 1) * tile_rows);

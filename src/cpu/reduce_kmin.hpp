@@ -48,13 +48,13 @@ struct KminPolicy {
 
   struct Lanes {
     States st;
-    Lanes(const KminPolicy& pol, const PairwiseArgs<Real>&) : st(pol, detail::block_rows) {}
+    Lanes(const KminPolicy& pol, const PairwiseArgs<Real>&, std::size_t rows, std::size_t, std::size_t) : st(pol, rows) {}
     void reset() { st.clear(); }
   };
 
   void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
     detail::nonempty_tile(tl);
-    constexpr std::size_t B = detail::block_rows;
+    const std::size_t B = lanes.st.count;
     const Op& o = *op;
     const Real* x = a.x;
     const std::size_t n = a.n;

@@ -3,12 +3,21 @@
 // column-major) = softmax-weighted mean of the values, lse (n) = log sum_j
 // exp(logit_ij), optionally leaving out the pairs j = i.
 //
-// Per tile and per tile row, lane-vectorized sweeps (lanes innermost) first
-// find each lane's max logit (keeping the logits, tile_rows x block_rows in
-// L2), then add exp(logit - max) and the weighted value; the per-lane sums
-// live in L1. (The register-resident form of the sum reduction, rows inside
-// the lane loop, is not used here: GCC 12 does not vectorize a lane loop
-// around this update.)
+// In float with a compile-time d up to 4 (the exact GMM fields of 2-D and 3-D
+// targets) a lane keeps x and its tile state in registers and takes the
+// tile's rows inside the lane loop, in chunks of 8 rows written out straight
+// (no loop inside a chunk): the chunk's logits, its max, one rescale of the
+// state (an exp per lane and chunk: splitting off the first chunk would add
+// the loop that stops the vectorizer), then the 8 exps and weighted values.
+// GCC 12 vectorizes such a lane loop (one inner loop, known to run at least
+// once) but not one with the row loop's two passes. Used when all M rows lie
+// in one tile (M <= 512), where the sweeps' per-tile work (fills, shifts, the
+// logits' round trip) is paid for a handful of rows.
+//
+// Otherwise, per tile and per tile row, lane-vectorized sweeps (lanes
+// innermost) first find each lane's max logit (keeping the logits, tile rows
+// x block rows in L2), then add exp(logit - max) and the weighted value; the
+// per-lane sums live in L1.
 #include <algorithm>
 #include <cstddef>
 #include <limits>
@@ -61,21 +70,106 @@ struct SoftmaxPolicy {
     States st;
     // Per lane: the tile's max, the new max, the shift of its exps, the tile's
     // normalizer and value sums (Real); the tile's logits, row-major by tile row.
+    // (The register path uses none of these.)
     std::vector<Real> mt, mnew, shift, ts, tacc, logits;
-    Lanes(const SoftmaxPolicy& pol, const PairwiseArgs<Real>&)
-        : st(pol, detail::block_rows),
-          mt(detail::block_rows),
-          mnew(detail::block_rows),
-          shift(detail::block_rows),
-          ts(detail::block_rows, Real(0)),
-          tacc(static_cast<std::size_t>(pol.p) * detail::block_rows, Real(0)),
-          logits(detail::tile_rows * detail::block_rows) {}
-    void reset() { st.clear(); }
+    bool registers;  // the register path: a block's one tile writes every lane's state
+    Lanes(const SoftmaxPolicy& pol, const PairwiseArgs<Real>& a, std::size_t rows, std::size_t j_begin, std::size_t j_end)
+        : Lanes(pol, rows, j_end - j_begin, in_registers && !a.skip_diagonal && detail::one_tile(j_begin, j_end)) {}
+    Lanes(const SoftmaxPolicy& pol, std::size_t rows, std::size_t m, bool reg)
+        : st(pol, rows),
+          mt(reg ? 0 : rows),
+          mnew(reg ? 0 : rows),
+          shift(reg ? 0 : rows),
+          ts(reg ? 0 : rows, Real(0)),
+          tacc(reg ? 0 : static_cast<std::size_t>(pol.p) * rows, Real(0)),
+          logits(reg ? 0 : std::min(m, detail::tile_rows) * rows),
+          registers(reg) {}
+    void reset() {
+      if (!registers) st.clear();
+    }
   };
+
+  /// Lane state in registers (see the top of this file): float, d <= 4, the
+  /// y rows in one tile, the diagonal kept. GCC 12's outer-loop vectorizer
+  /// refuses a lane loop whose chunk loop mixes types of different widths:
+  /// the chunk's row index (int) against double lanes (measured: double ran
+  /// 6x slower on this path), or a per-lane row compare for the left-out
+  /// diagonal. Past one tile the sweeps are as fast (bench_pairwise, d = 3,
+  /// M = 16384: within the noise of each other), without the per-chunk
+  /// rescale and the tiles' merge.
+  static constexpr bool in_registers = D > 0 && D <= 4 && sizeof(Real) == 4;
+  static constexpr int chunk_rows = detail::row_padding;
+
+  /// One chunk of chunk_rows tile rows from row `base` (rows at or past tl,
+  /// read from the padding or the next tile, count as logit -inf),
+  /// folded into the lane's float state: max m, shift sh (m, or 0 while m is
+  /// -inf), normalizer s and value sums t relative to sh.
+  template <class X, class T>
+  static FLOWSAMPLER_INLINE void chunk(const Op& o, const X& x, const Real* yt, const Real* pt, int q, int base, int tl,
+                                       Real& m, Real& sh, Real& s, T& t) {
+    constexpr Real ninf = -std::numeric_limits<Real>::infinity();
+    constexpr int P = Op::value_dim(D);
+    Real lg[chunk_rows];
+    Real mt = ninf;
+    for (int k = 0; k < chunk_rows; ++k) {
+      const int j = base + k;  // may pass the tile's end: see PairwiseArgs's padding
+      const Real v = o.template logit<D>(x, yt + j * D, pt + j * q, D);
+      lg[k] = j < tl ? v : ninf;
+      mt = lg[k] > mt ? lg[k] : mt;
+    }
+    const Real mn = mt > m ? mt : m;
+    const Real nsh = mn == ninf ? Real(0) : mn;
+    const Real scale = kernels::fast_exp(m - nsh);  // the sums so far were taken against m (0 while m is -inf)
+    s *= scale;
+    for (int k = 0; k < P; ++k) t(k) *= scale;
+    m = mn, sh = nsh;
+    for (int k = 0; k < chunk_rows; ++k) {
+      const int j = base + k;
+      const Real e = kernels::fast_exp(lg[k] - sh);
+      s += e;
+      o.template add<D>(x, yt + j * D, pt + j * q, D, e, t);  // e = 0 where dropped
+    }
+  }
+
+  /// The one tile on the register path: its states (max, normalizer, sums)
+  /// written to `to`.
+  void register_tile(States& to, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0,
+                     int tl) const {
+    constexpr int P = Op::value_dim(D);
+    const Op& o = *op;
+    const Real* x = a.x;
+    const std::size_t n = a.n, B = to.count;
+    const int q = Op::payload_dim(D);
+    const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(D);
+    const Real* pt = a.py_rows + j0 * static_cast<std::size_t>(q);
+    const int nchunks = (tl + chunk_rows - 1) / chunk_rows;
+    if (nchunks < 1) __builtin_unreachable();  // see detail::nonempty_tile
+    double* cp = to.carry.data();
+    double* sp = to.s.data();
+    Real* mp = to.m.data();
+#pragma omp simd
+    for (std::size_t l = 0; l < len; ++l) {
+      kernels::Lane<Real, D> xr;
+      for (int k = 0; k < D; ++k) xr(k) = x[k * n + i0 + l];
+      Real m = -std::numeric_limits<Real>::infinity(), sh = 0, s = 0;
+      kernels::Lane<Real, P> t;
+      for (int k = 0; k < P; ++k) t(k) = Real(0);
+      for (int c = 0; c < nchunks; ++c) chunk(o, xr, yt, pt, q, c * chunk_rows, tl, m, sh, s, t);
+      kernels::Strided<double> carry{cp + l, B};
+      mp[l] = m, sp[l] = static_cast<double>(s);  // s and t are relative to sh = m (or all 0 while m is -inf)
+      for (int k = 0; k < P; ++k) carry(k) = static_cast<double>(t(k));
+    }
+  }
 
   void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
     detail::nonempty_tile(tl);
-    constexpr std::size_t B = detail::block_rows;
+    if constexpr (in_registers) {
+      if (lanes.registers) {
+        register_tile(lanes.st, a, i0, len, j0, tl);
+        return;
+      }
+    }
+    const std::size_t B = lanes.st.count;
     constexpr int PD = D > 0 ? Op::value_dim(D) : 0;  // a constant the unroller sees early
     const int pp = D > 0 ? PD : p;
     const Op& o = *op;

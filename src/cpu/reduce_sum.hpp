@@ -40,15 +40,14 @@ struct SumPolicy {
   struct Lanes {
     States st;
     std::vector<Real> scratch;  // tile sums where they do not fit in registers
-    Lanes(const SumPolicy& pol, const PairwiseArgs<Real>&)
-        : st(pol, detail::block_rows),
-          scratch(detail::in_registers(D) ? 0 : static_cast<std::size_t>(pol.p) * detail::block_rows, Real(0)) {}
+    Lanes(const SumPolicy& pol, const PairwiseArgs<Real>&, std::size_t rows, std::size_t, std::size_t)
+        : st(pol, rows), scratch(detail::in_registers(D) ? 0 : static_cast<std::size_t>(pol.p) * rows, Real(0)) {}
     void reset() { st.clear(); }
   };
 
   void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
     detail::nonempty_tile(tl);
-    constexpr std::size_t B = detail::block_rows;
+    const std::size_t B = lanes.st.count;
     constexpr int P = D > 0 ? Op::value_dim(D) : 1;
     const Op& o = *op;
     const Real* x = a.x;

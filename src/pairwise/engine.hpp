@@ -32,7 +32,8 @@ template <kernels::Reduction R, class Op, class Real>
 void host_pairwise(const void* pop, const kernels::PairwiseDeviceArgs<Real>& a, int threads) {
   const Op& op = *static_cast<const Op*>(pop);
   const std::size_t m = a.m, d = static_cast<std::size_t>(a.d), q = static_cast<std::size_t>(Op::payload_dim(a.d));
-  std::vector<Real> y_rows(m * d), p_rows(m * q + 1);
+  const std::size_t rows = m + cpu::detail::row_padding;  // zero rows after the m-th (see PairwiseArgs)
+  std::vector<Real> y_rows(rows * d, Real(0)), p_rows(rows * q + 1, Real(0));
   for (std::size_t j = 0; j < m; ++j)
     for (std::size_t c = 0; c < d; ++c) y_rows[j * d + c] = a.y[c * m + j];
   for (std::size_t j = 0; j < m; ++j)

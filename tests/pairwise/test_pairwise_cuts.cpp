@@ -47,10 +47,10 @@ Problem<Real> make(std::size_t n, std::size_t m, int d, unsigned seed, bool same
   auto draw = [&] { return grid ? Real(u(rng)) : Real(g(rng)); };
   Problem<Real> p{n, same ? n : m, d, std::vector<Real>(n * d), {}, {}, same};
   for (auto& v : p.x) v = draw();
-  p.y.resize(p.m * d);
+  p.y.resize((p.m + cpu::detail::row_padding) * d);  // the engine reads a few rows past m (PairwiseArgs)
   for (std::size_t j = 0; j < p.m; ++j)
     for (int k = 0; k < d; ++k) p.y[j * d + k] = same ? p.x[std::size_t(k) * n + j] : draw();
-  p.py.resize(p.m);
+  p.py.resize(p.m + cpu::detail::row_padding);
   for (std::size_t j = 0; j < p.m; ++j) p.py[j] = Real(0.25 + double(j % 7) / 4);
   return p;
 }
@@ -90,7 +90,8 @@ double softmax_cut_tol() {
 }
 
 const std::vector<std::vector<std::size_t>> cuts_m1300 = {{512},       {700},       {1},        {1299},    {0, 650},
-                                                          {300, 1100}, {512, 1024}, {100, 101}, {40, 90, 1200}};
+                                                          {300, 1100}, {512, 1024}, {100, 101}, {40, 90, 1200},
+                                                          {500, 600}};  // a short piece across a tile edge
 
 }  // namespace
 
@@ -155,8 +156,9 @@ TYPED_TEST(PairwiseCutTest, SumsOverCutRowsMatchTheUncutCallAndADoubleLoop) {
 // Weighted Gaussian mean shift, logit -|x - y|^2 / (2 eps^2) + log w_j, value
 // y_j - x_i: the means and the log-normalizer, with and without the pairs j = i.
 template <int D, class Real>
-void check_softmax(int d, bool same, const std::vector<std::vector<std::size_t>>& cut_sets) {
-  const auto P = make<Real>(same ? 1300 : 130, 1300, d, 11 + unsigned(d), same);
+void check_softmax(int d, bool same, const std::vector<std::vector<std::size_t>>& cut_sets, std::size_t n = 130,
+                   std::size_t m = 1300) {
+  const auto P = make<Real>(same ? m : n, m, d, 11 + unsigned(d), same);
   const auto a = P.args();
   const double eps = 0.5 * std::sqrt(double(d));
   const kn::MeanShiftOp<Real, true> op{Real(-1 / (2 * eps * eps))};
@@ -219,6 +221,16 @@ TYPED_TEST(PairwiseCutTest, SoftmaxOverCutRowsMatchesTheUncutCallAndADoubleLoop)
   check_softmax<3, TypeParam>(3, false, cuts_m1300);
   check_softmax<32, TypeParam>(32, false, cuts_m1300);
   check_softmax<0, TypeParam>(5, false, cuts_m1300);
+}
+
+// Few y rows (the exact GMM field's components): blocks of thousands of x
+// rows, and tiles shorter than, equal to and just past the register path's
+// chunk of 8 rows, whose rows past the end come from the padding.
+TYPED_TEST(PairwiseCutTest, SoftmaxOverFewRows) {
+  for (std::size_t m : {1, 5, 8, 9, 13}) {
+    check_softmax<2, TypeParam>(2, false, {{1}, {m / 2, m - 1}}, 9000, m);
+    check_softmax<4, TypeParam>(4, false, {{m - 1}}, 300, m);
+  }
 }
 
 TYPED_TEST(PairwiseCutTest, SoftmaxWithoutTheDiagonalOverCutRows) {
