@@ -77,9 +77,10 @@ inline bool one_tile(std::size_t j_begin, std::size_t j_end) {
   return j_end > j_begin && j_begin / tile_rows == (j_end - 1) / tile_rows;
 }
 
-/// Runs policy `pol` over every block of x rows (Policy::Lanes(pol, args,
-/// rows, j_begin, j_end) holds the states of one block's rows) and the y rows [j_begin,
-/// j_end); after a block's last tile, done(lanes, i0, len) takes its states.
+/// Runs policy `pol` over every block of x rows and the y rows [j_begin,
+/// j_end); Policy::Lanes(pol, args, rows, j_begin, j_end) holds the states of
+/// one block's rows, and after a block's last tile done(lanes, i0, len) takes
+/// them.
 /// Tiles sit on the absolute grid of tile_rows: a piece of a cut M that
 /// starts or ends inside a tile folds only its part of it, and a cut on the
 /// grid splits no tile, so its float tile sums are those of the uncut call.

@@ -101,12 +101,12 @@ struct SoftmaxPolicy {
   static constexpr int chunk_rows = detail::row_padding;
 
   /// One chunk of chunk_rows tile rows from row `base` (rows at or past tl,
-  /// read from the padding or the next tile, count as logit -inf),
-  /// folded into the lane's float state: max m, shift sh (m, or 0 while m is
-  /// -inf), normalizer s and value sums t relative to sh.
+  /// read from the padding or the next tile, count as logit -inf), folded
+  /// into the lane's float state: max m, normalizer s and value sums t taken
+  /// against m (all 0 while m is -inf).
   template <class X, class T>
   static FLOWSAMPLER_INLINE void chunk(const Op& o, const X& x, const Real* yt, const Real* pt, int q, int base, int tl,
-                                       Real& m, Real& sh, Real& s, T& t) {
+                                       Real& m, Real& s, T& t) {
     constexpr Real ninf = -std::numeric_limits<Real>::infinity();
     constexpr int P = Op::value_dim(D);
     Real lg[chunk_rows];
@@ -118,11 +118,11 @@ struct SoftmaxPolicy {
       mt = lg[k] > mt ? lg[k] : mt;
     }
     const Real mn = mt > m ? mt : m;
-    const Real nsh = mn == ninf ? Real(0) : mn;
-    const Real scale = kernels::fast_exp(m - nsh);  // the sums so far were taken against m (0 while m is -inf)
+    const Real sh = mn == ninf ? Real(0) : mn;     // the shift of this chunk's exps
+    const Real scale = kernels::fast_exp(m - sh);  // the sums so far were taken against m (0 while m is -inf)
     s *= scale;
     for (int k = 0; k < P; ++k) t(k) *= scale;
-    m = mn, sh = nsh;
+    m = mn;
     for (int k = 0; k < chunk_rows; ++k) {
       const int j = base + k;
       const Real e = kernels::fast_exp(lg[k] - sh);
@@ -151,12 +151,12 @@ struct SoftmaxPolicy {
     for (std::size_t l = 0; l < len; ++l) {
       kernels::Lane<Real, D> xr;
       for (int k = 0; k < D; ++k) xr(k) = x[k * n + i0 + l];
-      Real m = -std::numeric_limits<Real>::infinity(), sh = 0, s = 0;
+      Real m = -std::numeric_limits<Real>::infinity(), s = 0;
       kernels::Lane<Real, P> t;
       for (int k = 0; k < P; ++k) t(k) = Real(0);
-      for (int c = 0; c < nchunks; ++c) chunk(o, xr, yt, pt, q, c * chunk_rows, tl, m, sh, s, t);
+      for (int c = 0; c < nchunks; ++c) chunk(o, xr, yt, pt, q, c * chunk_rows, tl, m, s, t);
       kernels::Strided<double> carry{cp + l, B};
-      mp[l] = m, sp[l] = static_cast<double>(s);  // s and t are relative to sh = m (or all 0 while m is -inf)
+      mp[l] = m, sp[l] = static_cast<double>(s);
       for (int k = 0; k < P; ++k) carry(k) = static_cast<double>(t(k));
     }
   }
