@@ -110,6 +110,17 @@ std::vector<double> GaussianMixture::weights() const {
   return w;
 }
 
+GaussianMixture GaussianMixture::translated(const std::vector<double>& shift) const {
+  FLOWSAMPLER_EXPECTS(shift.size() == d_, "GaussianMixture::translated: expected " << d_ << " values, got " << shift.size());
+  GaussianMixture out = *this;
+  for (Component& c : out.comps_)
+    for (std::size_t j = 0; j < d_; ++j) {
+      c.mean[j] += shift[j];
+      FLOWSAMPLER_EXPECTS(std::isfinite(c.mean[j]), "GaussianMixture::translated: a mean left the double range");
+    }
+  return out;
+}
+
 std::vector<double> GaussianMixture::eigenvectors(std::size_t k) const {
   const Component& c = comps_.at(k);
   if (c.kind == Covariance::full) return c.U;

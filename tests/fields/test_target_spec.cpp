@@ -44,6 +44,17 @@ TEST(TargetSpec, ParsesTheDesignExample) {
   EXPECT_NEAR(C[1], 0.7 * (0.3 + 2) - mx * my, 1e-12);
   EXPECT_NEAR(C[2], C[1], 0);
   EXPECT_NEAR(C[3], 0.3 * 0.25 + 0.7 * (0.5 + 1) - my * my, 1e-12);
+  // Moved by (1e12, -3): the same weights and covariances, the means moved;
+  // the covariance is still the one above (taken about the mean, no 1e24 cancels).
+  const auto t = g.translated({1e12, -3});
+  EXPECT_EQ(t.mean(1)[0], 2 + 1e12);
+  EXPECT_EQ(t.mean(1)[1], -2.0);
+  EXPECT_EQ(t.kind(1), fs::targets::Covariance::full);
+  EXPECT_EQ(t.covariance(1), g.covariance(1));
+  const auto Ct = fs::targets::mixture_covariance(t);
+  EXPECT_NEAR(Ct[0], C[0], 1e-3);
+  EXPECT_NEAR(Ct[3], C[3], 1e-12);
+  EXPECT_THROW(g.translated({1.0}), fs::Error);
 }
 
 // Noise covariances are written like spec covariances.

@@ -6,6 +6,7 @@
 // call the same functions.
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,10 @@
 #include "flowsampler/jko/model.hpp"
 #include "flowsampler/monge/map_io.hpp"
 #include "flowsampler/targets/spec.hpp"
+
+#ifdef FLOWSAMPLER_FUZZ_CLI  // the command line's parser lives in tools/ (flowsampler_commands)
+#include "command_line.hpp"
+#endif
 
 namespace flowsampler::fuzz {
 
@@ -80,14 +85,41 @@ inline void model_manifest(const Input& in, const std::string& dir) {
   if (m.dim() == 0) std::abort();
 }
 
+#ifdef FLOWSAMPLER_FUZZ_CLI
+/// The command line: each line of the input is one argument after the
+/// program's name. A parse chooses one command or fails with CLI11's
+/// ParseError (help requests included), rethrown as Error; nothing runs.
+inline void cli_args(const Input& in) {
+  std::vector<std::string> args{"flowsampler"};
+  std::size_t start = 0;
+  while (start <= in.size()) {
+    const std::size_t end = std::min(in.find('\n', start), in.size());
+    args.push_back(in.substr(start, end - start));
+    start = end + 1;
+  }
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  cli::CommandLine line;
+  try {
+    line.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    throw Error(std::string("command line: ") + e.what());
+  }
+  (void)line.chosen();
+}
+#endif
+
 /// Runs the named entry point ("npy", "target_spec", "noise_spec",
-/// "map_manifest", "model_manifest"); `dir` is a scratch directory.
+/// "map_manifest", "model_manifest", "cli_args"); `dir` is a scratch directory.
 inline void run(const std::string& target, const Input& in, const std::string& dir) {
   if (target == "npy") return npy(in);
   if (target == "target_spec") return target_spec(in, dir);
   if (target == "noise_spec") return noise_spec(in);
   if (target == "map_manifest") return map_manifest(in, dir);
   if (target == "model_manifest") return model_manifest(in, dir);
+#ifdef FLOWSAMPLER_FUZZ_CLI
+  if (target == "cli_args") return cli_args(in);
+#endif
   std::abort();
 }
 

@@ -52,5 +52,24 @@ TEST_P(CorpusReplay, EveryInputIsReadOrRefusedCleanly) {
 
 INSTANTIATE_TEST_SUITE_P(Readers, CorpusReplay,
                          ::testing::Values("npy", "target_spec", "noise_spec", "map_manifest", "model_manifest"));
+#ifdef FLOWSAMPLER_FUZZ_CLI
+INSTANTIATE_TEST_SUITE_P(CommandLine, CorpusReplay, ::testing::Values("cli_args"));
+
+std::string corpus_file(const std::string& target, const std::string& name) {
+  std::ifstream in(sfs::path(FLOWSAMPLER_CORPUS) / target / name, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The argument target parses what the CLI accepts and refuses what it refuses
+// (exit 2 there): a target that refused everything would fuzz nothing.
+TEST(CommandLineTarget, AcceptsValidLinesAndRefusesBadOnes) {
+  for (const char* ok : {"info", "sample-valid", "sample-times", "metrics-valid", "drift-valid", "jko-valid", "option-equals",
+                         "backend-after", "sample-seed-octal"})  // 010 is read as ten, not octal eight
+    EXPECT_NO_THROW(flowsampler::fuzz::cli_args(corpus_file("cli_args", ok))) << ok;
+  for (const char* bad : {"sample-seed-negative", "sample-n-float", "sample-times-and-steps",
+                          "monge-widths-overflow", "backend-tpu", "sample-target-dev", "two-commands", "help", "empty"})
+    EXPECT_THROW(flowsampler::fuzz::cli_args(corpus_file("cli_args", bad)), flowsampler::Error) << bad;
+}
+#endif
 
 }  // namespace

@@ -64,16 +64,3 @@ inline CLI::Validator count(std::uint64_t min = 0, std::uint64_t max = std::nume
 }
 
 }  // namespace flowsampler::cli
-
-namespace flowsampler::cli {
-
-/// The --backend option every command takes (one list of choices).
-inline CLI::Option* add_backend_option(CLI::App* app, std::string& backend) {
-  return app
-      ->add_option("--backend", backend,
-                   "auto, cpu, cuda or emulator (the CUDA orchestration on the CPU, with device memory protected "
-                   "and transfers counted in the report's \"device\" object)")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda", "emulator"}));
-}
-
-}  // namespace flowsampler::cli

@@ -1,5 +1,6 @@
 // `flowsampler drift --field F --x X0.npy [--data B.npy | --target T.json] ... --out X1.npy`.
 #include "drift_command.hpp"
+#include "command.hpp"
 
 #include <chrono>
 #include <fstream>
@@ -75,5 +76,53 @@ int run_typed(const DriftOptions& o, const std::string& backend_name) {
 int run_drift(const DriftOptions& o, const std::string& backend) {
   return o.precision == "double" ? run_typed<double>(o, backend) : run_typed<float>(o, backend);
 }
+
+namespace {
+
+class DriftCommand final : public Command {
+ public:
+  const char* name() const override { return "drift"; }
+  const char* summary() const override {
+    return "Move a cloud with a kernel drift field (mean shift, drifting, MMD, KDE score, SVGD)";
+  }
+  bool runs_under_mpirun() const override { return true; }
+  void add_options(CLI::App& sub) override {
+    sub.add_option("--field", o_.field,
+                      "mean-shift, drifting, drifting-normalized, mmd, kde-score, blob, svgd, sinkhorn or ot-score")->required();
+    sub.add_option("--x", o_.x, "initial particles (.npy, N x d)")->required()->check(regular_file);
+    auto* data_opt = sub.add_option("--data", o_.data, "the data cloud beta (.npy, M x d)")->check(regular_file);
+    sub.add_option("--target", o_.target, "target spec: svgd's score, or fresh draws as the data")
+        ->check(regular_file)->excludes(data_opt);
+    sub.add_option("--target-samples", o_.target_samples, "draws of --target used as data (default N)")
+        ->check(count(0, std::uint64_t(1) << 40));
+    sub.add_option("--kernel", o_.kernel, "gaussian, laplace, imq or energy (default laplace for drifting, else gaussian)");
+    sub.add_option("--eps", o_.eps, "kernel bandwidth h")->capture_default_str()->check(positive_number);
+    sub.add_option("--ot-eps", o_.ot_eps, "sinkhorn, ot-score: entropic eps (default 0.05 x median squared distance)")
+        ->check(CLI::NonNegativeNumber);
+    sub.add_option("--batch", o_.batch, "random batch: use this many data points per step (default all)")->check(count());
+    sub.add_flag("--median-bandwidth", o_.median_bandwidth, "svgd: median-heuristic bandwidth, per step");
+    add_progress_flag(sub, o_.progress);
+    sub.add_flag("--include-self", o_.include_self, "drifting(-normalized): keep j = i in the self term");
+    sub.add_option("--temperatures", o_.temperatures, "drifting-normalized: temperatures, summed (default 0.02 0.05 0.2)")
+        ->expected(1, 16);
+    sub.add_option("--steps", o_.steps, "steps")->capture_default_str()->check(CLI::Range(1, 100000000));
+    sub.add_option("--dt", o_.dt, "step size")->capture_default_str()->check(positive_number);
+    sub.add_option("--integrator", o_.integrator, "euler, heun, midpoint or rk4")->capture_default_str();
+    sub.add_option("--every", o_.every, "record the cloud's moments and energy distance to the data every J steps")
+        ->capture_default_str()->check(CLI::Range(1, 100000000));
+    sub.add_option("--out", o_.out, "final particles (.npy)")->required();
+    sub.add_option("--report", o_.report, "JSON report with the records");
+    add_seed_option(sub, o_.seed);
+    add_precision_option(sub, o_.precision);
+  }
+  int run(const std::string& backend) override { return run_drift(o_, backend); }
+
+ private:
+  DriftOptions o_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_drift_command() { return std::make_unique<DriftCommand>(); }
 
 }  // namespace flowsampler::cli

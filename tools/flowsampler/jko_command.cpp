@@ -3,6 +3,7 @@
 // `flowsampler jko-sample --model DIR --n N --out Y.npy`.
 #include "cli_checks.hpp"
 #include "jko_command.hpp"
+#include "command.hpp"
 #include "jko_run.hpp"
 
 #include <chrono>
@@ -22,48 +23,6 @@
 #include "device_report.hpp"
 
 namespace flowsampler::cli {
-
-CLI::App* add_jko_commands(CLI::App& app, JkoOptions& o, JkoSampleOptions& s, std::string& backend, JkoCommands* commands) {
-  CLI::App* jko = app.add_subcommand("jko", "JKO (Wasserstein proximal) steps of KL(. || pi) from a data cloud; optionally keep a JKO flow model");
-  jko->add_option("--data", o.data, "the data cloud X_0 (.npy, N x d)")->required()->check(flowsampler::cli::regular_file);
-  auto* normal = jko->add_flag("--to-normal", o.to_normal, "pi = N(0, I)");
-  auto* target = jko->add_option("--target", o.target, "pi as a target spec (JSON)")->check(flowsampler::cli::regular_file)->excludes(normal);
-  normal->excludes(target);
-  jko->add_option("--h", o.h, "step size h (the first one for --schedule geometric)")->capture_default_str()->check(flowsampler::cli::positive_number);
-  jko->add_option("--steps", o.steps, "number of JKO steps K")->capture_default_str()->check(CLI::Range(1, 1000000));
-  jko->add_option("--schedule", o.schedule, "constant or geometric (h ratio^k)")->capture_default_str()->check(CLI::IsMember({"constant", "geometric"}));
-  jko->add_option("--ratio", o.ratio, "geometric schedule ratio")->capture_default_str()->check(flowsampler::cli::positive_number);
-  jko->add_option("--step-list", o.steps_list, "explicit steps h_0,h_1,... (overrides --h/--schedule)")->delimiter(',');
-  jko->add_option("--estimator", o.estimator, "score of rho: blob (closest to the exact JKO step of the estimators), kde-corrected (the KDE score with its Gaussian "
-                  "smoothing bias removed), kde or ot")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"blob", "kde-corrected", "kde", "ot"}));
-  jko->add_option("--bandwidth", o.bandwidth, "kde/blob bandwidth (default: Silverman's rule per step)")->check(CLI::NonNegativeNumber);
-  jko->add_option("--ot-eps", o.ot_eps, "ot: entropic eps (default 0.05 x median squared distance per step)")->check(CLI::NonNegativeNumber);
-  jko->add_option("--tol", o.tol, "first-order residual tolerance (default: relative 1e-7 double / 1e-3 float)")->check(CLI::NonNegativeNumber);
-  jko->add_option("--max-inner", o.max_inner, "inner iterations per step at most")->capture_default_str()->check(CLI::Range(1, 100000));
-  jko->add_option("--anderson", o.anderson, "Anderson memory of the inner iteration (0: damped fixed point)")->capture_default_str()->check(CLI::Range(0, 32));
-  jko->add_flag("--explicit", o.explicit_step, "forward Euler steps instead (for comparison)");
-  jko->add_flag("--progress", o.progress, "progress bar on stderr (default: when stderr is a terminal)");
-  jko->add_option("--w2-tol", o.w2_tol, "stop once the Bures W2 to pi is below this")->check(CLI::NonNegativeNumber);
-  jko->add_option("--kl-tol", o.kl_tol, "stop once the KL estimate to pi is below this")->check(CLI::NonNegativeNumber);
-  jko->add_option("--diagnostic-points", o.diagnostic_points, "particles used by the MMD, KL and Lipschitz diagnostics (0: off)")->capture_default_str()->check(flowsampler::cli::count(0, std::uint64_t(1) << 40));
-  jko->add_option("--model", o.model, "write the JKO flow model (clouds X_0..X_K + manifest.json) to this directory");
-  jko->add_option("--out", o.out, "final cloud X_K (.npy)")->required();
-  jko->add_option("--report", o.report, "JSON report with the per-step records");
-  jko->add_option("--seed", o.seed, "random seed (draws of pi for the diagnostics)")->capture_default_str()->check(flowsampler::cli::count());
-  jko->add_option("--precision", o.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
-  flowsampler::cli::add_backend_option(jko, backend);
-  CLI::App* sample = app.add_subcommand("jko-sample", "Generate from a JKO flow model: fresh pi draws run back through the stored steps");
-  sample->add_option("--model", s.model, "model directory written by `jko --model`")->required();
-  sample->add_option("--n", s.n, "number of samples")->capture_default_str()->check(flowsampler::cli::count(1, std::uint64_t(1) << 40));
-  sample->add_option("--out", s.out, "samples (.npy, N x d)")->required();
-  sample->add_option("--seed", s.seed, "random seed")->capture_default_str()->check(flowsampler::cli::count());
-  sample->add_option("--precision", s.precision, "float or double")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
-  flowsampler::cli::add_backend_option(sample, backend);
-  if (commands) *commands = JkoCommands{jko, sample};
-  return jko;
-}
 
 namespace {
 
@@ -149,5 +108,71 @@ int run_jko(const JkoOptions& o, const std::string& backend) {
 int run_jko_sample(const JkoSampleOptions& o, const std::string& backend) {
   return o.precision == "float" ? run_sample_typed<float>(o, backend) : run_sample_typed<double>(o, backend);
 }
+
+namespace {
+
+class JkoCommand final : public Command {
+ public:
+  const char* name() const override { return "jko"; }
+  const char* summary() const override {
+    return "JKO (Wasserstein proximal) steps of KL(. || pi) from a data cloud; optionally keep a JKO flow model";
+  }
+  void add_options(CLI::App& sub) override {
+    sub.add_option("--data", o_.data, "the data cloud X_0 (.npy, N x d)")->required()->check(regular_file);
+    auto* normal = sub.add_flag("--to-normal", o_.to_normal, "pi = N(0, I)");
+    auto* target = sub.add_option("--target", o_.target, "pi as a target spec (JSON)")->check(regular_file)->excludes(normal);
+    normal->excludes(target);
+    sub.add_option("--h", o_.h, "step size h (the first one for --schedule geometric)")->capture_default_str()->check(positive_number);
+    sub.add_option("--steps", o_.steps, "number of JKO steps K")->capture_default_str()->check(CLI::Range(1, 1000000));
+    sub.add_option("--schedule", o_.schedule, "constant or geometric (h ratio^k)")->capture_default_str()->check(CLI::IsMember({"constant", "geometric"}));
+    sub.add_option("--ratio", o_.ratio, "geometric schedule ratio")->capture_default_str()->check(positive_number);
+    sub.add_option("--step-list", o_.steps_list, "explicit steps h_0,h_1,... (overrides --h/--schedule)")->delimiter(',');
+    sub.add_option("--estimator", o_.estimator, "score of rho: blob (closest to the exact JKO step of the estimators), kde-corrected (the KDE score with its Gaussian "
+                    "smoothing bias removed), kde or ot")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"blob", "kde-corrected", "kde", "ot"}));
+    sub.add_option("--bandwidth", o_.bandwidth, "kde/blob bandwidth (default: Silverman's rule per step)")->check(CLI::NonNegativeNumber);
+    sub.add_option("--ot-eps", o_.ot_eps, "ot: entropic eps (default 0.05 x median squared distance per step)")->check(CLI::NonNegativeNumber);
+    sub.add_option("--tol", o_.tol, "first-order residual tolerance (default: relative 1e-7 double / 1e-3 float)")->check(CLI::NonNegativeNumber);
+    sub.add_option("--max-inner", o_.max_inner, "inner iterations per step at most")->capture_default_str()->check(CLI::Range(1, 100000));
+    sub.add_option("--anderson", o_.anderson, "Anderson memory of the inner iteration (0: damped fixed point)")->capture_default_str()->check(CLI::Range(0, 32));
+    sub.add_flag("--explicit", o_.explicit_step, "forward Euler steps instead (for comparison)");
+    add_progress_flag(sub, o_.progress);
+    sub.add_option("--w2-tol", o_.w2_tol, "stop once the Bures W2 to pi is below this")->check(CLI::NonNegativeNumber);
+    sub.add_option("--kl-tol", o_.kl_tol, "stop once the KL estimate to pi is below this")->check(CLI::NonNegativeNumber);
+    sub.add_option("--diagnostic-points", o_.diagnostic_points, "particles used by the MMD, KL and Lipschitz diagnostics (0: off)")->capture_default_str()->check(count(0, std::uint64_t(1) << 40));
+    sub.add_option("--model", o_.model, "write the JKO flow model (clouds X_0..X_K + manifest.json) to this directory");
+    sub.add_option("--out", o_.out, "final cloud X_K (.npy)")->required();
+    sub.add_option("--report", o_.report, "JSON report with the per-step records");
+    add_seed_option(sub, o_.seed, "random seed (draws of pi for the diagnostics)");
+    add_precision_option(sub, o_.precision);
+  }
+  int run(const std::string& backend) override { return run_jko(o_, backend); }
+
+ private:
+  JkoOptions o_;
+};
+
+class JkoSampleCommand final : public Command {
+ public:
+  const char* name() const override { return "jko-sample"; }
+  const char* summary() const override { return "Generate from a JKO flow model: fresh pi draws run back through the stored steps"; }
+  void add_options(CLI::App& sub) override {
+    sub.add_option("--model", o_.model, "model directory written by `jko --model`")->required();
+    sub.add_option("--n", o_.n, "number of samples")->capture_default_str()->check(count(1, std::uint64_t(1) << 40));
+    sub.add_option("--out", o_.out, "samples (.npy, N x d)")->required();
+    add_seed_option(sub, o_.seed);
+    add_precision_option(sub, o_.precision);
+  }
+  int run(const std::string& backend) override { return run_jko_sample(o_, backend); }
+
+ private:
+  JkoSampleOptions o_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_jko_command() { return std::make_unique<JkoCommand>(); }
+std::unique_ptr<Command> make_jko_sample_command() { return std::make_unique<JkoSampleCommand>(); }
 
 }  // namespace flowsampler::cli

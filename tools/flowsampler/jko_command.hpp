@@ -2,8 +2,6 @@
 // `flowsampler jko`: the particle JKO scheme from a data cloud towards a
 // target (N(0, I) or a spec), optionally keeping a JKO flow model; and
 // `flowsampler jko-sample`: generation from a saved model.
-#include <CLI/CLI.hpp>
-
 #include "jko_options.hpp"
 #include <cstdint>
 #include <string>
@@ -15,18 +13,6 @@ struct JkoSampleOptions {
   std::size_t n = 1000;
   std::uint64_t seed = 0;
 };
-
-/// The subcommands registered by add_jko_commands.
-struct JkoCommands {
-  CLI::App* jko = nullptr;
-  CLI::App* sample = nullptr;
-};
-
-/// Registers `jko` and `jko-sample` on `app`, binding their options to `jo`,
-/// `so` and the shared `backend` string (all must outlive parsing). Returns the
-/// `jko` subcommand; `commands` (optional) receives both.
-CLI::App* add_jko_commands(CLI::App& app, JkoOptions& jo, JkoSampleOptions& so, std::string& backend,
-                           JkoCommands* commands = nullptr);
 
 int run_jko(const JkoOptions& options, const std::string& backend);
 int run_jko_sample(const JkoSampleOptions& options, const std::string& backend);

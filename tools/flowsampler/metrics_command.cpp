@@ -1,5 +1,6 @@
 // `flowsampler metrics --x A.npy (--y B.npy | --target T.json) [what]`.
 #include "metrics_command.hpp"
+#include "command.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -207,5 +208,55 @@ int run_typed(const MetricsOptions& o, const std::string& backend_name) {
 int run_metrics(const MetricsOptions& o, const std::string& backend) {
   return o.precision == "float" ? run_typed<float>(o, backend) : run_typed<double>(o, backend);
 }
+
+namespace {
+
+class MetricsCommand final : public Command {
+ public:
+  const char* name() const override { return "metrics"; }
+  const char* summary() const override {
+    return "Distances between two clouds (--y) or a cloud and a target (--target), or the moments and entropy of one cloud (--x alone); prints JSON";
+  }
+  bool writes_stdout() const override { return true; }
+  bool runs_under_mpirun() const override { return true; }
+  void add_options(CLI::App& sub) override {
+    sub.add_option("--x", o_.x, "particles (.npy, N x d)")->required()->check(regular_file);
+    auto* y_opt = sub.add_option("--y", o_.y, "particles (.npy, M x d)")->check(regular_file);
+    sub.add_option("--target", o_.target, "target spec (JSON) instead of --y: its exact moments and scores, fresh draws for the rest")
+        ->check(regular_file)->excludes(y_opt);
+    sub.add_option("--mmd", o_.mmd, "KERNEL:BANDWIDTH (gaussian, laplace, imq, energy), repeatable");
+    sub.add_flag("--unbiased", o_.unbiased, "MMD as the U-statistic (default: the V-statistic)");
+    sub.add_option("--sliced-w2", o_.sliced_w2, "P: sliced W2^2 with P random directions")->check(CLI::Range(1, 1000000));
+    sub.add_option("--sinkhorn", o_.sinkhorn, "EPS: entropic OT and the Sinkhorn divergence (cost |x - y|^2)")
+        ->check(positive_number);
+    sub.add_option("--sinkhorn-tol", o_.sinkhorn_tol, "stop when the L1 marginal error is below this")
+        ->capture_default_str()->check(positive_number);
+    sub.add_option("--sinkhorn-max-iter", o_.sinkhorn_max_iter, "iterations at the final eps (exit 2 beyond)")
+        ->capture_default_str()->check(CLI::Range(1, 100000000));
+    sub.add_flag("--exact-w2", o_.exact_w2, "exact W2^2 by optimal assignment (N = M <= 20000)");
+    sub.add_flag("--bures", o_.bures, "Gaussian W2^2 between the moments (Gelbrich bound; exact moments with --target)");
+    sub.add_flag("--energy", o_.energy, "energy distance");
+    sub.add_flag("--map-distance", o_.map_distance, "||x - y||_L2 over paired rows (images of the same inputs)");
+    sub.add_flag("--kl", o_.kl, "KL(x || y) by kNN, or KL(x || target) with the exact log-density");
+    sub.add_flag("--entropy", o_.entropy, "kNN (Kozachenko-Leonenko) entropy of x");
+    sub.add_flag("--moments", o_.moments, "mean and (unbiased) covariance of x; what a run with --x alone reports");
+    sub.add_option("--knn-k", o_.knn_k, "k of the kNN estimators")->capture_default_str()->check(CLI::Range(1, 31));
+    sub.add_option("--fisher-against", o_.fisher_against, "R.json: FI(target || R) by Monte Carlo with exact scores")
+        ->check(regular_file);
+    sub.add_option("--fisher-samples", o_.fisher_samples, "Monte Carlo draws for --fisher-against")->capture_default_str()->check(count(1, std::uint64_t(1) << 40));
+    sub.add_option("--target-samples", o_.target_samples, "draws of --target for the sample-based metrics (default N)")
+        ->check(count(0, std::uint64_t(1) << 40));
+    add_seed_option(sub, o_.seed, "seed of the directions and draws");
+    add_precision_option(sub, o_.precision);
+  }
+  int run(const std::string& backend) override { return run_metrics(o_, backend); }
+
+ private:
+  MetricsOptions o_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_metrics_command() { return std::make_unique<MetricsCommand>(); }
 
 }  // namespace flowsampler::cli

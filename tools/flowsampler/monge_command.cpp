@@ -2,6 +2,7 @@
 //   --method implicit|explicit|euclidean|adam [--functional kl|mmd|sinkhorn] ... --out MAP_DIR
 //   [--report R.json]` and `flowsampler monge-apply --map MAP_DIR --x X.npy --out Y.npy`.
 #include "monge_command.hpp"
+#include "command.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -30,18 +31,6 @@ namespace flowsampler::cli {
 
 namespace {
 
-struct State {
-  MongeCliOptions monge;
-  MongeApplyOptions apply;
-  CLI::App* monge_cmd = nullptr;
-  CLI::App* apply_cmd = nullptr;
-};
-
-State& state() {
-  static State s;
-  return s;
-}
-
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
@@ -52,62 +41,6 @@ constexpr const char* kApplyBlowUp = "--x far outside the points the map was tra
 nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 }  // namespace
-
-void add_monge_commands(CLI::App& app, std::string& backend) {
-  State& st = state();
-  MongeCliOptions& o = st.monge;
-  CLI::App* m = app.add_subcommand("monge", "Learn a Monge map T = grad phi (convex potential) from a source towards a target "
-                                            "by constrained drifting (implicit/explicit) or Euclidean descent");
-  m->add_option("--source", o.source, "source rho: a target spec (JSON, sampled afresh) or a cloud (.npy, resampled)")
-      ->required()->check(flowsampler::cli::regular_file);
-  m->add_option("--target", o.target, "target: a spec (JSON; kl needs one), or samples (.npy) for mmd/sinkhorn")
-      ->required()->check(flowsampler::cli::regular_file);
-  m->add_option("--potential", o.potential, "lse or icnn")->capture_default_str();
-  m->add_option("--method", o.method, "implicit, explicit, euclidean or adam")->capture_default_str();
-  m->add_option("--functional", o.functional, "kl, mmd (energy kernel) or sinkhorn")->capture_default_str();
-  m->add_option("--tau", o.tau, "implicit/explicit: time step (> 0)")->capture_default_str();
-  m->add_option("--steps", o.steps, "outer steps (euclidean/adam: optimizer steps)")->capture_default_str();
-  m->add_option("--inner", o.inner, "implicit/explicit: inner Adam steps per outer step")->capture_default_str();
-  m->add_option("--lr", o.lr, "inner Adam lr (implicit/explicit), or the lr of euclidean/adam")->capture_default_str();
-  m->add_option("--batch", o.batch, "source points per (inner) step, drawn afresh each time")->capture_default_str()
-      ->check(count(0, std::numeric_limits<int>::max()));
-  m->add_option("--widths", o.widths, "icnn: hidden widths, comma-separated")->delimiter(',')->capture_default_str()->check(count(1, 1u << 20));
-  m->add_option("--pieces", o.pieces, "lse: affine pieces K")->capture_default_str()->check(count(1, 1u << 20));
-  m->add_option("--lse-s", o.lse_s, "lse: temperature s (> 0)")->capture_default_str();
-  m->add_option("--init", o.init, "identity (T starts near x) or seed (icnn: the seed code's PyTorch draws; use with --no-skip)")
-      ->capture_default_str();
-  m->add_flag("--no-skip", o.no_skip, "icnn: no (q/2)|x|^2 + v.x term");
-  m->add_flag("--progress", o.progress, "progress bar on stderr (default: when stderr is a terminal)");
-  m->add_flag("--identity-first-step", o.identity_first_step, "explicit: take T_0 = identity in the first step (as the seed's code)");
-  m->add_option("--ot-eps", o.ot_eps, "kl: eps of the entropic-OT score; sinkhorn: eps (0: 0.05 x median squared distance)")
-      ->capture_default_str();
-  m->add_flag("--allow-non-log-concave", o.allow_non_log_concave, "kl: warn instead of refusing a target that is not log-concave");
-  m->add_option("--target-samples", o.target_samples, "mmd/sinkhorn with a JSON target: its draws used as samples")
-      ->capture_default_str()->check(count(0, std::uint64_t(1) << 40));
-  m->add_option("--eval-points", o.eval_points,
-                "record the energy distance between T(source draws) and target draws on this many points (0: off)")
-      ->capture_default_str()->check(count(0, std::numeric_limits<int>::max()));
-  m->add_option("--seed", o.seed, "random seed (initial potential and all draws)")->capture_default_str()->check(count());
-  m->add_option("--out", o.out, "map directory to write (manifest.json, params.npy)")->required();
-  m->add_option("--report", o.report, "JSON report with the per-step records");
-  flowsampler::cli::add_backend_option(m, backend);
-  CLI::App* a = app.add_subcommand("monge-apply", "Push a cloud through a map saved by `monge`");
-  a->add_option("--map", st.apply.map, "map directory written by `monge --out`")->required();
-  a->add_option("--x", st.apply.x, "points (.npy, N x d)")->required()->check(flowsampler::cli::regular_file);
-  a->add_option("--out", st.apply.out, "T(x) (.npy, N x d)")->required();
-  a->add_option("--precision", st.apply.precision, "float or double (of the output file)")->capture_default_str()
-      ->check(CLI::IsMember({"float", "double"}));
-  flowsampler::cli::add_backend_option(a, backend);
-  st.monge_cmd = m;
-  st.apply_cmd = a;
-}
-
-int run_monge_commands(const std::string& backend) {
-  const State& st = state();
-  if (st.monge_cmd && st.monge_cmd->parsed()) return run_monge(st.monge, backend);
-  if (st.apply_cmd && st.apply_cmd->parsed()) return run_monge_apply(st.apply, backend);
-  return -1;
-}
 
 int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
@@ -281,5 +214,75 @@ int run_monge_apply(const MongeApplyOptions& o, const std::string& backend_name)
   outputs.publish();
   return 0;
 }
+
+namespace {
+
+class MongeCommand final : public Command {
+ public:
+  const char* name() const override { return "monge"; }
+  const char* summary() const override {
+    return "Learn a Monge map T = grad phi (convex potential) from a source towards a target "
+                                            "by constrained drifting (implicit/explicit) or Euclidean descent";
+  }
+  void add_options(CLI::App& sub) override {
+    sub.add_option("--source", o_.source, "source rho: a target spec (JSON, sampled afresh) or a cloud (.npy, resampled)")
+        ->required()->check(regular_file);
+    sub.add_option("--target", o_.target, "target: a spec (JSON; kl needs one), or samples (.npy) for mmd/sinkhorn")
+        ->required()->check(regular_file);
+    sub.add_option("--potential", o_.potential, "lse or icnn")->capture_default_str();
+    sub.add_option("--method", o_.method, "implicit, explicit, euclidean or adam")->capture_default_str();
+    sub.add_option("--functional", o_.functional, "kl, mmd (energy kernel) or sinkhorn")->capture_default_str();
+    sub.add_option("--tau", o_.tau, "implicit/explicit: time step (> 0)")->capture_default_str();
+    sub.add_option("--steps", o_.steps, "outer steps (euclidean/adam: optimizer steps)")->capture_default_str();
+    sub.add_option("--inner", o_.inner, "implicit/explicit: inner Adam steps per outer step")->capture_default_str();
+    sub.add_option("--lr", o_.lr, "inner Adam lr (implicit/explicit), or the lr of euclidean/adam")->capture_default_str();
+    sub.add_option("--batch", o_.batch, "source points per (inner) step, drawn afresh each time")->capture_default_str()
+        ->check(count(0, std::numeric_limits<int>::max()));
+    sub.add_option("--widths", o_.widths, "icnn: hidden widths, comma-separated")->delimiter(',')->capture_default_str()->check(count(1, 1u << 20));
+    sub.add_option("--pieces", o_.pieces, "lse: affine pieces K")->capture_default_str()->check(count(1, 1u << 20));
+    sub.add_option("--lse-s", o_.lse_s, "lse: temperature s (> 0)")->capture_default_str();
+    sub.add_option("--init", o_.init, "identity (T starts near x) or seed (icnn: the seed code's PyTorch draws; use with --no-skip)")
+        ->capture_default_str();
+    sub.add_flag("--no-skip", o_.no_skip, "icnn: no (q/2)|x|^2 + v.x term");
+    add_progress_flag(sub, o_.progress);
+    sub.add_flag("--identity-first-step", o_.identity_first_step, "explicit: take T_0 = identity in the first step (as the seed's code)");
+    sub.add_option("--ot-eps", o_.ot_eps, "kl: eps of the entropic-OT score; sinkhorn: eps (0: 0.05 x median squared distance)")
+        ->capture_default_str();
+    sub.add_flag("--allow-non-log-concave", o_.allow_non_log_concave, "kl: warn instead of refusing a target that is not log-concave");
+    sub.add_option("--target-samples", o_.target_samples, "mmd/sinkhorn with a JSON target: its draws used as samples")
+        ->capture_default_str()->check(count(0, std::uint64_t(1) << 40));
+    sub.add_option("--eval-points", o_.eval_points,
+                  "record the energy distance between T(source draws) and target draws on this many points (0: off)")
+        ->capture_default_str()->check(count(0, std::numeric_limits<int>::max()));
+    add_seed_option(sub, o_.seed, "random seed (initial potential and all draws)");
+    sub.add_option("--out", o_.out, "map directory to write (manifest.json, params.npy)")->required();
+    sub.add_option("--report", o_.report, "JSON report with the per-step records");
+  }
+  int run(const std::string& backend) override { return run_monge(o_, backend); }
+
+ private:
+  MongeCliOptions o_;
+};
+
+class MongeApplyCommand final : public Command {
+ public:
+  const char* name() const override { return "monge-apply"; }
+  const char* summary() const override { return "Push a cloud through a map saved by `monge`"; }
+  void add_options(CLI::App& sub) override {
+    sub.add_option("--map", o_.map, "map directory written by `monge --out`")->required();
+    sub.add_option("--x", o_.x, "points (.npy, N x d)")->required()->check(regular_file);
+    sub.add_option("--out", o_.out, "T(x) (.npy, N x d)")->required();
+    add_precision_option(sub, o_.precision, "float or double (of the output file)");
+  }
+  int run(const std::string& backend) override { return run_monge_apply(o_, backend); }
+
+ private:
+  MongeApplyOptions o_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_monge_command() { return std::make_unique<MongeCommand>(); }
+std::unique_ptr<Command> make_monge_apply_command() { return std::make_unique<MongeApplyCommand>(); }
 
 }  // namespace flowsampler::cli

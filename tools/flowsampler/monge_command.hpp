@@ -4,7 +4,6 @@
 // divergence to a target, by the constrained drifting schemes or a Euclidean
 // baseline (flowsampler/monge/train.hpp); `flowsampler monge-apply`: push a
 // cloud through a saved map.
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,14 +24,6 @@ struct MongeCliOptions {
 struct MongeApplyOptions {
   std::string map, x, out, precision = "double";
 };
-
-/// Registers `monge` and `monge-apply` on `app`; their options live in this
-/// module, the shared `backend` string must outlive parsing.
-void add_monge_commands(CLI::App& app, std::string& backend);
-
-/// After parsing: runs `monge` or `monge-apply` when one of them was chosen
-/// and returns its exit code; -1 when neither was. Throws Error on bad input.
-int run_monge_commands(const std::string& backend);
 
 int run_monge(const MongeCliOptions& options, const std::string& backend);
 int run_monge_apply(const MongeApplyOptions& options, const std::string& backend);

@@ -1,5 +1,6 @@
 // `flowsampler reproduce NAME ... --out DIR`: the table of reproductions and the subcommand.
 #include "reproduce_command.hpp"
+#include "command.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -27,28 +28,6 @@ const std::vector<Reproduction>& reproductions() {
       {"monge", "Monge maps by constrained drifting (monge-maps-constrained-drifting)", reproduce::monge},
   };
   return table;
-}
-
-CLI::App* add_reproduce_command(CLI::App& app, ReproduceOptions& o, std::string& backend) {
-  std::string list = "Reproductions:\n";
-  std::vector<std::string> keys;
-  for (const auto& r : reproductions()) {
-    keys.push_back(r.name);
-    list += "  " + r.name + ": " + r.description + "\n";
-  }
-  CLI::App* cmd = app.add_subcommand("reproduce",
-                                     "Reproduce a seed paper's claim: claim and measurement side by side in DIR/result.json, "
-                                     "DIR/table.md and DIR/*.png; exit 1 when a theorem-backed check fails");
-  cmd->footer(list);
-  cmd->add_option("name", o.name, "which reproduction")->required()->check(CLI::IsMember(keys));
-  cmd->add_flag("--quick", o.options.quick, "smaller sizes (under a minute; the smoke tests use it)");
-  cmd->add_option("--seed", o.options.seed, "random seed")->capture_default_str();
-  flowsampler::cli::add_backend_option(cmd, backend);
-  cmd->add_option("--out", o.options.out_dir, "output directory (created)")->required();
-  cmd->add_option("--perturb", o.perturb,
-                  "testing: NAME=F multiplies the computed quantity or check NAME by F before it is checked "
-                  "(repeatable; shows that a check can fail)");
-  return cmd;
 }
 
 int run_reproduce(const ReproduceOptions& o, const std::string& backend) {
@@ -85,5 +64,41 @@ int run_reproduce(const ReproduceOptions& o, const std::string& backend) {
   FLOWSAMPLER_EXPECTS(false, "reproduce: unknown experiment '" << o.name << "'");
   return 2;
 }
+
+namespace {
+
+class ReproduceCommand final : public Command {
+ public:
+  const char* name() const override { return "reproduce"; }
+  const char* summary() const override {
+    return "Reproduce a seed paper's claim: claim and measurement side by side in DIR/result.json, "
+                                     "DIR/table.md and DIR/*.png; exit 1 when a theorem-backed check fails";
+  }
+  bool writes_stdout() const override { return true; }
+  void add_options(CLI::App& sub) override {
+    std::string list = "Reproductions:\n";
+    std::vector<std::string> keys;
+    for (const auto& r : reproductions()) {
+      keys.push_back(r.name);
+      list += "  " + r.name + ": " + r.description + "\n";
+  }
+  sub.footer(list);
+  sub.add_option("name", o_.name, "which reproduction")->required()->check(CLI::IsMember(keys));
+  sub.add_flag("--quick", o_.options.quick, "smaller sizes (under a minute; the smoke tests use it)");
+  add_seed_option(sub, o_.options.seed);
+  sub.add_option("--out", o_.options.out_dir, "output directory (created)")->required();
+  sub.add_option("--perturb", o_.perturb,
+                  "testing: NAME=F multiplies the computed quantity or check NAME by F before it is checked "
+                  "(repeatable; shows that a check can fail)");
+  }
+  int run(const std::string& backend) override { return run_reproduce(o_, backend); }
+
+ private:
+  ReproduceOptions o_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_reproduce_command() { return std::make_unique<ReproduceCommand>(); }
 
 }  // namespace flowsampler::cli

@@ -6,10 +6,6 @@
 
 #include "reproduce/common.hpp"
 
-namespace CLI {
-class App;
-}
-
 namespace flowsampler::cli {
 
 struct Reproduction {
@@ -26,9 +22,6 @@ struct ReproduceOptions {
   reproduce::Options options;
   std::vector<std::string> perturb;  ///< --perturb NAME=F, parsed by run_reproduce
 };
-
-/// Adds the `reproduce` subcommand to `app`, filling `o` and the shared `backend` string.
-CLI::App* add_reproduce_command(CLI::App& app, ReproduceOptions& o, std::string& backend);
 
 /// Runs the named reproduction; returns its exit code (0: every check held, 1: one failed).
 int run_reproduce(const ReproduceOptions& o, const std::string& backend);

@@ -1,6 +1,7 @@
 // `flowsampler sample`: integrate a target's exact flow from noise (or
 // --init) and write the samples, a trajectory, log-likelihoods and a report.
 #include "sample_command.hpp"
+#include "command.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -104,5 +105,72 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
 int run_sample(const SampleOptions& o, const std::string& backend) {
   return o.precision == "double" ? run_typed<double>(o, backend) : run_typed<float>(o, backend);
 }
+
+namespace {
+
+class SampleCommand final : public Command {
+ public:
+  const char* name() const override { return "sample"; }
+  const char* summary() const override {
+    return "Sample a Gaussian-mixture target by integrating its exact flow";
+  }
+  bool runs_under_mpirun() const override { return true; }
+  void add_options(CLI::App& sub) override {
+    sub.add_option("--target", o_.target, "target spec (JSON, DESIGN.md section 6)")->required()->check(regular_file);
+    sub.add_option("--path", o_.path, "linear, follmer, vp, cosine, ve, overshoot")->capture_default_str();
+    sub.add_option("--horizon", o_.horizon, "T of the vp path")->capture_default_str();
+    sub.add_option("--integrator", o_.integrator,
+                       "euler, heun, midpoint, rk4, ddim, dpmpp2m, dopri5 (adaptive), or sde (Euler-Maruyama on "
+                       "the reverse SDE)")
+        ->capture_default_str();
+    sub.add_option("--rtol", o_.rtol, "dopri5: relative tolerance")->capture_default_str()->check(positive_number);
+    sub.add_option("--atol", o_.atol, "dopri5: absolute tolerance")->capture_default_str()->check(positive_number);
+    sub.add_option("--langevin-steps", o_.langevin_steps, "sde: Langevin corrector steps after each step")
+        ->capture_default_str()->check(CLI::Range(0, 1000));
+    sub.add_option("--langevin-snr", o_.langevin_snr, "sde: the corrector's signal-to-noise ratio r, step 2 (r |xi| / |s|)^2")
+        ->capture_default_str()->check(positive_number);
+    sub.add_option("--noise-cov", o_.noise_cov,
+                       "covariance of the noise Y as JSON: a number (sigma^2), a list of d variances or a d x d matrix "
+                       "(default 1)");
+    sub.add_option("--eta", o_.eta, "sde: g^2 = 2 eta |b b' - b^2 a'/a| (0: the ODE, 1: the classic reverse SDE)")
+        ->capture_default_str();
+    auto* steps_opt =
+        sub.add_option("--steps", o_.steps, "steps of the time grid (dopri5: ignored, adaptive)")->capture_default_str()->check(CLI::Range(1, 100000000));
+    sub.add_option("--schedule", o_.schedule, "time grid: uniform, logsnr or karras (rho = 7)")
+        ->capture_default_str()->check(CLI::IsMember({"uniform", "logsnr", "karras"}));
+    sub.add_option("--times", o_.times, "an explicit time grid, comma-separated and strictly monotone")
+        ->delimiter(',')
+        ->excludes(steps_opt);
+    sub.add_option("--early-stop", o_.early_stop, "stop at t = 1 - DELTA (required for empirical targets)")->capture_default_str();
+    auto* n_opt = sub.add_option("--n", o_.n, "number of particles")->capture_default_str()->check(count(1, std::uint64_t(1) << 40));
+    sub.add_option("--init", o_.init, "initial particles (.npy, N x d) instead of --n draws of the path's exact law at its start, a(t0) X + b(t0) Y")->excludes(n_opt)->check(regular_file);
+    add_seed_option(sub, o_.seed);
+    add_precision_option(sub, o_.precision);
+    sub.add_option("--out", o_.out, "output particles (.npy, N x d)")->required();
+    sub.add_option("--log-likelihood", o_.loglik,
+                       "write log p at the end time of each particle (.npy, N x 1), by integrating -div v exactly");
+    auto* traj_opt = sub.add_option("--trajectory", o_.trajectory, "write J snapshots of the cloud (.npy, J x N x d)");
+    sub.add_option("--snapshots", o_.snapshots, "J: snapshots at evenly spread grid times, first and last included")
+        ->needs(traj_opt);
+    sub.add_option("--trajectory-particles", o_.trajectory_particles,
+                       "K: keep only the first K particles in --trajectory (J x K x d; default all)")
+        ->needs(traj_opt)->check(count());
+    add_progress_flag(sub, o_.progress);
+    sub.add_option("--quality-subsample", o_.quality_subsample,
+                       "report: particles compared with fresh target draws by MMD and sliced W2 (0: skip)")
+        ->capture_default_str()->check(count());
+    sub.add_option("--quality-projections", o_.quality_projections, "report: directions of the sliced W2")
+        ->capture_default_str()->check(CLI::Range(1, 100000));
+    sub.add_option("--report", o_.report, "JSON report: backend, precision, n, dim, path, integrator, steps, nfe, wall_seconds");
+  }
+  int run(const std::string& backend) override { return run_sample(o_, backend); }
+
+ private:
+  SampleOptions o_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_sample_command() { return std::make_unique<SampleCommand>(); }
 
 }  // namespace flowsampler::cli

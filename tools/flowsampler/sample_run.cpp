@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "checked_output.hpp"
+#include "far_target.hpp"
 #include "flowsampler/core/sizes.hpp"
 #include "flowsampler/flowsampler.hpp"
 #include "spread_check.hpp"
@@ -82,7 +83,14 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
   run.noise = o.noise_cov.empty() ? fs::targets::Noise::isotropic()
                                   : fs::targets::parse_noise(o.noise_cov, target.dim(), "--noise-cov");
   const fs::targets::Noise& noise = run.noise;
-  const fs::fields::GmmFlow<Real> flow(fs::fields::GmmField(target, noise), path);
+  expect_precision_suffices<Real>(target, noise, path.at(t1).a, path.at(t1).b, o.precision);
+  // A far target is integrated about its mean (far_target.hpp): the particles
+  // are y = x - a(t) c until they are handed out.
+  const std::vector<double> centre = far_target_centre(target);
+  std::vector<double> minus_centre(centre.size());
+  for (std::size_t j = 0; j < centre.size(); ++j) minus_centre[j] = -centre[j];
+  const fs::targets::GaussianMixture centred = centre.empty() ? target : target.translated(minus_centre);
+  const fs::fields::GmmFlow<Real> flow(fs::fields::GmmField(centred, noise), path);
   const Communicator one_process;
   const Communicator& comm = in.comm ? *in.comm : one_process;
   const std::size_t total = in.init ? in.init->n() : o.n;
@@ -104,12 +112,19 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
     // a^2 S_k + b^2 Sigma_n wherever a(t0) != 0 (vp with a finite horizon:
     // a = e^-T; ve: a = 1, the data plus noise of scale sigma_max); where
     // a(t0) = 0 it is the noise alone, drawn as such.
-    z = fs::targets::sample_initial<Real>(ctx, target, noise, p0.a, p0.b, shard.count, p0.a != 0, shard.first);
+    z = fs::targets::sample_initial<Real>(ctx, centred, noise, p0.a, p0.b, shard.count, p0.a != 0, shard.first);
   } else {
     FLOWSAMPLER_EXPECTS(in.init->d() == target.dim(),
                         "--init: " << o.init << " has d = " << in.init->d() << ", the target d = " << target.dim());
     if (comm.size() > 1) z = shard_rows(ctx, *in.init, shard);
     else z = in.init->belongs_to(ctx) ? std::move(*in.init) : in.init->copy(ctx);
+    if (!centre.empty()) {  // into centred coordinates: one download and one upload
+      std::vector<Real> rows = z.to_row_major();
+      add_scaled_centre(rows, z.d(), centre, -path.at(t0).a);
+      const std::size_t first = z.first_row();
+      z = ParticleSet<Real>::from_row_major(ctx, rows.data(), z.n(), z.d());
+      z.set_first_row(first);
+    }
   }
   // Snapshots at J grid indices spread evenly over 0..steps (first and last
   // included); dopri5 runs from one snapshot time to the next, each evenly spaced.
@@ -125,16 +140,17 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
     fs::expect_fits_in_memory(fs::checked_mul(fs::checked_mul(std::size_t(o.snapshots), kept, what), z.d() * sizeof(Real), what), what);
     run.kept = kept;
   }
+  const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, steps) : o.times;
   int next_snap = 0;
   auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * steps / (o.snapshots - 1))); };
   auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {
     if (!in.trajectory || next_snap >= o.snapshots || snap_index(next_snap) != grid_index) return;
-    const std::vector<Real> rows = x.head_to_row_major(kept_here);  // only the kept particles leave the device
+    std::vector<Real> rows = x.head_to_row_major(kept_here);  // only the kept particles leave the device
+    add_scaled_centre(rows, x.d(), centre, path.at(grid[static_cast<std::size_t>(grid_index)]).a);
     traj.insert(traj.end(), rows.begin(), rows.end());
     ++next_snap;
   };
   take(0, z);
-  const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, steps) : o.times;
   fs::ParticleSet<double> ll;
   fs::integrate::Options<Real> opts;
   opts.log_density = in.log_likelihood ? &ll : nullptr;
@@ -178,6 +194,10 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
     if (!comm.is_root()) return run;
   }
   run.rows = z.to_row_major();
+  if (!centre.empty()) {  // back to the target's coordinates; the report's quality section reads z
+    add_scaled_centre(run.rows, z.d(), centre, path.at(t1).a);
+    z = ParticleSet<Real>::from_row_major(ctx, run.rows.data(), z.n(), z.d());
+  }
   if (in.init == nullptr) {
     expect_plausible_spread(run.rows, z.n(), z.d(), exact_total_variance(target, noise, p1.a, p1.b),
                             stage + ": the particles for --out",

@@ -43,6 +43,10 @@ class GaussianMixture {
   /// S_k as a dense d x d matrix (row-major = column-major: symmetric).
   std::vector<double> covariance(std::size_t k) const;
 
+  /// The same mixture with every mean moved by `shift` (d values): the law of
+  /// X + shift. Weights, covariances and atoms unchanged.
+  GaussianMixture translated(const std::vector<double>& shift) const;
+
   /// n independent draws (categorical component, then m_k + U_k lambda^1/2 eps),
   /// using ctx's random stream. first_row: the global index of the first
   /// draw, for a rank's shard of a larger sample (the set's first_row()).
