@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "core/device.hpp"
-#include "cpu/host_pool.hpp"
+#include "core/host_pool.hpp"
 #include "flowsampler/core/error.hpp"
 
 namespace flowsampler {

@@ -3,28 +3,16 @@
 #include <sstream>
 
 #include "core/device.hpp"
-#include "cuda/runtime.hpp"
+#include "core/cuda_runtime.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/core/version.hpp"
 
 namespace flowsampler {
 
-std::string to_string(Backend b) {
-  switch (b) {
-    case Backend::automatic: return "auto";
-    case Backend::cpu: return "cpu";
-    case Backend::cuda: return "cuda";
-    case Backend::emulator: return "emulator";
-  }
-  return "?";
-}
+std::string to_string(Backend b) { return name_of(backend_names, b); }
 
 Backend parse_backend(const std::string& text, const std::string& what) {
-  if (text == "auto" || text == "automatic") return Backend::automatic;
-  if (text == "cpu") return Backend::cpu;
-  if (text == "cuda") return Backend::cuda;
-  if (text == "emulator") return Backend::emulator;
-  FLOWSAMPLER_EXPECTS(false, what << ": expected auto, cpu, cuda or emulator, got '" << text << "'");
+  return parse_name(backend_names, text == "automatic" ? "auto" : text, what);
 }
 
 int cuda_device_count() { return cuda::device_count(); }

@@ -2,7 +2,7 @@
 // Context internals shared by the host orchestration and the backends.
 #include <cstdint>
 
-#include "cuda/runtime.hpp"
+#include "core/cuda_runtime.hpp"
 #include "flowsampler/core/context.hpp"
 
 namespace flowsampler {

@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "core/device.hpp"
-#include "cpu/host_pool.hpp"
+#include "core/host_pool.hpp"
 #include "cpu/kernels.hpp"
-#include "cuda/runtime.hpp"
+#include "core/cuda_runtime.hpp"
 #include "flowsampler/core/version.hpp"
 
 namespace flowsampler::detail {

@@ -1,6 +1,6 @@
 // Stands in for the CUDA backend in CPU-only builds: there is never a device.
 #include "core/device.hpp"
-#include "cuda/runtime.hpp"
+#include "core/cuda_runtime.hpp"
 #include "flowsampler/core/error.hpp"
 
 namespace flowsampler {

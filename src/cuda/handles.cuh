@@ -1,7 +1,7 @@
 #pragma once
 // What a CUDA context owns; visible to the backend's .cu files only.
 #include "cuda/check.cuh"
-#include "cuda/runtime.hpp"
+#include "core/cuda_runtime.hpp"
 
 namespace flowsampler::cuda {
 struct Handles {

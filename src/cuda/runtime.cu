@@ -1,7 +1,7 @@
 #include <sstream>
 
 #include "cuda/check.cuh"
-#include "cuda/runtime.hpp"
+#include "core/cuda_runtime.hpp"
 
 namespace flowsampler::cuda {
 

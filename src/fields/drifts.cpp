@@ -12,8 +12,7 @@
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/fields/score_estimates.hpp"
-#include "flowsampler/metrics/moments.hpp"
-#include "flowsampler/metrics/sinkhorn.hpp"
+#include "flowsampler/solvers/sinkhorn.hpp"
 #include "pairwise/engine.hpp"
 #include "pairwise/shipped_ops.hpp"
 #include "random/philox.hpp"
@@ -21,33 +20,10 @@
 namespace flowsampler::fields {
 
 Drift parse_drift(const std::string& name, const std::string& what) {
-  if (name == "mean-shift") return Drift::mean_shift;
-  if (name == "drifting") return Drift::drifting;
-  if (name == "drifting-normalized") return Drift::drifting_normalized;
-  if (name == "blob") return Drift::blob;
-  if (name == "mmd") return Drift::mmd;
-  if (name == "kde-score") return Drift::kde_score;
-  if (name == "svgd") return Drift::svgd;
-  if (name == "sinkhorn") return Drift::sinkhorn;
-  if (name == "ot-score") return Drift::ot_score;
-  FLOWSAMPLER_EXPECTS(false, what << ": expected mean-shift, drifting, drifting-normalized, mmd, kde-score, blob, svgd, sinkhorn or ot-score, got '"
-                                  << name << "'");
+  return parse_name(drift_names, name, what);
 }
 
-std::string to_string(Drift f) {
-  switch (f) {
-    case Drift::mean_shift: return "mean-shift";
-    case Drift::drifting: return "drifting";
-    case Drift::drifting_normalized: return "drifting-normalized";
-    case Drift::blob: return "blob";
-    case Drift::mmd: return "mmd";
-    case Drift::kde_score: return "kde-score";
-    case Drift::svgd: return "svgd";
-    case Drift::sinkhorn: return "sinkhorn";
-    case Drift::ot_score: return "ot-score";
-  }
-  return "?";
-}
+std::string to_string(Drift f) { return name_of(drift_names, f); }
 
 namespace {
 
@@ -228,12 +204,12 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
       if (kind_ == Drift::ot_score) {
         out.velocity = ot_score(ctx, eps, o_.ot_tol, z, z);
       } else {
-        metrics::SinkhornOptions so;
+        solvers::SinkhornOptions so;
         so.tol = o_.ot_tol;
         so.debias = false;
         so.eps = eps;
-        auto to_data = metrics::barycentric_projection(ctx, z, beta, metrics::sinkhorn(ctx, z, beta, so).g, eps);
-        const auto to_self = metrics::barycentric_projection(ctx, z, z, metrics::sinkhorn_self_potential(ctx, z, so), eps);
+        auto to_data = solvers::barycentric_projection(ctx, z, beta, solvers::sinkhorn(ctx, z, beta, so).g, eps);
+        const auto to_self = solvers::barycentric_projection(ctx, z, z, solvers::sinkhorn_self_potential(ctx, z, so), eps);
         detail::lincomb_into(ctx, to_data, to_data, {{-1.0, &to_self}});
         out.velocity = std::move(to_data);
       }

@@ -151,25 +151,10 @@ std::pair<Vec, Mat> state_rhs(Closure c, const Vec& m, const Mat& C) {
 }  // namespace
 
 Closure parse_closure(const std::string& name, const std::string& what) {
-  if (name == "kl") return Closure::kl_standard;
-  if (name == "fisher") return Closure::fisher;
-  if (name == "w2") return Closure::w2_squared;
-  if (name == "mmd-poly") return Closure::mmd_polynomial;
-  if (name == "sliced-w2") return Closure::sliced_w2;
-  FLOWSAMPLER_EXPECTS(false, what << ": unknown closure '" << name << "', expected kl, fisher, w2, mmd-poly or sliced-w2");
-  return Closure::kl_standard;
+  return parse_name(closure_names, name, what);
 }
 
-std::string to_string(Closure c) {
-  switch (c) {
-    case Closure::kl_standard: return "kl";
-    case Closure::fisher: return "fisher";
-    case Closure::w2_squared: return "w2";
-    case Closure::mmd_polynomial: return "mmd-poly";
-    case Closure::sliced_w2: return "sliced-w2";
-  }
-  return "unknown";
-}
+std::string to_string(Closure c) { return name_of(closure_names, c); }
 
 std::vector<double> closure_rhs(Closure c, const std::vector<double>& C, std::size_t d) {
   return flat(cov_rhs(c, checked_matrix(C, d, "closure_rhs: C")));

@@ -8,7 +8,7 @@
 #include "fields/weights.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/drifts.hpp"
-#include "flowsampler/metrics/sinkhorn.hpp"
+#include "flowsampler/solvers/sinkhorn.hpp"
 #include "flowsampler/pairwise/pairwise.hpp"
 
 namespace flowsampler::fields {
@@ -56,11 +56,11 @@ ParticleSet<Real> ot_score(const Context& ctx, double eps, double tol, const Par
                            const ParticleSet<Real>& at) {
   expect_points("ot score", cloud, at);
   FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "ot score: eps must be > 0, got " << eps);
-  metrics::SinkhornOptions so;
+  solvers::SinkhornOptions so;
   so.tol = tol;
   so.debias = false;
   so.eps = 2 * eps;  // cost |x - y|^2 / 2 with eps is cost |x - y|^2 with 2 eps: the same plan
-  auto score = metrics::barycentric_projection(ctx, at, cloud, metrics::sinkhorn_self_potential(ctx, cloud, so), so.eps);
+  auto score = solvers::barycentric_projection(ctx, at, cloud, solvers::sinkhorn_self_potential(ctx, cloud, so), so.eps);
   detail::lincomb_into(ctx, score, score, {{-1.0, &at}});  // T - y first: it cancels
   detail::lincomb_into(ctx, score, score, {}, 2 / eps);
   return score;

@@ -7,26 +7,10 @@
 namespace flowsampler::integrate {
 
 Method parse_method(const std::string& name, const std::string& what) {
-  if (name == "euler") return Method::euler;
-  if (name == "heun") return Method::heun;
-  if (name == "midpoint") return Method::midpoint;
-  if (name == "rk4") return Method::rk4;
-  if (name == "ddim") return Method::ddim;
-  if (name == "dpmpp2m") return Method::dpmpp2m;
-  FLOWSAMPLER_EXPECTS(false, what << ": expected euler, heun, midpoint, rk4, ddim or dpmpp2m, got '" << name << "'");
+  return parse_name(method_names, name, what);
 }
 
-std::string to_string(Method m) {
-  switch (m) {
-    case Method::euler: return "euler";
-    case Method::heun: return "heun";
-    case Method::midpoint: return "midpoint";
-    case Method::rk4: return "rk4";
-    case Method::ddim: return "ddim";
-    case Method::dpmpp2m: return "dpmpp2m";
-  }
-  return "?";
-}
+std::string to_string(Method m) { return name_of(method_names, m); }
 
 std::vector<double> uniform_grid(double t0, double t1, int steps) {
   FLOWSAMPLER_EXPECTS(steps >= 1, "steps must be >= 1, got " << steps);

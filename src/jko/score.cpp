@@ -15,22 +15,10 @@
 namespace flowsampler::jko {
 
 ScoreEstimator parse_score_estimator(const std::string& name, const std::string& what) {
-  if (name == "kde") return ScoreEstimator::kde;
-  if (name == "kde-corrected") return ScoreEstimator::kde_corrected;
-  if (name == "blob") return ScoreEstimator::blob;
-  if (name == "ot") return ScoreEstimator::ot;
-  FLOWSAMPLER_EXPECTS(false, what << ": expected kde, kde-corrected, blob or ot, got '" << name << "'");
+  return parse_name(score_estimator_names, name, what);
 }
 
-std::string to_string(ScoreEstimator e) {
-  switch (e) {
-    case ScoreEstimator::kde: return "kde";
-    case ScoreEstimator::kde_corrected: return "kde-corrected";
-    case ScoreEstimator::blob: return "blob";
-    case ScoreEstimator::ot: return "ot";
-  }
-  return "?";
-}
+std::string to_string(ScoreEstimator e) { return name_of(score_estimator_names, e); }
 
 double silverman_bandwidth(std::size_t n, std::size_t d, double variance) {
   FLOWSAMPLER_EXPECTS(n >= 1 && d >= 1, "silverman_bandwidth: needs n, d >= 1");

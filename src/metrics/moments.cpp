@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "cloud/center.hpp"
-#include "cloud/column_sums.hpp"
+#include "core/column_sums.hpp"
 #include "cloud/lincomb.hpp"
 #include "core/launch.hpp"
 #include "flowsampler/core/error.hpp"
@@ -12,24 +12,12 @@ namespace flowsampler::metrics {
 
 template <class Real>
 std::vector<double> column_sums(const Context& ctx, const ParticleSet<Real>& x) {
-  FLOWSAMPLER_EXPECTS(x.belongs_to(ctx), "column_sums: x must live in the memory of the " << to_string(ctx.backend())
-                                                                                          << " context");
-  std::vector<double> out;
-  out.reserve(x.d());
-  for (std::size_t c0 = 0; c0 < x.d(); c0 += detail::reduce_max_width) {
-    const int w = static_cast<int>(std::min<std::size_t>(detail::reduce_max_width, x.d() - c0));
-    const std::vector<double> part = detail::reduce(ctx, x.n(), w, kernels::ColumnSums<Real>{x.data(), x.n(), c0, w});
-    out.insert(out.end(), part.begin(), part.end());
-  }
-  return out;
+  return detail::column_sums(ctx, x);
 }
 
 template <class Real>
 std::vector<double> mean(const Context& ctx, const ParticleSet<Real>& x) {
-  FLOWSAMPLER_EXPECTS(x.n() > 0, "mean: the particle set is empty (N = 0)");
-  std::vector<double> m = column_sums(ctx, x);
-  for (double& v : m) v /= static_cast<double>(x.n());
-  return m;
+  return detail::column_means(ctx, x);
 }
 
 template <class Real>

@@ -13,7 +13,7 @@
 #include "flowsampler/metrics/knn.hpp"
 #include "flowsampler/metrics/mmd.hpp"
 #include "flowsampler/metrics/moments.hpp"
-#include "flowsampler/metrics/sinkhorn.hpp"
+#include "flowsampler/solvers/sinkhorn.hpp"
 
 namespace flowsampler::monge {
 
@@ -112,10 +112,10 @@ class SinkhornDivergence final : public Functional {
   }
   double value(const Context& ctx, const ParticleSet<double>& y) const override {
     check_cloud(y, dim(), "sinkhorn functional");
-    metrics::SinkhornOptions so;
+    solvers::SinkhornOptions so;
     so.eps = eps_ > 0 ? eps_ : fields::default_ot_eps(ctx, y);
     so.tol = tol_;
-    return metrics::sinkhorn(ctx, y, nu_, so).divergence;
+    return solvers::sinkhorn(ctx, y, nu_, so).divergence;
   }
 
  private:

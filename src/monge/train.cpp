@@ -14,23 +14,10 @@
 namespace flowsampler::monge {
 
 Method parse_method(const std::string& name, const std::string& what) {
-  if (name == "implicit") return Method::implicit_scheme;
-  if (name == "explicit") return Method::explicit_scheme;
-  if (name == "euclidean") return Method::euclidean;
-  if (name == "adam") return Method::adam;
-  FLOWSAMPLER_EXPECTS(false, what << ": expected implicit, explicit, euclidean or adam, got '" << name << "'");
-  return Method::implicit_scheme;
+  return parse_name(method_names, name, what);
 }
 
-std::string to_string(Method m) {
-  switch (m) {
-    case Method::implicit_scheme: return "implicit";
-    case Method::explicit_scheme: return "explicit";
-    case Method::euclidean: return "euclidean";
-    case Method::adam: return "adam";
-  }
-  return "?";
-}
+std::string to_string(Method m) { return name_of(method_names, m); }
 
 Sampler mixture_sampler(const targets::GaussianMixture& source) {
   return [source](Context& ctx, std::size_t n) { return source.sample<double>(ctx, n); };

@@ -10,22 +10,10 @@
 namespace flowsampler::pairwise {
 
 Kernel parse_kernel(const std::string& name, const std::string& what) {
-  if (name == "gaussian") return Kernel::gaussian;
-  if (name == "laplace") return Kernel::laplace;
-  if (name == "imq") return Kernel::imq;
-  if (name == "energy") return Kernel::energy;
-  FLOWSAMPLER_EXPECTS(false, what << ": expected gaussian, laplace, imq or energy, got '" << name << "'");
+  return parse_name(kernel_names, name, what);
 }
 
-std::string to_string(Kernel k) {
-  switch (k) {
-    case Kernel::gaussian: return "gaussian";
-    case Kernel::laplace: return "laplace";
-    case Kernel::imq: return "imq";
-    case Kernel::energy: return "energy";
-  }
-  return "?";
-}
+std::string to_string(Kernel k) { return name_of(kernel_names, k); }
 
 namespace {
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli_checks.hpp"
+#include "flowsampler/core/context.hpp"
 
 namespace flowsampler::cli {
 
@@ -53,7 +54,7 @@ inline CLI::Option* add_backend_option(CLI::App& app, std::string& backend) {
       .add_option("--backend", backend,
                   "auto, cpu, cuda or emulator (the CUDA orchestration on the CPU, with device memory protected "
                   "and transfers counted in the report's \"device\" object)")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda", "emulator"}));
+      ->check(CLI::IsMember(names(backend_names)));
 }
 
 /// --precision: float or double.

@@ -130,7 +130,7 @@ class JkoCommand final : public Command {
     sub.add_option("--estimator", o_.estimator, "score of rho: blob (closest to the exact JKO step of the estimators), kde-corrected (the KDE score with its Gaussian "
                     "smoothing bias removed), kde or ot")
         ->capture_default_str()
-        ->check(CLI::IsMember({"blob", "kde-corrected", "kde", "ot"}));
+        ->check(CLI::IsMember(names(jko::score_estimator_names)));
     sub.add_option("--bandwidth", o_.bandwidth, "kde/blob bandwidth (default: Silverman's rule per step)")->check(CLI::NonNegativeNumber);
     sub.add_option("--ot-eps", o_.ot_eps, "ot: entropic eps (default 0.05 x median squared distance per step)")->check(CLI::NonNegativeNumber);
     sub.add_option("--tol", o_.tol, "first-order residual tolerance (default: relative 1e-7 double / 1e-3 float)")->check(CLI::NonNegativeNumber);

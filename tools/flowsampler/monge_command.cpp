@@ -230,7 +230,7 @@ class MongeCommand final : public Command {
     sub.add_option("--target", o_.target, "target: a spec (JSON; kl needs one), or samples (.npy) for mmd/sinkhorn")
         ->required()->check(regular_file);
     sub.add_option("--potential", o_.potential, "lse or icnn")->capture_default_str();
-    sub.add_option("--method", o_.method, "implicit, explicit, euclidean or adam")->capture_default_str();
+    sub.add_option("--method", o_.method, name_list(monge::method_names))->capture_default_str()->check(CLI::IsMember(names(monge::method_names)));
     sub.add_option("--functional", o_.functional, "kl, mmd (energy kernel) or sinkhorn")->capture_default_str();
     sub.add_option("--tau", o_.tau, "implicit/explicit: time step (> 0)")->capture_default_str();
     sub.add_option("--steps", o_.steps, "outer steps (euclidean/adam: optimizer steps)")->capture_default_str();

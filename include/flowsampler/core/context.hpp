@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "flowsampler/core/names.hpp"
+
 namespace flowsampler {
 
 /// Where a computation runs. `emulator` runs the device orchestration of the
@@ -12,6 +14,13 @@ namespace flowsampler {
 /// cannot touch (a stray access stops the program with a message), and it
 /// counts transfers, allocations and synchronizations (see DeviceCounters).
 enum class Backend { automatic, cpu, cuda, emulator };
+
+/// The names of Backend values: parsing, printing and the CLI's choices (core/names.hpp).
+inline constexpr NameTable<Backend, 4> backend_names{{
+    {Backend::automatic, "auto"},
+    {Backend::cpu, "cpu"},
+    {Backend::cuda, "cuda"},
+    {Backend::emulator, "emulator"}}};
 
 /// "auto", "cpu", "cuda" or "emulator".
 std::string to_string(Backend b);

@@ -51,10 +51,23 @@
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/pairwise/pairwise.hpp"
 #include "flowsampler/targets/gaussian_mixture.hpp"
+#include "flowsampler/core/names.hpp"
 
 namespace flowsampler::fields {
 
 enum class Drift { mean_shift, drifting, drifting_normalized, mmd, kde_score, blob, svgd, sinkhorn, ot_score };
+
+/// The names of Drift values: parsing, printing and the CLI's choices (core/names.hpp).
+inline constexpr NameTable<Drift, 9> drift_names{{
+    {Drift::mean_shift, "mean-shift"},
+    {Drift::drifting, "drifting"},
+    {Drift::drifting_normalized, "drifting-normalized"},
+    {Drift::mmd, "mmd"},
+    {Drift::kde_score, "kde-score"},
+    {Drift::blob, "blob"},
+    {Drift::svgd, "svgd"},
+    {Drift::sinkhorn, "sinkhorn"},
+    {Drift::ot_score, "ot-score"}}};
 
 /// "mean-shift", "drifting", "drifting-normalized", "mmd", "kde-score", "blob", "svgd", "sinkhorn",
 /// "ot-score"; Error naming `what` otherwise.

@@ -36,9 +36,19 @@
 #include <string>
 #include <vector>
 
+#include "flowsampler/core/names.hpp"
+
 namespace flowsampler::fields {
 
 enum class Closure { kl_standard, fisher, w2_squared, mmd_polynomial, sliced_w2 };
+
+/// The names of Closure values: parsing, printing and the CLI's choices (core/names.hpp).
+inline constexpr NameTable<Closure, 5> closure_names{{
+    {Closure::kl_standard, "kl"},
+    {Closure::fisher, "fisher"},
+    {Closure::w2_squared, "w2"},
+    {Closure::mmd_polynomial, "mmd-poly"},
+    {Closure::sliced_w2, "sliced-w2"}}};
 
 /// "kl", "fisher", "w2", "mmd-poly", "sliced-w2"; Error on anything else.
 Closure parse_closure(const std::string& name, const std::string& what = "closure");

@@ -18,12 +18,22 @@
 #include "flowsampler/fields/field.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/paths/path.hpp"
+#include "flowsampler/core/names.hpp"
 
 namespace flowsampler::integrate {
 
 /// ddim: the frozen-denoiser exponential step; dpmpp2m: its second-order
 /// multistep variant (DPM-Solver++(2M)), one denoiser evaluation per step.
 enum class Method { euler, heun, midpoint, rk4, ddim, dpmpp2m };
+
+/// The names of Method values: parsing, printing and the CLI's choices (core/names.hpp).
+inline constexpr NameTable<Method, 6> method_names{{
+    {Method::euler, "euler"},
+    {Method::heun, "heun"},
+    {Method::midpoint, "midpoint"},
+    {Method::rk4, "rk4"},
+    {Method::ddim, "ddim"},
+    {Method::dpmpp2m, "dpmpp2m"}}};
 
 /// "euler", "heun", "midpoint", "rk4", "ddim", "dpmpp2m"; Error naming `what` otherwise.
 Method parse_method(const std::string& name, const std::string& what = "integrator");

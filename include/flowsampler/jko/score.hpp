@@ -22,10 +22,18 @@
 
 #include "flowsampler/core/context.hpp"
 #include "flowsampler/core/particle_set.hpp"
+#include "flowsampler/core/names.hpp"
 
 namespace flowsampler::jko {
 
 enum class ScoreEstimator { kde, kde_corrected, blob, ot };
+
+/// The names of ScoreEstimator values: parsing, printing and the CLI's choices (core/names.hpp).
+inline constexpr NameTable<ScoreEstimator, 4> score_estimator_names{{
+    {ScoreEstimator::kde, "kde"},
+    {ScoreEstimator::kde_corrected, "kde-corrected"},
+    {ScoreEstimator::blob, "blob"},
+    {ScoreEstimator::ot, "ot"}}};
 
 /// "kde", "kde-corrected", "blob" or "ot"; Error naming `what` otherwise.
 ScoreEstimator parse_score_estimator(const std::string& name, const std::string& what = "estimator");

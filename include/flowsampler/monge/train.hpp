@@ -24,10 +24,18 @@
 #include "flowsampler/monge/functional.hpp"
 #include "flowsampler/monge/potential.hpp"
 #include "flowsampler/targets/gaussian_mixture.hpp"
+#include "flowsampler/core/names.hpp"
 
 namespace flowsampler::monge {
 
 enum class Method { implicit_scheme, explicit_scheme, euclidean, adam };
+
+/// The names of Method values: parsing, printing and the CLI's choices (core/names.hpp).
+inline constexpr NameTable<Method, 4> method_names{{
+    {Method::implicit_scheme, "implicit"},
+    {Method::explicit_scheme, "explicit"},
+    {Method::euclidean, "euclidean"},
+    {Method::adam, "adam"}}};
 
 /// "implicit", "explicit", "euclidean", "adam"; Error naming `what` otherwise.
 Method parse_method(const std::string& name, const std::string& what = "method");

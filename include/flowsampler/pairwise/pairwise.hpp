@@ -11,6 +11,7 @@
 #include "flowsampler/core/buffer.hpp"
 #include "flowsampler/core/context.hpp"
 #include "flowsampler/core/particle_set.hpp"
+#include "flowsampler/core/names.hpp"
 
 namespace flowsampler::pairwise {
 
@@ -18,6 +19,13 @@ namespace flowsampler::pairwise {
 /// gaussian exp(-r^2/(2h^2)), laplace exp(-r/h), imq (1 + r^2/h^2)^(-1/2),
 /// energy -r/h (the energy-distance kernel).
 enum class Kernel { gaussian, laplace, imq, energy };
+
+/// The names of Kernel values: parsing, printing and the CLI's choices (core/names.hpp).
+inline constexpr NameTable<Kernel, 4> kernel_names{{
+    {Kernel::gaussian, "gaussian"},
+    {Kernel::laplace, "laplace"},
+    {Kernel::imq, "imq"},
+    {Kernel::energy, "energy"}}};
 
 /// "gaussian", "laplace", "imq", "energy"; Error naming `what` otherwise.
 Kernel parse_kernel(const std::string& name, const std::string& what = "kernel");

@@ -1,4 +1,4 @@
-#include "flowsampler/metrics/sinkhorn.hpp"
+#include "flowsampler/solvers/sinkhorn.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,11 +8,11 @@
 #include "core/lincomb.hpp"
 #include "core/rank_rows.hpp"
 #include "flowsampler/core/error.hpp"
-#include "flowsampler/metrics/moments.hpp"
+#include "core/column_sums.hpp"
 #include "flowsampler/pairwise/pairwise.hpp"
 #include "metrics/sinkhorn.hpp"
 
-namespace flowsampler::metrics {
+namespace flowsampler::solvers {
 
 // Everything of size N or M stays in the context's memory: the potentials
 // (double columns), the soft-min's log-weights and results (Real columns), the
@@ -71,7 +71,7 @@ ParticleSet<double> zeros(const Context& ctx, std::size_t n) {
   return p;
 }
 
-double average(const Context& ctx, const ParticleSet<double>& p) { return metrics::mean(ctx, p)[0]; }
+double average(const Context& ctx, const ParticleSet<double>& p) { return detail::column_means(ctx, p)[0]; }
 
 // Per column [lo, hi] of a cloud (one max reduction per 16 columns); Error
 // naming `what` on a non-finite coordinate.
@@ -128,7 +128,7 @@ ParticleSet<Real> shifted(const Context& ctx, const ParticleSet<Real>& x, const 
 // coordinates keep their digits for the distances.
 template <class Real>
 Buffer<double> centre_of(const Context& ctx, const ParticleSet<Real>& x) {
-  const std::vector<double> c = metrics::mean(ctx, x);
+  const std::vector<double> c = detail::column_means(ctx, x);
   Buffer<double> out(ctx, c.size());
   out.copy_from_host(c.data());
   return out;
@@ -263,4 +263,4 @@ template SinkhornResult sinkhorn<float>(const Context&, const ParticleSet<float>
 template SinkhornResult sinkhorn<double>(const Context&, const ParticleSet<double>&, const ParticleSet<double>&,
                                          const SinkhornOptions&);
 
-}  // namespace flowsampler::metrics
+}  // namespace flowsampler::solvers

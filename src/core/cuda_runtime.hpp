@@ -1,5 +1,5 @@
 #pragma once
-// The host-side face of the CUDA runtime, free of CUDA types so that plain C++
+// What core and the backends ask of the CUDA runtime (its host-side face), free of CUDA types so that plain C++
 // translation units can call it. Defined in src/cuda/runtime.cu when the CUDA
 // backend is built, and by src/cpu/no_cuda.cpp (answers "no device") otherwise.
 #include <string>

@@ -1,4 +1,4 @@
-#include "cpu/host_pool.hpp"
+#include "core/host_pool.hpp"
 
 #include <cstdlib>
 #include <map>
