@@ -19,6 +19,7 @@
 
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/targets/gaussian_mixture.hpp"
+#include "spread_check.hpp"
 
 namespace flowsampler::cli {
 
@@ -26,11 +27,10 @@ namespace flowsampler::cli {
 /// from the origin than the target's spread, empty otherwise (nearby targets
 /// keep their bit-identical results).
 inline std::vector<double> far_target_centre(const targets::GaussianMixture& target) {
-  const std::size_t d = target.dim();
-  const std::vector<double> c = targets::mixture_mean(target), cov = targets::mixture_covariance(target);
-  double c2 = 0, spread2 = 0;
-  for (std::size_t j = 0; j < d; ++j) c2 += c[j] * c[j], spread2 += cov[j * d + j];
-  return c2 > spread2 ? c : std::vector<double>{};
+  const std::vector<double> c = targets::mixture_mean(target);
+  double c2 = 0;
+  for (double v : c) c2 += v * v;
+  return c2 > total_variance(target) ? c : std::vector<double>{};
 }
 
 /// rows (n x d, row-major) += a c; nothing when c is empty.

@@ -222,7 +222,7 @@ class MongeCommand final : public Command {
   const char* name() const override { return "monge"; }
   const char* summary() const override {
     return "Learn a Monge map T = grad phi (convex potential) from a source towards a target "
-                                            "by constrained drifting (implicit/explicit) or Euclidean descent";
+           "by constrained drifting (implicit/explicit) or Euclidean descent";
   }
   void add_options(CLI::App& sub) override {
     sub.add_option("--source", o_.source, "source rho: a target spec (JSON, sampled afresh) or a cloud (.npy, resampled)")

@@ -72,7 +72,7 @@ class ReproduceCommand final : public Command {
   const char* name() const override { return "reproduce"; }
   const char* summary() const override {
     return "Reproduce a seed paper's claim: claim and measurement side by side in DIR/result.json, "
-                                     "DIR/table.md and DIR/*.png; exit 1 when a theorem-backed check fails";
+           "DIR/table.md and DIR/*.png; exit 1 when a theorem-backed check fails";
   }
   bool writes_stdout() const override { return true; }
   void add_options(CLI::App& sub) override {

@@ -16,17 +16,21 @@
 
 namespace flowsampler::cli {
 
-/// tr Cov(a X + b Y), X ~ target, Y ~ N(0, Sigma_n) independent. The
-/// mixture's covariance is taken about its mean, so means at 1e12 keep the
-/// digits of a unit spread.
-inline double exact_total_variance(const targets::GaussianMixture& target, const targets::Noise& noise, double a, double b) {
+/// tr Cov(X), X ~ target, with the covariance taken about the mean, so means
+/// at 1e12 keep the digits of a unit spread.
+inline double total_variance(const targets::GaussianMixture& target) {
   const std::size_t d = target.dim();
   const std::vector<double> cov = targets::mixture_covariance(target);
-  double var_x = 0;
-  for (std::size_t j = 0; j < d; ++j) var_x += cov[j * d + j];
+  double trace = 0;
+  for (std::size_t j = 0; j < d; ++j) trace += cov[j * d + j];
+  return trace;
+}
+
+/// tr Cov(a X + b Y), X ~ target, Y ~ N(0, Sigma_n) independent.
+inline double exact_total_variance(const targets::GaussianMixture& target, const targets::Noise& noise, double a, double b) {
   double noise_trace = 0;
-  for (double v : noise.sqrt_matrix(d)) noise_trace += v * v;  // tr(W W) = ||W||_F^2, W symmetric
-  return a * a * var_x + b * b * noise_trace;
+  for (double v : noise.sqrt_matrix(target.dim())) noise_trace += v * v;  // tr(W W) = ||W||_F^2, W symmetric
+  return a * a * total_variance(target) + b * b * noise_trace;
 }
 
 /// Error when the n x d row-major cloud's total variance is below 1e-3 or
