@@ -104,7 +104,10 @@ struct SoftmaxPolicy {
   /// read from the padding or the next tile, count as logit -inf), folded
   /// into the lane's float state: max m, normalizer s and value sums t taken
   /// against m (all 0 while m is -inf).
-  template <class X, class T>
+  /// `first`: the state is still empty (m = -inf, s = t = 0), so there is
+  /// nothing to rescale (with K <= 8 components the only chunk; its rescale
+  /// would be a ninth exp per lane).
+  template <bool first, class X, class T>
   static FLOWSAMPLER_INLINE void chunk(const Op& o, const X& x, const Real* yt, const Real* pt, int q, int base, int tl,
                                        Real& m, Real& s, T& t) {
     constexpr Real ninf = -std::numeric_limits<Real>::infinity();
@@ -119,9 +122,11 @@ struct SoftmaxPolicy {
     }
     const Real mn = mt > m ? mt : m;
     const Real sh = mn == ninf ? Real(0) : mn;     // the shift of this chunk's exps
-    const Real scale = kernels::fast_exp(m - sh);  // the sums so far were taken against m (0 while m is -inf)
-    s *= scale;
-    for (int k = 0; k < P; ++k) t(k) *= scale;
+    if constexpr (!first) {
+      const Real scale = kernels::fast_exp(m - sh);  // the sums so far were taken against m (0 while m is -inf)
+      s *= scale;
+      for (int k = 0; k < P; ++k) t(k) *= scale;
+    }
     m = mn;
     for (int k = 0; k < chunk_rows; ++k) {
       const int j = base + k;
@@ -133,6 +138,7 @@ struct SoftmaxPolicy {
 
   /// The one tile on the register path: its states (max, normalizer, sums)
   /// written to `to`.
+  template <bool one_chunk>
   void register_tile(States& to, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0,
                      int tl) const {
     constexpr int P = Op::value_dim(D);
@@ -142,7 +148,7 @@ struct SoftmaxPolicy {
     const int q = Op::payload_dim(D);
     const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(D);
     const Real* pt = a.py_rows + j0 * static_cast<std::size_t>(q);
-    const int nchunks = (tl + chunk_rows - 1) / chunk_rows;
+    [[maybe_unused]] const int nchunks = (tl + chunk_rows - 1) / chunk_rows;
     if (nchunks < 1) __builtin_unreachable();  // see detail::nonempty_tile
     double* cp = to.carry.data();
     double* sp = to.s.data();
@@ -154,7 +160,9 @@ struct SoftmaxPolicy {
       Real m = -std::numeric_limits<Real>::infinity(), s = 0;
       kernels::Lane<Real, P> t;
       for (int k = 0; k < P; ++k) t(k) = Real(0);
-      for (int c = 0; c < nchunks; ++c) chunk(o, xr, yt, pt, q, c * chunk_rows, tl, m, s, t);
+      if constexpr (one_chunk) chunk<true>(o, xr, yt, pt, q, 0, tl, m, s, t);
+      else
+        for (int c = 0; c < nchunks; ++c) chunk<false>(o, xr, yt, pt, q, c * chunk_rows, tl, m, s, t);
       kernels::Strided<double> carry{cp + l, B};
       mp[l] = m, sp[l] = static_cast<double>(s);
       for (int k = 0; k < P; ++k) carry(k) = static_cast<double>(t(k));
@@ -165,7 +173,8 @@ struct SoftmaxPolicy {
     detail::nonempty_tile(tl);
     if constexpr (in_registers) {
       if (lanes.registers) {
-        register_tile(lanes.st, a, i0, len, j0, tl);
+        if (tl <= chunk_rows) register_tile<true>(lanes.st, a, i0, len, j0, tl);
+        else register_tile<false>(lanes.st, a, i0, len, j0, tl);
         return;
       }
     }

@@ -2,6 +2,7 @@
 // What the integrators add to the cloud operations of core/lincomb.hpp: the
 // stage evaluation with the optional divergence, the log-density update from
 // the stages, and the starting log-density. Everything stays on the device.
+#include <string>
 #include <vector>
 
 #include "cloud/lincomb.hpp"
@@ -22,6 +23,24 @@ using flowsampler::detail::Term;
 // added in rank order (the sums themselves for a whole cloud).
 inline std::vector<double> cloud_sums(const Communicator* comm, std::vector<double> partial) {
   return comm ? comm->sum(partial) : partial;
+}
+
+// Per step of a grid of `steps` steps, whether on_step is called after it
+// (Options::on_step_at: empty means every step; otherwise checked increasing
+// and in range). All false without an on_step.
+template <class Real>
+std::vector<char> step_notices(const Options<Real>& o, std::size_t steps) {
+  std::vector<char> at(steps, o.on_step && o.on_step_at.empty());
+  if (!o.on_step) return at;
+  int prev = -1;
+  for (int k : o.on_step_at) {
+    FLOWSAMPLER_EXPECTS(k > prev && static_cast<std::size_t>(k) < steps,
+                        "on_step_at: expected increasing step indices in [0, " << steps << "), got " << k
+                                                                               << (k <= prev ? " after " + std::to_string(prev) : ""));
+    at[static_cast<std::size_t>(k)] = 1;
+    prev = k;
+  }
+  return at;
 }
 
 // One stage: the velocity and, when the log-density is tracked, div v (N x 1).

@@ -5,6 +5,7 @@
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/integrate/integrate.hpp"
 #include "integrate/cloud_ops.hpp"
+#include "integrate/row_blocks.hpp"
 
 namespace flowsampler::integrate {
 
@@ -53,29 +54,19 @@ void rk_step(const Context& ctx, const fields::Field<Real>& field, const Tableau
   }
 }
 
-}  // namespace
-
-template <class Real>
-Report integrate(const Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z,
-                 const std::vector<double>& grid, Method method, const Options<Real>& options) {
-  if (field.path()) validate_grid(grid, *field.path());
-  else validate_grid(grid);
-  FLOWSAMPLER_EXPECTS(field.dim() == 0 || z.d() == field.dim(), "integrate: particles have d = " << z.d() << ", the field d = " << field.dim());
+// Steps k0 .. k1 - 1 of the grid with `method`, on z (and *ll); after_step(k)
+// after each. dpmpp2m's previous denoiser lives here, so one call must cover
+// all of its steps.
+template <class Real, class AfterStep>
+Report run_steps(const Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z,
+                 const std::vector<double>& grid, std::size_t k0, std::size_t k1, Method method,
+                 ParticleSet<double>* ll, const AfterStep& after_step) {
   const bool exponential = method == Method::ddim || method == Method::dpmpp2m;
-  ParticleSet<double>* ll = options.log_density;
-  FLOWSAMPLER_EXPECTS(!(ll && exponential), "integrate: the log-likelihood needs a velocity method (euler, heun, "
-                                            "midpoint, rk4), not " << to_string(method));
-  fields::FieldRequest needs;
-  needs.velocity = !exponential;
-  needs.denoiser = exponential;
-  needs.divergence = ll != nullptr;
-  field.require(needs, to_string(method).c_str());
-  if (ll) detail::start_log_density(ctx, field, grid.front(), z, *ll);
   ParticleSet<Real> zs(ctx, exponential || tableau(method).stages == 1 ? 0 : z.n(), z.d());  // stage points
   ParticleSet<Real> D_prev;  // dpmpp2m: the previous step's denoiser
   double h_prev = 0;         // and its step in lambda = log(a / b)
   Report r;
-  for (std::size_t k = 0; k + 1 < grid.size(); ++k) {
+  for (std::size_t k = k0; k < k1; ++k) {
     const double t = grid[k], h = grid[k + 1] - grid[k];
     if (!exponential) {
       rk_step(ctx, field, tableau(method), t, h, z, zs, ll, r.nfe);
@@ -102,7 +93,53 @@ Report integrate(const Context& ctx, const fields::Field<Real>& field, ParticleS
       h_prev = lam_h;
     }
     ++r.steps;
-    if (options.on_step) options.on_step(static_cast<int>(k), grid[k + 1], z);
+    after_step(k);
+  }
+  return r;
+}
+
+Report& operator+=(Report& a, const Report& b) {
+  a.nfe += b.nfe;
+  a.steps += b.steps;
+  a.rejected += b.rejected;
+  return a;
+}
+
+}  // namespace
+
+template <class Real>
+Report integrate(const Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z,
+                 const std::vector<double>& grid, Method method, const Options<Real>& options) {
+  if (field.path()) validate_grid(grid, *field.path());
+  else validate_grid(grid);
+  FLOWSAMPLER_EXPECTS(field.dim() == 0 || z.d() == field.dim(), "integrate: particles have d = " << z.d() << ", the field d = " << field.dim());
+  const bool exponential = method == Method::ddim || method == Method::dpmpp2m;
+  ParticleSet<double>* ll = options.log_density;
+  FLOWSAMPLER_EXPECTS(!(ll && exponential), "integrate: the log-likelihood needs a velocity method (euler, heun, "
+                                            "midpoint, rk4), not " << to_string(method));
+  fields::FieldRequest needs;
+  needs.velocity = !exponential;
+  needs.denoiser = exponential;
+  needs.divergence = ll != nullptr;
+  field.require(needs, to_string(method).c_str());
+  const std::size_t steps = grid.size() - 1;
+  const std::vector<char> notify = detail::step_notices(options, steps);
+  if (ll) detail::start_log_density(ctx, field, grid.front(), z, *ll);
+  auto notice = [&](std::size_t k) {
+    if (notify[k]) options.on_step(static_cast<int>(k), grid[k + 1], z);
+  };
+  if (method == Method::dpmpp2m || !detail::blockable(ctx, field, z))
+    return run_steps(ctx, field, z, grid, 0, steps, method, ll, notice);
+  // Block by block from one notified step to the next (detail/row_blocks.hpp).
+  Report r;
+  for (std::size_t k0 = 0; k0 < steps;) {
+    std::size_t k1 = k0 + 1;
+    while (k1 < steps && !notify[k1 - 1]) ++k1;
+    r += detail::integrate_row_blocks(ctx, z, ll, [&](const Context& serial, ParticleSet<Real>& zb, ParticleSet<double>* lb) {
+      return run_steps(serial, field, zb, grid, k0, k1, method, lb, [](std::size_t) {});
+    });
+    notice(k1 - 1);
+    k0 = k1;
   }
   return r;
 }

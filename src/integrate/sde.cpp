@@ -60,6 +60,7 @@ Report integrate_sde(Context& ctx, const fields::Field<Real>& field, ParticleSet
   Report r;
   ParticleSet<Real> noise(ctx, z.n(), z.d());
   noise.set_first_row(z.first_row());
+  const std::vector<char> notify = detail::step_notices(options, grid.size() - 1);
   for (std::size_t k = 0; k + 1 < grid.size(); ++k) {
     const double t = grid[k], h = grid[k + 1] - grid[k];
     const auto p = path.at(t);
@@ -76,7 +77,7 @@ Report integrate_sde(Context& ctx, const fields::Field<Real>& field, ParticleSet
     detail::lincomb_into(ctx, z, z, {{h, &f.velocity}, {0.5 * g2 * h, &f.score}, {std::sqrt(g2 * std::fabs(h)), &noise}});
     r.nfe += langevin_correct(ctx, field, z, grid[k + 1], o.langevin_steps, o.langevin_snr, options.comm);
     ++r.steps;
-    if (options.on_step) options.on_step(static_cast<int>(k), grid[k + 1], z);
+    if (notify[k]) options.on_step(static_cast<int>(k), grid[k + 1], z);
   }
   return r;
 }

@@ -156,11 +156,21 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
   opts.log_density = in.log_likelihood ? &ll : nullptr;
   opts.comm = in.comm;
   int done_steps = 0;
-  opts.on_step = [&](int, double t, const fs::ParticleSet<Real>& x) {
-    ++done_steps;
+  opts.on_step = [&](int k, double t, const fs::ParticleSet<Real>& x) {
+    done_steps = adaptive ? done_steps + 1 : k + 1;
     if (!adaptive) take(done_steps, x);
     if (in.progress) in.progress((t - t0) / (t1 - t0), done_steps, adaptive ? 0 : steps, t);
   };
+  // The fixed-step integrators hand the cloud over only after the steps that
+  // end at a snapshot (or, without a trajectory, at 16 progress points): in
+  // between, the exact field's cloud moves block by block, in cache.
+  if (!adaptive) {
+    const int notices = in.trajectory ? o.snapshots - 1 : std::min(steps, 16);
+    for (int j = 1; j <= notices; ++j) {
+      const int k = (in.trajectory ? snap_index(j) : static_cast<int>(std::lround(double(j) * steps / notices))) - 1;
+      if (opts.on_step_at.empty() || k > opts.on_step_at.back()) opts.on_step_at.push_back(k);
+    }
+  }
   fs::integrate::Report& r = run.report;
   if (sde) {
     r = fs::integrate::integrate_sde(ctx, flow, z, grid, {o.eta, o.langevin_steps, o.langevin_snr}, opts);

@@ -52,6 +52,11 @@ class Field {
   /// The path whose a(t), b(t) the denoiser and score refer to (needed by
   /// ddim, dpmpp2m and the reverse SDE); null when the field has none.
   virtual const paths::Path* path() const { return nullptr; }
+  /// True when the values at a particle depend on that particle (and t)
+  /// alone, so that any subset of the rows can be evaluated on its own. The
+  /// host integrators then move such a field's cloud block by block
+  /// (integrate.hpp). Kernel drifts and score estimates read the whole cloud.
+  virtual bool pointwise() const { return false; }
 
   ParticleSet<Real> velocity(const Context& ctx, double t, const ParticleSet<Real>& z) const {
     FieldRequest r;

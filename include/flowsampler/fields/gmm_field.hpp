@@ -61,6 +61,7 @@ class GmmFlow final : public Field<Real> {
     return field_.evaluate(ctx, path_.at(t), z, what);
   }
   const paths::Path* path() const override { return &path_; }
+  bool pointwise() const override { return true; }
   const GmmField& field() const { return field_; }
 
  private:

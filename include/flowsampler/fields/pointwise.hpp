@@ -29,6 +29,7 @@ class PointwiseField final : public Field<Real> {
     FLOWSAMPLER_EXPECTS(d > 0, "pointwise field: d must be positive, got " << d);
   }
   std::size_t dim() const override { return d_; }
+  bool pointwise() const override { return true; }
   FieldValues<Real> evaluate(const Context& ctx, double t, const ParticleSet<Real>& z,
                              const FieldRequest& what) const override {
     this->require(what, "pointwise field evaluation");

@@ -75,6 +75,12 @@ template <class Real>
 struct Options {
   /// Called after each (accepted) step with its index, the new time and the cloud.
   std::function<void(int step, double t, const ParticleSet<Real>& z)> on_step;
+  /// The steps (0-based, increasing) after which on_step is called; empty:
+  /// after every step. Fixed-step methods and the reverse SDE. On the host a
+  /// pointwise field (Field::pointwise) is integrated block by block from one
+  /// such step to the next, each block staying in cache (the cloud is only
+  /// whole at these steps), so fewer calls are faster.
+  std::vector<int> on_step_at;
   /// When set, also integrates d/dt log p_t(Z_t) = -div v with the same
   /// stages (the field's exact divergence), in double: on entry N x 1
   /// starting values in the context's memory (e.g. log p of your initial law)
