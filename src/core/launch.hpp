@@ -32,10 +32,17 @@ namespace flowsampler::detail {
 
 template <class F>
 void host_for_each(const void* pf, std::size_t n, int threads) {
-  const F f = *static_cast<const F*>(pf);
   const long long nn = static_cast<long long>(n);
-#pragma omp parallel for simd num_threads(threads) schedule(static) if (nn >= parallel_min_elements)
-  for (long long i = 0; i < nn; ++i) f(static_cast<std::size_t>(i));
+  // Each thread takes its own copy of the functor: a copy shared with the
+  // team lives in memory the loop's stores might alias, so GCC reloaded its
+  // coefficients on every element and did not vectorize (a heun step's stage
+  // combinations ran at one float per cycle).
+#pragma omp parallel num_threads(threads) if (nn >= parallel_min_elements)
+  {
+    const F f = *static_cast<const F*>(pf);
+#pragma omp for simd schedule(static)
+    for (long long i = 0; i < nn; ++i) f(static_cast<std::size_t>(i));
+  }
 }
 
 template <class F>

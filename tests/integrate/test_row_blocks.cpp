@@ -60,7 +60,7 @@ double max_abs_diff(const fs::ParticleSet<Real>& a, const fs::ParticleSet<Real>&
   return worst;
 }
 
-// Blocks of 2^17 bytes: 8192 rows in 2-D double, 16384 in float; n is not a
+// Blocks of 2^16 bytes: 4096 rows in 2-D double, 8192 in float; n is not a
 // multiple of either.
 template <class Real>
 void agrees_with_the_whole_cloud(fi::Method method, bool log_density) {
@@ -106,7 +106,7 @@ TEST(RowBlocks, ReachTheExactGaussianMap) {
   const Eigen::Vector2d m{0.5, -1.0};
   fs::targets::GaussianMixture g{2};
   g.add(1.0, {m(0), m(1)}, {S(0, 0), S(0, 1), S(1, 0), S(1, 1)});
-  const std::size_t n = 40000;  // 8192-row blocks
+  const std::size_t n = 40000;  // 4096-row blocks
   std::mt19937 rng(3);
   std::normal_distribution<double> n01;
   std::vector<double> z0(2 * n);
