@@ -34,3 +34,5 @@ if(FLOWSAMPLER_HAVE_CUDA)
 else()
   message(STATUS "flowsampler: CUDA backend OFF (CPU backend only)")
 endif()
+# For scripts that follow a build (scripts/test builds the Python package with the same choice).
+set(FLOWSAMPLER_BUILT_WITH_CUDA ${FLOWSAMPLER_HAVE_CUDA} CACHE INTERNAL "whether this build compiles the CUDA backend")
