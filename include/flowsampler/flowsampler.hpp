@@ -9,6 +9,7 @@
 #include "flowsampler/core/version.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/integrate/integrate.hpp"
+#include "flowsampler/integrate/stability.hpp"
 #include "flowsampler/io/npy.hpp"
 #include "flowsampler/metrics/moments.hpp"
 #include "flowsampler/pairwise/pairwise.hpp"

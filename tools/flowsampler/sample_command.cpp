@@ -57,6 +57,10 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
   };
   const SampleRun<Real> run = run_sample_flow(ctx, o, in);
   if (!comm.is_root()) return 0;
+  // The result may still pass the checks below; its spread is wrong all the same.
+  if (run.spread_checked && run.spread.spread_error > spread_tolerance)
+    std::cerr << "flowsampler: warning: " << spread_warning(o.integrator, run.report.steps, run.spread, run.suggested_steps)
+              << "\n";
   const fs::ParticleSet<Real>& z = run.particles;
   // run_sample_flow checked every array: finite, and a plausible spread.
   fs::io::write_npy(out, run.rows.data(), z.n(), z.d());
@@ -84,6 +88,15 @@ int run_typed(const SampleOptions& o, const std::string& backend_name) {
                         {"wall_seconds", wall},
                         {"particle_steps_per_second", double(z.n()) * r.steps / wall},
                         {"device", device_report(ctx)}};
+    if (run.spread_checked) {
+      const fs::integrate::SpreadCheck& c = run.spread;
+      j["spread_check"] = {{"predicted_spread_error", std::isfinite(c.spread_error) ? nlohmann::json(c.spread_error) : nlohmann::json("inf")},
+                           {"at_whitened_variance", c.variance},
+                           {"worst_step_rate", c.worst_step_rate},
+                           {"worst_t", c.worst_t},
+                           {"unstable_steps", c.unstable_steps},
+                           {"suggested_steps", run.suggested_steps}};
+    }
     if (o.quality_subsample > 0) {
       j["quality"] = sample_quality(ctx, run.law, z, o.quality_subsample, o.quality_projections, o.seed);
       if (!j["quality"].value("consistent_with_exact_law", true))

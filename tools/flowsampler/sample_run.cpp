@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iomanip>
+#include <sstream>
 #include <utility>
 
 #include "checked_output.hpp"
@@ -22,6 +24,27 @@ constexpr const char* kBlowUp =
     "the integration blew up: too few --steps for the flow's stiffness near the data end (try more steps or "
     "--integrator dopri5), or target/noise scales beyond the precision (--precision double, --noise-cov, "
     "means or variances far from 1)";
+
+}  // namespace
+
+std::string spread_warning(const std::string& integrator, int steps, const integrate::SpreadCheck& c,
+                           int suggested_steps) {
+  std::ostringstream os;
+  os << "with " << steps << " " << integrator << " steps the spread of the target's components of whitened variance "
+     << c.variance << " comes out ";
+  if (std::isfinite(c.spread_error)) os << std::setprecision(3) << 100 * c.spread_error << "% off";
+  else os << "unbounded";
+  if (c.unstable_steps > 0)
+    os << " (" << c.unstable_steps << " steps unstable: step x stiffness down to " << c.worst_step_rate << " at t = "
+       << c.worst_t << ")";
+  os << "; ";
+  if (suggested_steps > 0) os << "--steps " << suggested_steps << " brings it below 1%, or use ";
+  else os << "use ";
+  os << "--integrator dopri5";
+  return os.str();
+}
+
+namespace {
 
 // The ranks' trajectories (each snapshots x its kept rows x d, concatenated in
 // rank order by a gather) as one array of snapshots x kept x d: a rank's kept
@@ -141,6 +164,22 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
     run.kept = kept;
   }
   const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, steps) : o.times;
+  // The spread an explicit method will get wrong, predicted from the target and
+  // the grid: named in the blow-up messages below with what would fix it.
+  std::string unstable;
+  if (!sde && !adaptive && fs::integrate::stability_bound(method) > 0) {
+    const fs::targets::GaussianMixture& white = flow.field().whitened_target();
+    run.spread = fs::integrate::check_spread(white, path, grid, method);
+    run.spread_checked = true;
+    if (run.spread.spread_error > spread_tolerance && o.times.empty()) {
+      for (int more = 2 * steps; more <= 64 * steps && run.suggested_steps == 0; more *= 2)
+        if (fs::integrate::check_spread(white, path, fs::integrate::make_grid(o.schedule, path, t0, t1, more), method)
+                .spread_error <= spread_tolerance)
+          run.suggested_steps = more;
+    }
+    if (run.spread.spread_error > spread_tolerance)
+      unstable = "; " + spread_warning(o.integrator, steps, run.spread, run.suggested_steps);
+  }
   int next_snap = 0;
   auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * steps / (o.snapshots - 1))); };
   auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {
@@ -215,16 +254,17 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
                             "cannot resolve (--noise-cov or variances near 0: the flow must amplify the noise by that "
                             "ratio); try --integrator dopri5 or rescale the problem",
                             "the fixed-step integrator is unstable for this flow (step x stiffness too large, e.g. target "
-                            "variances far below the noise's): use --integrator dopri5 (adaptive) or many more --steps");
+                            "variances far below the noise's): use --integrator dopri5 (adaptive) or many more --steps" +
+                                unstable);
   }
-  expect_finite(run.rows.data(), z.n(), z.d(), stage + ": the particles for --out", kBlowUp);
+  expect_finite(run.rows.data(), z.n(), z.d(), stage + ": the particles for --out", kBlowUp + unstable);
   if (in.log_likelihood) {
     expect_finite(run.log_likelihood.data(), run.log_likelihood.size(), 1,
                   stage + ": the log-likelihoods for --log-likelihood",
                   "a log-density beyond double range: a target or noise variance near 0 or huge (--noise-cov, the "
                   "covariances), or the integration blew up");
   }
-  if (in.trajectory) expect_finite(traj.data(), traj.size(), 1, stage + ": the trajectory for --trajectory", kBlowUp);
+  if (in.trajectory) expect_finite(traj.data(), traj.size(), 1, stage + ": the trajectory for --trajectory", kBlowUp + unstable);
   return run;
 }
 

@@ -12,6 +12,7 @@
 #include "flowsampler/core/context.hpp"
 #include "flowsampler/core/particle_set.hpp"
 #include "flowsampler/integrate/integrate.hpp"
+#include "flowsampler/integrate/stability.hpp"
 #include "flowsampler/paths/path.hpp"
 #include "flowsampler/targets/gaussian_mixture.hpp"
 #include "sample_command.hpp"
@@ -46,11 +47,26 @@ struct SampleRun {
   std::vector<Real> trajectory;        ///< snapshots x kept x d, row-major, when asked
   std::size_t kept = 0;                ///< particles in each snapshot
   integrate::Report report;            ///< steps, nfe, rejected steps
+  /// The explicit fixed-step methods' predicted spread error on this target
+  /// and grid (integrate/stability.hpp), checked before the run; not for
+  /// dopri5, sde, ddim, dpmpp2m. suggested_steps: steps of the same schedule
+  /// that bring it below 1% (0: not needed or not found within 64x).
+  bool spread_checked = false;
+  integrate::SpreadCheck spread;
+  int suggested_steps = 0;
   double t0 = 0, t1 = 0;               ///< the time span integrated
   targets::Noise noise;                ///< the noise law (--noise-cov)
   /// The law the particles follow at t1: a(t1) X + b(t1) Y (the target itself when b(t1) = 0).
   targets::GaussianMixture law{1};
 };
+
+/// The predicted spread error above which sample warns (and names it when a run blows up).
+constexpr double spread_tolerance = 0.01;
+
+/// "with 50 rk4 steps the spread of the target's narrowest components comes
+/// out 34x too large (...); use --steps N or --integrator dopri5".
+std::string spread_warning(const std::string& integrator, int steps, const integrate::SpreadCheck& check,
+                           int suggested_steps);
 
 /// `options` as the CLI parsed them (paths of files are ignored: `inputs`
 /// says what to compute); ctx carries the seed. Throws Error naming the
