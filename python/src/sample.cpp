@@ -24,6 +24,7 @@ struct SampleResult {
   nb::object x, log_likelihood, trajectory;
   int steps = 0, nfe = 0, rejected_steps = 0;
   double t0 = 0, t1 = 0;
+  nb::object predicted_spread_error;  // euler, heun, midpoint, rk4: before the run; None otherwise
   std::string backend;
 };
 
@@ -56,6 +57,11 @@ nb::object run(const nb::handle target_arg, const cli::SampleOptions& o, const s
     nb::gil_scoped_release unlocked;
     r = cli::run_sample_flow(ctx, o, in);
   }
+  // As the CLI: a predicted spread error above 1% is a warning (RuntimeWarning).
+  if (r.spread_checked && r.spread.spread_error > cli::spread_tolerance) {
+    const std::string text = cli::spread_warning(o.integrator, r.report.steps, r.spread, r.suggested_steps);
+    if (PyErr_WarnEx(PyExc_RuntimeWarning, text.c_str(), 1) != 0) throw nb::python_error();
+  }
   const std::size_t n = r.particles.n(), d = r.particles.d();
   nb::object x = numpy_from(std::move(r.rows), {n, d});
   if (!log_likelihood && !in.trajectory) return x;
@@ -68,6 +74,7 @@ nb::object run(const nb::handle target_arg, const cli::SampleOptions& o, const s
   out.rejected_steps = r.report.rejected;
   out.t0 = r.t0;
   out.t1 = r.t1;
+  out.predicted_spread_error = r.spread_checked ? nb::cast(r.spread.spread_error) : nb::none();
   out.backend = to_string(ctx.backend());
   return nb::cast(std::move(out));
 }
@@ -84,6 +91,9 @@ void bind_sample(nb::module_& m) {
       .def_ro("rejected_steps", &SampleResult::rejected_steps)
       .def_ro("t0", &SampleResult::t0)
       .def_ro("t1", &SampleResult::t1)
+      .def_ro("predicted_spread_error", &SampleResult::predicted_spread_error,
+              "euler, heun, midpoint, rk4: the relative error of the components' spread the grid gives, "
+              "predicted before the run (None for the others)")
       .def_ro("backend", &SampleResult::backend);
   const cli::SampleOptions defaults;  // the CLI's defaults
   m.def(

@@ -71,6 +71,23 @@ std::vector<std::uint64_t> draw_batch(std::uint64_t seed, std::uint64_t counter,
   return idx;
 }
 
+// Batch `counter` of the data's rows (and of its log-weights, when given,
+// raised by log(M / b) so that the batch's total weight stays 1), gathered
+// where the data live: only the b indices travel.
+template <class Real>
+void draw_batch_rows(const Context& ctx, const ParticleSet<Real>& data, const ParticleSet<Real>* log_w,
+                     const DriftOptions& o, std::uint64_t counter, ParticleSet<Real>& rows, ParticleSet<Real>& rows_lw) {
+  const std::size_t m = data.n(), b = o.batch;
+  Buffer<std::uint64_t> idx(ctx, b);
+  idx.copy_from_host(draw_batch(o.batch_seed, counter, m, b).data());
+  rows = ParticleSet<Real>(ctx, b, data.d());
+  detail::for_each(ctx, rows.size(), kernels::GatherRows<Real>{rows.data(), data.data(), idx.data(), m, b, 0.0});
+  if (!log_w) return;
+  rows_lw = ParticleSet<Real>(ctx, b, 1);
+  const double up = std::log(double(m) / double(b));
+  detail::for_each(ctx, b, kernels::GatherRows<Real>{rows_lw.data(), log_w->data(), idx.data(), m, b, up});
+}
+
 }  // namespace
 
 template <class Real>
@@ -139,19 +156,7 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
   // The data of this evaluation: all of it, or a random batch of it.
   ParticleSet<Real> batch_data, batch_lw;
   const bool batched = o_.batch > 0 && data_.n() > o_.batch;
-  if (batched) {
-    // Batch-sized traffic only: the indices go up, the rows are gathered on the device.
-    const std::size_t m = data_.n(), b = o_.batch;
-    Buffer<std::uint64_t> idx(ctx, b);
-    idx.copy_from_host(draw_batch(o_.batch_seed, draws_++, m, b).data());
-    batch_data = ParticleSet<Real>(ctx, b, d_);
-    detail::for_each(ctx, batch_data.size(), kernels::GatherRows<Real>{batch_data.data(), data_.data(), idx.data(), m, b, 0.0});
-    if (weighted_) {
-      batch_lw = ParticleSet<Real>(ctx, b, 1);
-      const double up = std::log(double(m) / double(b));  // keeps the batch's total weight at 1
-      detail::for_each(ctx, b, kernels::GatherRows<Real>{batch_lw.data(), log_w_.data(), idx.data(), m, b, up});
-    }
-  }
+  if (batched) draw_batch_rows(ctx, data_, weighted_ ? &log_w_ : nullptr, o_, draws_++, batch_data, batch_lw);
   const ParticleSet<Real>& beta = batched ? batch_data : data_;
   const ParticleSet<Real>& beta_lw = batched ? batch_lw : log_w_;
   const ParticleSet<Real>* lw = weighted_ ? &beta_lw : nullptr;

@@ -72,6 +72,66 @@ void component_table(const targets::GaussianMixture& g, const paths::PathPoint& 
   }
 }
 
+// The noise's whitening on the context: w = W^-1 z into the kernels'
+// coordinates, and back (scores by W^-1, points and velocities by W). Nothing
+// is allocated or moved for the identity noise.
+template <class Real>
+class Whitening {
+ public:
+  Whitening(const Context& ctx, bool identity, const std::vector<double>& W, const std::vector<double>& Winv)
+      : ctx_(ctx), identity_(identity) {
+    if (identity) return;
+    W_ = Buffer<double>(ctx, W.size()), Winv_ = Buffer<double>(ctx, Winv.size());
+    W_.copy_from_host(W.data());
+    Winv_.copy_from_host(Winv.data());
+  }
+  /// W^-1 z, or z itself (held in *keep).
+  const ParticleSet<Real>& whiten(const ParticleSet<Real>& z, ParticleSet<Real>* keep) const {
+    if (identity_) return z;
+    *keep = apply(Winv_, z);
+    return *keep;
+  }
+  ParticleSet<Real> point_back(ParticleSet<Real>& v) const { return identity_ ? std::move(v) : apply(W_, v); }
+  ParticleSet<Real> score_back(ParticleSet<Real>& s) const { return identity_ ? std::move(s) : apply(Winv_, s); }
+
+ private:
+  ParticleSet<Real> apply(const Buffer<double>& M, const ParticleSet<Real>& in) const {
+    ParticleSet<Real> out(ctx_, in.n(), in.d());
+    detail::for_each(ctx_, out.size(),
+                     kernels::ApplyMatrix<Real>{out.data(), in.data(), M.data(), in.n(), static_cast<int>(in.d())});
+    return out;
+  }
+  const Context& ctx_;
+  bool identity_;
+  Buffer<double> W_, Winv_;
+};
+
+// The velocity's coefficients at p: v = cz w + cm (D or G), in the denoiser
+// form where |a| < b (a -> 0 is harmless there), in the score form elsewhere.
+struct VelocityForm {
+  bool denoiser;
+  double cz, cm;
+  explicit VelocityForm(const paths::PathPoint& p)
+      : denoiser(std::fabs(p.a) < p.b),
+        cz(denoiser ? p.db / p.b : p.da / p.a),
+        cm(denoiser ? p.da - p.db * p.a / p.b : (p.da / p.a) * p.b * p.b - p.b_db) {}
+};
+
+// One pass of the pairwise engine's softmax with the op that sums the means
+// `values` needs; out has the op's payload columns per particle.
+template <class Real, kernels::GmmValues V>
+void softmax_pass(const Context& ctx, bool full, const VelocityForm& f, const ParticleSet<Real>& wz,
+                  const ParticleSet<Real>& Y, const ParticleSet<Real>& PY, Real* out, Real* lse) {
+  if (wz.n() == 0) return;
+  auto run = [&](auto full_c) {
+    kernels::GmmOp<Real, decltype(full_c)::value, V> op{};
+    op.cz = f.cz, op.cm = f.cm;
+    pairwise::detail::run<kernels::Reduction::softmax>(ctx, op, wz, Y, PY.data(), out, lse);
+  };
+  if (full) run(std::true_type{});
+  else run(std::false_type{});
+}
+
 }  // namespace
 
 template <class Real>
@@ -90,61 +150,30 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   component_table<Real>(white_, p, full, yv, pv);
   const ParticleSet<Real> Y = ParticleSet<Real>::from_column_major(ctx, yv.data(), K, d);
   const ParticleSet<Real> PY = ParticleSet<Real>::from_column_major(ctx, pv.data(), K, pv.size() / K);
-
-  // Whitened particles w = W^-1 z (z itself for the identity noise).
-  Buffer<double> W, Winv;
-  if (!identity_noise_) {
-    W = Buffer<double>(ctx, d * d), Winv = Buffer<double>(ctx, d * d);
-    W.copy_from_host(W_.data());
-    Winv.copy_from_host(Winv_.data());
-  }
-  auto transformed = [&](const Buffer<double>& M, const ParticleSet<Real>& in) {
-    ParticleSet<Real> out(ctx, in.n(), in.d());
-    detail::for_each(ctx, out.size(), kernels::ApplyMatrix<Real>{out.data(), in.data(), M.data(), in.n(), static_cast<int>(d)});
-    return out;
-  };
+  const Whitening<Real> white(ctx, identity_noise_, W_, Winv_);
   ParticleSet<Real> whitened;
-  if (!identity_noise_) whitened = transformed(Winv, z);
-  const ParticleSet<Real>& wz = identity_noise_ ? z : whitened;
-
-  // Sum only the means this request needs: G (score form of v, the score),
-  // D (denoiser form, the denoiser), all of them for divergences.
-  const bool denoiser_form = std::fabs(p.a) < p.b;
-  const double cz = denoiser_form ? p.db / p.b : p.da / p.a;          // coefficient of w in v
-  const double cm = denoiser_form ? p.da - p.db * p.a / p.b           // of D (denoiser form)
-                                  : (p.da / p.a) * p.b * p.b - p.b_db;  // of G (score form)
-  auto run = [&](auto full_c, auto values_c, Real* out, Real* lse) {
-    kernels::GmmOp<Real, decltype(full_c)::value, decltype(values_c)::value> op{};
-    op.cz = cz, op.cm = cm;
-    if (n > 0) pairwise::detail::run<kernels::Reduction::softmax>(ctx, op, wz, Y, PY.data(), out, lse);
-  };
-  using kernels::GmmValues;
-  auto with_full = [&](auto values_c, Real* out, Real* lse) {
-    if (full) run(std::true_type{}, values_c, out, lse);
-    else run(std::false_type{}, values_c, out, lse);
-  };
-  using V = GmmValues;
+  const ParticleSet<Real>& wz = white.whiten(z, &whitened);
+  const VelocityForm form(p);
+  using V = kernels::GmmValues;
   FieldValues<Real> out;
-  auto back = [&](ParticleSet<Real>& v, const Buffer<double>& M) { return identity_noise_ ? std::move(v) : transformed(M, v); };
   if (what.velocity && !what.score && !what.denoiser && !what.divergence && !what.log_density) {
     // The integrators' case: the velocity finished in the engine's pass.
     ParticleSet<Real> vw(ctx, n, d);
-    if (denoiser_form) with_full(std::integral_constant<V, V::velocity_denoiser>{}, vw.data(), nullptr);
-    else with_full(std::integral_constant<V, V::velocity_score>{}, vw.data(), nullptr);
-    out.velocity = back(vw, W);
+    if (form.denoiser) softmax_pass<Real, V::velocity_denoiser>(ctx, full, form, wz, Y, PY, vw.data(), nullptr);
+    else softmax_pass<Real, V::velocity_score>(ctx, full, form, wz, Y, PY, vw.data(), nullptr);
+    out.velocity = white.point_back(vw);
     return out;
   }
-  const bool need_g = what.score || (what.velocity && !denoiser_form);
-  const bool need_d = what.denoiser || (what.velocity && denoiser_form);
-  const GmmValues values = what.divergence || (need_g && need_d) ? GmmValues::all
-                           : need_g                              ? GmmValues::score
-                                                                 : GmmValues::denoiser;
-  const std::size_t pdim = values == GmmValues::all ? 2 * d + 2 : d;
-  ParticleSet<Real> acc(ctx, n, pdim), lse(ctx, what.log_density ? n : 0, 1);
+  // Sum only the means this request needs: G (score form of v, the score),
+  // D (denoiser form, the denoiser), all of them for divergences.
+  const bool need_g = what.score || (what.velocity && !form.denoiser);
+  const bool need_d = what.denoiser || (what.velocity && form.denoiser);
+  const V values = what.divergence || (need_g && need_d) ? V::all : need_g ? V::score : V::denoiser;
+  ParticleSet<Real> acc(ctx, n, values == V::all ? 2 * d + 2 : d), lse(ctx, what.log_density ? n : 0, 1);
   Real* lse_out = what.log_density ? lse.data() : nullptr;
-  if (values == V::all) with_full(std::integral_constant<V, V::all>{}, acc.data(), lse_out);
-  else if (values == V::score) with_full(std::integral_constant<V, V::score>{}, acc.data(), lse_out);
-  else with_full(std::integral_constant<V, V::denoiser>{}, acc.data(), lse_out);
+  if (values == V::all) softmax_pass<Real, V::all>(ctx, full, form, wz, Y, PY, acc.data(), lse_out);
+  else if (values == V::score) softmax_pass<Real, V::score>(ctx, full, form, wz, Y, PY, acc.data(), lse_out);
+  else softmax_pass<Real, V::denoiser>(ctx, full, form, wz, Y, PY, acc.data(), lse_out);
 
   // Per particle, in whitened coordinates: the fields from the softmax means.
   auto wanted = [&](bool w, std::size_t cols) { return ParticleSet<Real>(ctx, w ? n : 0, cols); };
@@ -153,10 +182,10 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   const int di = static_cast<int>(d);
   kernels::GmmEpilogue<Real> e{};
   e.A = acc.data(), e.lse = lse.data(), e.w = wz.data(), e.n = n, e.d = di;
-  e.g_col = values == GmmValues::denoiser ? -1 : 0;
-  e.d_col = values == GmmValues::all ? di : values == GmmValues::denoiser ? 0 : -1;
-  e.denoiser_form = denoiser_form;
-  e.cz = cz, e.cm = cm;
+  e.g_col = values == V::denoiser ? -1 : 0;
+  e.d_col = values == V::all ? di : values == V::denoiser ? 0 : -1;
+  e.denoiser_form = form.denoiser;
+  e.cz = form.cz, e.cm = form.cm;
   e.a = p.a, e.b = p.b, e.da = p.da, e.db = p.db, e.b_db = p.b_db;
   e.log_norm = 0.5 * double(d) * 1.8378770664093453 + log_det_W_;  // (d/2) log 2 pi + log det W
   e.logp = what.log_density ? logp.data() : nullptr;
@@ -169,9 +198,9 @@ FieldValues<Real> GmmField::evaluate(const Context& ctx, const paths::PathPoint&
   // Back to z coordinates: s_z = W^-1 s_w, D_z = W D_w, v_z = W v_w.
   if (what.log_density) out.log_density = std::move(logp);
   if (what.divergence) out.divergence = std::move(div);
-  if (what.score) out.score = back(sw, Winv);
-  if (what.denoiser) out.denoiser = back(Dw, W);
-  if (what.velocity) out.velocity = back(vw, W);
+  if (what.score) out.score = white.score_back(sw);
+  if (what.denoiser) out.denoiser = white.point_back(Dw);
+  if (what.velocity) out.velocity = white.point_back(vw);
   return out;
 }
 

@@ -17,10 +17,14 @@ namespace {
 
 // Solves the small system (M + lambda I) g = b by Gaussian elimination with
 // partial pivoting (M symmetric positive semi-definite, m <= 32).
+// lambda: 1e-10 of the mean diagonal (Anderson's Gram matrices are nearly
+// singular once the iteration converges), plus the least normal double's
+// neighbourhood so that an all-zero M stays invertible.
 std::vector<double> solve_small(std::vector<double> M, std::vector<double> b, std::size_t m) {
+  constexpr double relative_ridge = 1e-10, absolute_ridge = 1e-300;
   double tr = 0;
   for (std::size_t i = 0; i < m; ++i) tr += M[i * m + i];
-  for (std::size_t i = 0; i < m; ++i) M[i * m + i] += 1e-10 * tr / double(m) + 1e-300;
+  for (std::size_t i = 0; i < m; ++i) M[i * m + i] += relative_ridge * tr / double(m) + absolute_ridge;
   for (std::size_t c = 0; c < m; ++c) {
     std::size_t p = c;
     for (std::size_t r = c + 1; r < m; ++r)
@@ -108,6 +112,28 @@ class AndersonHistory {
   Buffer<double> gram_;
 };
 
+// The arguments of jko_step, each with a message naming it.
+template <class Real>
+void check_step_arguments(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x, double h,
+                          const StepOptions& o) {
+  FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, "jko: the step h must be > 0, got " << h);
+  FLOWSAMPLER_EXPECTS(x.n() > 0, "jko: the cloud is empty");
+  FLOWSAMPLER_EXPECTS(x.n() >= 2 || !objective.needs_score(), "jko: the score estimate needs at least 2 particles, got " << x.n());
+  FLOWSAMPLER_EXPECTS(objective.dim() == 0 || x.d() == objective.dim(),
+                      "jko: the cloud has d = " << x.d() << ", the objective (target) d = " << objective.dim());
+  FLOWSAMPLER_EXPECTS(std::isfinite(o.tol) && o.tol >= 0, "jko: tol must be >= 0 (0: automatic), got " << o.tol);
+  FLOWSAMPLER_EXPECTS(o.max_inner >= 1, "jko: max_inner must be >= 1, got " << o.max_inner);
+  FLOWSAMPLER_EXPECTS(o.damping > 0 && o.damping <= 1, "jko: damping must be in (0, 1], got " << o.damping);
+  FLOWSAMPLER_EXPECTS(o.anderson >= 0 && o.anderson <= kernels::anderson_max_memory,
+                      "jko: anderson memory must be in [0, " << kernels::anderson_max_memory << "], got " << o.anderson);
+  FLOWSAMPLER_EXPECTS(x.belongs_to(ctx), "jko: the cloud must live in the context's memory (" << to_string(ctx.backend()) << ")");
+}
+
+// The automatic inner tolerance, relative to the explicit step's residual:
+// what the precision of the cloud lets the fixed point resolve.
+template <class Real>
+constexpr double automatic_relative_tol = std::is_same<Real, float>::value ? 1e-3 : 1e-7;
+
 }  // namespace
 
 template <class Real>
@@ -127,17 +153,7 @@ double first_order_residual(const Context& ctx, const Objective<Real>& objective
 template <class Real>
 StepResult<Real> jko_step(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x, double h,
                           const StepOptions& o) {
-  FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, "jko: the step h must be > 0, got " << h);
-  FLOWSAMPLER_EXPECTS(x.n() > 0, "jko: the cloud is empty");
-  FLOWSAMPLER_EXPECTS(x.n() >= 2 || !objective.needs_score(), "jko: the score estimate needs at least 2 particles, got " << x.n());
-  FLOWSAMPLER_EXPECTS(objective.dim() == 0 || x.d() == objective.dim(),
-                      "jko: the cloud has d = " << x.d() << ", the objective (target) d = " << objective.dim());
-  FLOWSAMPLER_EXPECTS(std::isfinite(o.tol) && o.tol >= 0, "jko: tol must be >= 0 (0: automatic), got " << o.tol);
-  FLOWSAMPLER_EXPECTS(o.max_inner >= 1, "jko: max_inner must be >= 1, got " << o.max_inner);
-  FLOWSAMPLER_EXPECTS(o.damping > 0 && o.damping <= 1, "jko: damping must be in (0, 1], got " << o.damping);
-  FLOWSAMPLER_EXPECTS(o.anderson >= 0 && o.anderson <= kernels::anderson_max_memory,
-                      "jko: anderson memory must be in [0, " << kernels::anderson_max_memory << "], got " << o.anderson);
-  FLOWSAMPLER_EXPECTS(x.belongs_to(ctx), "jko: the cloud must live in the context's memory (" << to_string(ctx.backend()) << ")");
+  check_step_arguments(ctx, objective, x, h, o);
   const std::size_t n = x.n(), d = x.d(), len = n * d;
   StepResult<Real> out;
   out.score = objective.resolve(ctx, x);
@@ -163,8 +179,7 @@ StepResult<Real> jko_step(const Context& ctx, const Objective<Real>& objective, 
 
   ParticleSet<double> X = x0.copy(ctx), f(ctx, n, d);
   const double eps0 = residual(X, f);  // = rms |G(X_k)|: f is the explicit step
-  const double rel = std::is_same<Real, float>::value ? 1e-3 : 1e-7;
-  out.tol = o.tol > 0 ? o.tol : rel * eps0;
+  out.tol = o.tol > 0 ? o.tol : automatic_relative_tol<Real> * eps0;
   if (o.explicit_step) {
     detail::lincomb_into(ctx, X, X, {{1.0, &f}});
     out.x = narrow(X);

@@ -82,10 +82,15 @@ auto on_stream(Context& ctx, RandomState& stream, F&& f) {
   return f();
 }
 
-}  // namespace
+// Salts of the two random streams (any fixed odd-looking constants): the
+// training draws must not repeat draws made elsewhere with the same seed
+// (e.g. the target samples of an MMD functional), and records draw from a
+// stream of their own, so recording never changes the training draws.
+constexpr std::uint64_t training_stream_salt = 0x6d6f6e6765747261ull;  // "mongetra"
+constexpr std::uint64_t record_stream_salt = 0x5eedf00dull;
 
-MongeReport train_monge_map(Context& ctx, ConvexPotential& pot, const Functional& F, const Sampler& source,
-                            const MongeOptions& o, const MongeEval& eval) {
+void check_training_arguments(const ConvexPotential& pot, const Functional& F, const MongeOptions& o,
+                              const MongeEval& eval) {
   const std::size_t d = pot.dim();
   FLOWSAMPLER_EXPECTS(std::isfinite(o.tau) && o.tau > 0, "monge: tau must be > 0, got " << o.tau);
   FLOWSAMPLER_EXPECTS(o.steps >= 1, "monge: steps must be >= 1, got " << o.steps);
@@ -99,100 +104,130 @@ MongeReport train_monge_map(Context& ctx, ConvexPotential& pot, const Functional
                         "monge: evaluation clouds have d = " << eval.source->d() << " and " << eval.target->d()
                                                              << ", the potential d = " << d);
   }
-  // The evaluation clouds where the records use them.
-  ParticleSet<double> eval_here[2];
-  const ParticleSet<double>* eval_cloud[2] = {eval.source, eval.target};
-  for (int k = 0; k < 2; ++k)
-    if (eval_cloud[k] && !eval_cloud[k]->belongs_to(ctx)) eval_here[k] = eval_cloud[k]->copy(ctx), eval_cloud[k] = &eval_here[k];
-  // A stream of its own: draws made elsewhere with the same seed (e.g. the
-  // target samples of an MMD functional) must not be the same normals.
-  ctx.set_seed(o.seed ^ 0x6d6f6e6765747261ull);
-  // Records draw from their own stream, so recording never changes the training draws.
-  RandomState records{o.seed ^ 0x5eedf00dull, 0};
-  const auto t0 = Clock::now();
-  MongeReport rep;
+}
 
-  // Batches, pushed points and their gradients stay in ctx's memory; only
-  // theta (up) and its gradient (down) cross, once per optimizer step.
-  auto draw = [&]() {
-    ParticleSet<double> X = source(ctx, o.batch);
-    FLOWSAMPLER_EXPECTS(X.d() == d && X.n() == o.batch,
-                        "monge: the source gave " << X.n() << " x " << X.d() << " points, expected " << o.batch << " x " << d);
-    if (!X.belongs_to(ctx)) X = X.copy(ctx);  // a user's sampler may draw elsewhere
-    return X;
-  };
-  auto wgrad = [&](const ParticleSet<double>& y) {
-    ++rep.wgrad_evaluations;
-    return F.wgrad(ctx, y);
-  };
-  auto apply_step = [&](Optimizer& opt, const ParticleSet<double>& x, const ParticleSet<double>& g) {
-    ++rep.map_gradients;
-    const std::vector<double> grad = pot.map_vjp(ctx, x, g);
-    std::vector<double> th = pot.params();
-    opt.step(th, grad);
-    pot.set_params(th);
-  };
-  auto record = [&](int step, double time) {
-    MongeRecord r;
-    r.step = step, r.time = time;
-    if (o.record_value) {
-      const ParticleSet<double> b = on_stream(ctx, records, draw);
-      r.value = F.value(ctx, pot.map(ctx, b));
+// One training run. Batches, pushed points and their gradients stay in ctx's
+// memory; only theta (up) and its gradient (down) cross, once per optimizer step.
+class Trainer {
+ public:
+  Trainer(Context& ctx, ConvexPotential& pot, const Functional& F, const Sampler& source, const MongeOptions& o,
+          const MongeEval& eval)
+      : ctx_(ctx), pot_(pot), F_(F), source_(source), o_(o), records_{o.seed ^ record_stream_salt, 0} {
+    // The evaluation clouds where the records use them.
+    const ParticleSet<double>* clouds[2] = {eval.source, eval.target};
+    for (int k = 0; k < 2; ++k) {
+      eval_[k] = clouds[k];
+      if (clouds[k] && !clouds[k]->belongs_to(ctx)) eval_here_[k] = clouds[k]->copy(ctx), eval_[k] = &eval_here_[k];
     }
-    if (eval_cloud[0]) {
-      const ParticleSet<double> pushed = apply_map(ctx, pot, *eval_cloud[0]);
-      r.energy_distance = metrics::energy_distance(ctx, pushed, *eval_cloud[1]);
-    }
-    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    rep.history.push_back(r);
-  };
+    ctx.set_seed(o.seed ^ training_stream_salt);
+  }
 
-  const double n = double(o.batch);
-  if (o.method == Method::euclidean || o.method == Method::adam) {
+  MongeReport run() {
+    if (o_.method == Method::euclidean || o_.method == Method::adam) run_direct();
+    else run_proximal(o_.method == Method::explicit_scheme);
+    rep_.seconds = seconds();
+    return std::move(rep_);
+  }
+
+ private:
+  // Gradient steps on the functional of the pushed source (euclidean, adam).
+  void run_direct() {
     std::unique_ptr<Optimizer> opt;
-    if (o.method == Method::euclidean) opt = std::make_unique<GradientDescent>(o.lr);
-    else opt = std::make_unique<Adam>(o.lr, o.beta1, o.beta2, o.adam_eps);
-    const int every = o.record_every > 0 ? o.record_every : std::max(1, o.steps / 10);
-    for (int s = 1; s <= o.steps; ++s) {
+    if (o_.method == Method::euclidean) opt = std::make_unique<GradientDescent>(o_.lr);
+    else opt = std::make_unique<Adam>(o_.lr, o_.beta1, o_.beta2, o_.adam_eps);
+    const int every = o_.record_every > 0 ? o_.record_every : std::max(1, o_.steps / 10);
+    for (int s = 1; s <= o_.steps; ++s) {
       const ParticleSet<double> b = draw();
-      ParticleSet<double> g = wgrad(pot.map(ctx, b));
-      for_each(ctx, g.size(), kernels::DivideBy{g.data(), n});
+      ParticleSet<double> g = wgrad(pot_.map(ctx_, b));
+      for_each(ctx_, g.size(), kernels::DivideBy{g.data(), double(o_.batch)});
       apply_step(*opt, b, g);
-      if (s % every == 0 || s == o.steps) record(s, double(s));
-      if (o.on_step) o.on_step(s, o.steps);
+      if (s % every == 0 || s == o_.steps) record(s, double(s));
+      if (o_.on_step) o_.on_step(s, o_.steps);
     }
-  } else {
-    const bool explicit_scheme = o.method == Method::explicit_scheme;
-    for (int k = 1; k <= o.steps; ++k) {
-      const std::unique_ptr<ConvexPotential> prev = pot.clone();  // T_k
-      const bool identity = explicit_scheme && o.identity_first_step && k == 1;
-      Adam opt(o.lr, o.beta1, o.beta2, o.adam_eps);
+  }
+
+  // Proximal steps T_{k+1} = argmin of the explicit or implicit JKO loss
+  // anchored at T_k, each solved by o.inner Adam steps.
+  void run_proximal(bool explicit_scheme) {
+    const double n = double(o_.batch);
+    for (int k = 1; k <= o_.steps; ++k) {
+      const std::unique_ptr<ConvexPotential> prev = pot_.clone();  // T_k
+      const bool identity = explicit_scheme && o_.identity_first_step && k == 1;
+      Adam opt(o_.lr, o_.beta1, o_.beta2, o_.adam_eps);
       ParticleSet<double> b, anchor;  // explicit: z_i; implicit: T_k(x_i)
-      for (int it = 0; it < o.inner; ++it) {
-        if (it == 0 || o.fresh_inner_batches) {
+      for (int it = 0; it < o_.inner; ++it) {
+        if (it == 0 || o_.fresh_inner_batches) {
           b = draw();
-          anchor = identity ? b.copy(ctx) : prev->map(ctx, b);
+          anchor = identity ? b.copy(ctx_) : prev->map(ctx_, b);
           if (explicit_scheme) {
             const ParticleSet<double> G = wgrad(anchor);
-            for_each(ctx, anchor.size(), kernels::AnchorStep{anchor.data(), G.data(), o.tau});
+            for_each(ctx_, anchor.size(), kernels::AnchorStep{anchor.data(), G.data(), o_.tau});
           }
         }
-        const ParticleSet<double> T = pot.map(ctx, b);
-        ParticleSet<double> g(ctx, T.n(), T.d());
+        const ParticleSet<double> T = pot_.map(ctx_, b);
+        ParticleSet<double> g(ctx_, T.n(), T.d());
         if (explicit_scheme) {
-          for_each(ctx, g.size(), kernels::ExplicitLossGrad{g.data(), T.data(), anchor.data(), n});
+          for_each(ctx_, g.size(), kernels::ExplicitLossGrad{g.data(), T.data(), anchor.data(), n});
         } else {
           const ParticleSet<double> G = wgrad(T);
-          for_each(ctx, g.size(), kernels::ImplicitLossGrad{g.data(), G.data(), T.data(), anchor.data(), o.tau, n});
+          for_each(ctx_, g.size(), kernels::ImplicitLossGrad{g.data(), G.data(), T.data(), anchor.data(), o_.tau, n});
         }
         apply_step(opt, b, g);
       }
-      record(k, k * o.tau);
-      if (o.on_step) o.on_step(k, o.steps);
+      record(k, k * o_.tau);
+      if (o_.on_step) o_.on_step(k, o_.steps);
     }
   }
-  rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  return rep;
+
+  ParticleSet<double> draw() {
+    ParticleSet<double> X = source_(ctx_, o_.batch);
+    FLOWSAMPLER_EXPECTS(X.d() == pot_.dim() && X.n() == o_.batch, "monge: the source gave " << X.n() << " x " << X.d()
+                                                                  << " points, expected " << o_.batch << " x " << pot_.dim());
+    if (!X.belongs_to(ctx_)) X = X.copy(ctx_);  // a user's sampler may draw elsewhere
+    return X;
+  }
+  ParticleSet<double> wgrad(const ParticleSet<double>& y) {
+    ++rep_.wgrad_evaluations;
+    return F_.wgrad(ctx_, y);
+  }
+  void apply_step(Optimizer& opt, const ParticleSet<double>& x, const ParticleSet<double>& g) {
+    ++rep_.map_gradients;
+    const std::vector<double> grad = pot_.map_vjp(ctx_, x, g);
+    std::vector<double> th = pot_.params();
+    opt.step(th, grad);
+    pot_.set_params(th);
+  }
+  void record(int step, double time) {
+    MongeRecord r;
+    r.step = step, r.time = time;
+    if (o_.record_value) {
+      const ParticleSet<double> b = on_stream(ctx_, records_, [&] { return draw(); });
+      r.value = F_.value(ctx_, pot_.map(ctx_, b));
+    }
+    if (eval_[0]) r.energy_distance = metrics::energy_distance(ctx_, apply_map(ctx_, pot_, *eval_[0]), *eval_[1]);
+    r.seconds = seconds();
+    rep_.history.push_back(r);
+  }
+  double seconds() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
+
+  Context& ctx_;
+  ConvexPotential& pot_;
+  const Functional& F_;
+  const Sampler& source_;
+  const MongeOptions& o_;
+  RandomState records_;
+  ParticleSet<double> eval_here_[2];
+  const ParticleSet<double>* eval_[2] = {nullptr, nullptr};
+  Clock::time_point t0_ = Clock::now();
+  MongeReport rep_;
+};
+
+}  // namespace
+
+MongeReport train_monge_map(Context& ctx, ConvexPotential& pot, const Functional& F, const Sampler& source,
+                            const MongeOptions& o, const MongeEval& eval) {
+  check_training_arguments(pot, F, o, eval);
+  return Trainer(ctx, pot, F, source, o, eval).run();
 }
 
 std::vector<double> bures_map_matrix(const std::vector<double>& S1, const std::vector<double>& S2) {
