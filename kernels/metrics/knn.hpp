@@ -22,18 +22,21 @@ struct KthNeighbour {
   int k, kk;
   bool self;
   /// The squared distance of the k-th neighbour of point i (other than i).
-  FLOWSAMPLER_HD FLOWSAMPLER_INLINE double sqdist(std::size_t i) const {
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE double sqdist(std::size_t i) const { return sqdist_at(i, k); }
+  /// The same for the neighbour of rank r (1 <= r <= k).
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE double sqdist_at(std::size_t i, int r) const {
     int seen = 0;
     for (int c = 0; c < kk; ++c) {
       if (self && idx[static_cast<std::size_t>(c) * n + i] == i) continue;
-      if (++seen == k) return static_cast<double>(d2[static_cast<std::size_t>(c) * n + i]);
+      if (++seen == r) return static_cast<double>(d2[static_cast<std::size_t>(c) * n + i]);
     }
     return static_cast<double>(d2[static_cast<std::size_t>(kk - 1) * n + i]);  // i was not among its own kk (ties at 0)
   }
 };
 
 /// acc[0] += log of the k-th neighbour distance (0.5 log of its square),
-/// acc[1] += 1 for a point whose k-th neighbour is at distance 0 (or NaN).
+/// acc[1] += 1 for a point whose k-th neighbour is at distance 0 (or NaN),
+/// acc[2] += 1 for a point whose nearest neighbour is at distance 0 (a duplicate).
 template <class Real>
 struct LogKthDistance {
   static constexpr bool max = false;
@@ -44,6 +47,7 @@ struct LogKthDistance {
       acc[0] += 0.5 * std::log(kth);
     else
       acc[1] += 1;
+    if (!(nb.sqdist_at(i, 1) > 0)) acc[2] += 1;
   }
 };
 

@@ -82,3 +82,47 @@ TEST(Knn, EntropyAndKlOfGaussians) {
   EXPECT_THROW(fm::knn_entropy(ctx, x, 0), fs::Error);
   EXPECT_THROW(fm::knn_entropy(ctx, fs::ParticleSet<double>(ctx, 3, 1), 5), fs::Error);
 }
+
+namespace {
+
+// The message of the Error f throws, or "" when it does not throw.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const fs::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+// Degenerate clouds: duplicates fewer than k (every distance positive, the
+// estimate silently biased: 0.20 nats for a cloud against itself before this
+// check) and clouds without a density (a line in the plane: entropy -inf,
+// estimated -2.0 before).
+TEST(Knn, DegenerateCloudsAreRefusedWithTheirCause) {
+  fs::Context ctx = fs::Context::create(fs::Backend::cpu, 9, 2);
+  const std::size_t n = 2000;
+  fs::ParticleSet<double> x(ctx, n, 2), twice(ctx, n, 2), few(ctx, n, 2), line(ctx, n, 2);
+  fs::fill_normal(ctx, x);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < 2; ++j) {
+      twice.at(i, j) = x.at(i / 2, j);                // every point twice
+      few.at(i, j) = x.at(i < 10 ? 0 : i, j);         // 10 copies of one point: 0.5%, tolerated
+      line.at(i, j) = j == 0 ? x.at(i, 0) : 2 * x.at(i, 0) + 1;  // on the line y = 2x + 1
+    }
+  const std::string dup = error_of([&] { fm::knn_entropy(ctx, twice); });
+  EXPECT_NE(dup.find("2000 of the 2000 points (100%) have a duplicate"), std::string::npos) << dup;
+  EXPECT_NE(error_of([&] { fm::knn_kl_divergence(ctx, twice, x); }).find("have a duplicate"), std::string::npos);
+  // 10 copies with k = 5: its k-th distance is 0, named as before; with k = 12 (more than 9 copies) a 0.5% share passes.
+  EXPECT_NE(error_of([&] { fm::knn_entropy(ctx, few); }).find("neighbours at distance 0"), std::string::npos);
+  EXPECT_TRUE(std::isfinite(fm::knn_entropy(ctx, few, 12)));
+  const std::string flat = error_of([&] { fm::knn_entropy(ctx, line); });
+  EXPECT_NE(flat.find("span 1 of their 2 dimensions"), std::string::npos) << flat;
+  EXPECT_NE(error_of([&] { fm::knn_kl_divergence(ctx, x, line); }).find("points of y span 1"), std::string::npos);
+  fs::ParticleSet<float> line_f(ctx, n, 2);  // in float, rounding off the line is not a dimension either
+  for (std::size_t i = 0; i < n; ++i) line_f.at(i, 0) = float(x.at(i, 0)), line_f.at(i, 1) = float(x.at(i, 0) / 3);
+  EXPECT_NE(error_of([&] { fm::knn_entropy(ctx, line_f); }).find("span 1 of their 2"), std::string::npos);
+}
