@@ -5,16 +5,10 @@
 #include <unordered_map>
 
 #include "core/launch.hpp"
-#include "core/lincomb.hpp"
-#include "fields/drifting_normalized.hpp"
+#include "fields/drift_rules.hpp"
 #include "cloud/gather.hpp"
-#include "fields/weights.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
-#include "flowsampler/fields/score_estimates.hpp"
-#include "flowsampler/solvers/sinkhorn.hpp"
-#include "pairwise/engine.hpp"
-#include "pairwise/shipped_ops.hpp"
 #include "random/philox.hpp"
 
 namespace flowsampler::fields {
@@ -88,6 +82,22 @@ void draw_batch_rows(const Context& ctx, const ParticleSet<Real>& data, const Pa
   detail::for_each(ctx, b, kernels::GatherRows<Real>{rows_lw.data(), log_w->data(), idx.data(), m, b, up});
 }
 
+// log(w_j / sum w) on the context, checked: one per data point, finite,
+// >= 0, not all 0.
+template <class Real>
+ParticleSet<Real> log_weights(const Context& ctx, const std::string& name, std::size_t m, const std::vector<double>& w) {
+  FLOWSAMPLER_EXPECTS(m > 0 && w.size() == m, name << ": expected " << m << " data weights, got " << w.size());
+  double total = 0;
+  for (std::size_t j = 0; j < w.size(); ++j) {
+    FLOWSAMPLER_EXPECTS(std::isfinite(w[j]) && w[j] >= 0, name << ": data weight " << j << " is " << w[j] << "; expected >= 0");
+    total += w[j];
+  }
+  FLOWSAMPLER_EXPECTS(total > 0, name << ": the data weights are all zero");
+  std::vector<Real> lw(w.size());
+  for (std::size_t j = 0; j < lw.size(); ++j) lw[j] = static_cast<Real>(std::log(w[j] / total));
+  return ParticleSet<Real>::from_column_major(ctx, lw.data(), lw.size(), 1);
+}
+
 }  // namespace
 
 template <class Real>
@@ -103,46 +113,34 @@ template <class Real>
 DriftField<Real>::DriftField(const Context& ctx, Drift kind, const DriftOptions& o, const ParticleSet<Real>* data,
                              const std::vector<double>& data_weights, const targets::GaussianMixture* target)
     : kind_(kind), o_(o) {
-  const bool needs_data =
-      kind == Drift::mean_shift || kind == Drift::drifting || kind == Drift::drifting_normalized || kind == Drift::mmd ||
-      kind == Drift::sinkhorn;
-  FLOWSAMPLER_EXPECTS(!needs_data || (data && data->n() > 0), to_string(kind) << ": needs the data cloud (non-empty)");
-  FLOWSAMPLER_EXPECTS(kind != Drift::svgd || target, "svgd: needs a target");
+  const std::string name = to_string(kind);
+  const drift_rules::DriftNeeds needs = drift_rules::drift_rule<Real>(kind).needs;
+  using K = drift_rules::DriftNeeds::Kernels;
+  FLOWSAMPLER_EXPECTS(!needs.data || (data && data->n() > 0), name << ": needs the data cloud (non-empty)");
+  FLOWSAMPLER_EXPECTS(!needs.target || target, name << ": needs a target");
   FLOWSAMPLER_EXPECTS(std::isfinite(o.kernel.bandwidth) && o.kernel.bandwidth > 0,
-                      to_string(kind) << ": the bandwidth must be > 0, got " << o.kernel.bandwidth);
-  if (kind == Drift::mean_shift || kind == Drift::drifting)
-    FLOWSAMPLER_EXPECTS(o.kernel.kind == pairwise::Kernel::gaussian || o.kernel.kind == pairwise::Kernel::laplace,
-                        to_string(kind) << ": the kernel must be gaussian or laplace");
-  if (kind == Drift::kde_score || kind == Drift::blob || kind == Drift::svgd)
-    FLOWSAMPLER_EXPECTS(o.kernel.kind == pairwise::Kernel::gaussian, to_string(kind) << ": the kernel must be gaussian");
+                      name << ": the bandwidth must be > 0, got " << o.kernel.bandwidth);
+  FLOWSAMPLER_EXPECTS(needs.kernels != K::gaussian_or_laplace || o.kernel.kind == pairwise::Kernel::gaussian ||
+                          o.kernel.kind == pairwise::Kernel::laplace,
+                      name << ": the kernel must be gaussian or laplace");
+  FLOWSAMPLER_EXPECTS(needs.kernels != K::gaussian || o.kernel.kind == pairwise::Kernel::gaussian,
+                      name << ": the kernel must be gaussian");
   if (data) {
     d_ = data->d();
     data_ = data->copy(ctx);
   }
   if (target) {
-    FLOWSAMPLER_EXPECTS(!target->has_atoms(), "svgd: the target needs a density (no Dirac atoms)");
-    FLOWSAMPLER_EXPECTS(!data || target->dim() == d_, "svgd: data and target dimensions differ");
+    FLOWSAMPLER_EXPECTS(!target->has_atoms(), name << ": the target needs a density (no Dirac atoms)");
+    FLOWSAMPLER_EXPECTS(!data || target->dim() == d_, name << ": data and target dimensions differ");
     d_ = target->dim();
     target_score_ = std::make_shared<const GmmField>(*target);
   }
   FLOWSAMPLER_EXPECTS(std::isfinite(o.ot_eps) && o.ot_eps >= 0 && o.ot_tol > 0,
-                      to_string(kind) << ": ot_eps must be >= 0 (0: automatic) and ot_tol > 0");
-  FLOWSAMPLER_EXPECTS(d_ > 0 || kind == Drift::kde_score || kind == Drift::blob || kind == Drift::ot_score, to_string(kind) << ": no dimension (no data, no target)");
+                      name << ": ot_eps must be >= 0 (0: automatic) and ot_tol > 0");
+  FLOWSAMPLER_EXPECTS(d_ > 0 || (!needs.data && !needs.target), name << ": no dimension (no data, no target)");
   if (!data_weights.empty()) {
-    FLOWSAMPLER_EXPECTS(kind != Drift::sinkhorn && kind != Drift::drifting_normalized,
-                        to_string(kind) << ": weighted data are not supported (uniform weights)");
-    FLOWSAMPLER_EXPECTS(data && data_weights.size() == data->n(),
-                        to_string(kind) << ": expected " << (data ? data->n() : 0) << " data weights, got " << data_weights.size());
-    std::vector<Real> lw(data_weights.size());
-    double total = 0;
-    for (std::size_t j = 0; j < lw.size(); ++j) {
-      FLOWSAMPLER_EXPECTS(std::isfinite(data_weights[j]) && data_weights[j] >= 0,
-                          to_string(kind) << ": data weight " << j << " is " << data_weights[j] << "; expected >= 0");
-      total += data_weights[j];
-    }
-    FLOWSAMPLER_EXPECTS(total > 0, to_string(kind) << ": the data weights are all zero");
-    for (std::size_t j = 0; j < lw.size(); ++j) lw[j] = static_cast<Real>(std::log(data_weights[j] / total));
-    log_w_ = ParticleSet<Real>::from_column_major(ctx, lw.data(), lw.size(), 1);
+    FLOWSAMPLER_EXPECTS(needs.weights, name << ": weighted data are not supported (uniform weights)");
+    log_w_ = log_weights<Real>(ctx, name, data_.n(), data_weights);
     weighted_ = true;
   }
 }
@@ -161,66 +159,8 @@ FieldValues<Real> DriftField<Real>::evaluate(const Context& ctx, double, const P
   const ParticleSet<Real>& beta_lw = batched ? batch_lw : log_w_;
   const ParticleSet<Real>* lw = weighted_ ? &beta_lw : nullptr;
   FieldValues<Real> out;
-  const double n = double(z.n());
-  switch (kind_) {
-    case Drift::mean_shift: out.velocity = std::move(pairwise::mean_shift(ctx, o_.kernel, z, beta, lw).mean); break;
-    case Drift::drifting: {
-      auto attract = pairwise::mean_shift(ctx, o_.kernel, z, beta, lw);
-      // Without the self pairs (left out exactly by the engine), a point
-      // alone in its neighbourhood feels no repulsion (mean 0).
-      const auto self = pairwise::mean_shift(ctx, o_.kernel, z, z, static_cast<const ParticleSet<Real>*>(nullptr), !o_.include_self);
-      detail::lincomb_into(ctx, attract.mean, attract.mean, {{-1.0, &self.mean}});
-      out.velocity = std::move(attract.mean);
-      break;
-    }
-    case Drift::drifting_normalized:
-      out.velocity = detail::drifting_normalized(ctx, z, beta, o_.temperatures, o_.include_self);
-      break;
-    case Drift::mmd: {
-      // -(1/N) sum_j grad k(x, z_j) + sum_j w_j grad k(x, y_j) (w_j = 1/M unweighted).
-      auto self = pairwise::kernel_grad_sum(ctx, o_.kernel, z, z);
-      ParticleSet<Real> w;
-      if (weighted_) {
-        w = ParticleSet<Real>(ctx, beta_lw.n(), 1);
-        detail::for_each(ctx, w.size(), kernels::ExpScaled<Real>{w.data(), beta_lw.data(), 1.0});
-      }
-      const auto other = pairwise::kernel_grad_sum(ctx, o_.kernel, z, beta, weighted_ ? &w : nullptr);
-      detail::lincomb_into(ctx, self, self, {{weighted_ ? 1.0 : 1 / double(beta.n()), &other}}, -1 / n);
-      out.velocity = std::move(self);
-      break;
-    }
-    case Drift::kde_score: out.velocity = kde_score(ctx, o_.kernel.bandwidth, z, z); break;
-    case Drift::blob: out.velocity = blob_score(ctx, o_.kernel.bandwidth, z, z); break;
-    case Drift::svgd: {
-      const double h = o_.median_bandwidth ? median_heuristic_bandwidth(ctx, z) : o_.kernel.bandwidth;
-      FieldRequest sr;
-      sr.score = true;
-      const ParticleSet<Real> s = target_score_->evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, z, sr).score;
-      // One pass: sum_j k(z_j, x) (s_j + (x - z_j) / h^2) with the scores as payload.
-      ParticleSet<Real> phi(ctx, z.n(), z.d());
-      pairwise::detail::run<kernels::Reduction::sum>(ctx, pairwise::detail::svgd_op<Real>(h), z, z, s.data(), phi.data());
-      detail::lincomb_into(ctx, phi, phi, {}, 1 / n);
-      out.velocity = std::move(phi);
-      break;
-    }
-    case Drift::sinkhorn:
-    case Drift::ot_score: {
-      const double eps = o_.ot_eps > 0 ? o_.ot_eps : default_ot_eps(ctx, z);
-      if (kind_ == Drift::ot_score) {
-        out.velocity = ot_score(ctx, eps, o_.ot_tol, z, z);
-      } else {
-        solvers::SinkhornOptions so;
-        so.tol = o_.ot_tol;
-        so.debias = false;
-        so.eps = eps;
-        auto to_data = solvers::barycentric_projection(ctx, z, beta, solvers::sinkhorn(ctx, z, beta, so).g, eps);
-        const auto to_self = solvers::barycentric_projection(ctx, z, z, solvers::sinkhorn_self_potential(ctx, z, so), eps);
-        detail::lincomb_into(ctx, to_data, to_data, {{-1.0, &to_self}});
-        out.velocity = std::move(to_data);
-      }
-      break;
-    }
-  }
+  const drift_rules::DriftCall<Real> call{z, beta, lw, o_, target_score_.get()};
+  out.velocity = drift_rules::drift_rule<Real>(kind_).velocity(ctx, call);
   return out;
 }
 
