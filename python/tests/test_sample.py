@@ -143,6 +143,13 @@ def test_progress_is_called_after_every_step():
     assert seen[-1][0] == pytest.approx(1.0) and all(K == 7 for _, _, K, _ in seen)
 
 
+def test_progress_of_long_fixed_step_runs_comes_at_16_points_and_the_snapshots():
+    seen = []
+    fs.sample(str(BLOBS), n=100, steps=100, snapshots=3, progress=lambda f, k, K, t: seen.append(k))
+    # 16 evenly spread steps, plus the snapshot after step 50 (step 100 is both).
+    assert seen == sorted(set([int(j * 100 / 16 + 0.5) for j in range(1, 17)] + [50, 100]))  # C's lround
+
+
 def test_the_gil_is_released_while_sampling():
     # A second Python thread keeps running while sample() computes: the longest
     # pause between its ticks is far shorter than the computation.

@@ -1,6 +1,7 @@
 #include "core/host_pool.hpp"
 
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <mutex>
 
@@ -27,6 +28,8 @@ constexpr std::size_t max_shared_kept = std::size_t(512) << 20, max_thread_kept 
 constexpr int thread_slots = 32;
 
 void* system_block(std::size_t bytes) {
+  if (bytes > std::numeric_limits<std::size_t>::max() - 2 * header)
+    FLOWSAMPLER_RUNTIME_FAIL("out of host memory allocating " << bytes << " bytes");
   // 64-byte aligned so that the CPU kernels can use aligned vector loads.
   void* p = std::aligned_alloc(64, header + (bytes + 63) / 64 * 64);
   if (!p) FLOWSAMPLER_RUNTIME_FAIL("out of host memory allocating " << bytes << " bytes");
@@ -47,12 +50,16 @@ class SharedPool {
     kept_ -= bytes;
     return p;
   }
-  bool put(void* p, std::size_t bytes) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (kept_ + bytes > max_shared_kept) return false;
-    free_.emplace(bytes, p);
-    kept_ += bytes;
-    return true;
+  bool put(void* p, std::size_t bytes) noexcept {
+    try {  // a release cannot fail: without room to keep it, the block goes back
+      std::lock_guard<std::mutex> lock(mu_);
+      if (kept_ + bytes > max_shared_kept) return false;
+      free_.emplace(bytes, p);
+      kept_ += bytes;
+      return true;
+    } catch (...) {
+      return false;
+    }
   }
 
  private:

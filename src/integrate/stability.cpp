@@ -69,9 +69,10 @@ SpreadCheck check_spread(const targets::GaussianMixture& g, const paths::Path& p
       for (int st = 0; st < T.stages; ++st) y += h * T.b[st] * kv[st];
       log_ratio += std::log(std::fabs(y)) - std::log(spread(path, t + h, s) / spread(path, t, s));
     }
-    // ||ratio| - 1|; log_ratio = -inf (the offset vanished) gives 1, +inf gives inf.
-    const double err = std::fabs(std::expm1(log_ratio));
-    if (!(err <= c.spread_error)) c.spread_error = err, c.variance = s;
+    // ||ratio| - 1|; log_ratio = -inf (the offset vanished) gives 1, +inf gives
+    // inf, and NaN (inf - inf: a blow-up where the exact flow also explodes) inf.
+    const double err = std::isnan(log_ratio) ? INFINITY : std::fabs(std::expm1(log_ratio));
+    if (err > c.spread_error) c.spread_error = err, c.variance = s;
   }
   c.unstable_steps = static_cast<int>(std::count(unstable.begin(), unstable.end(), 1));
   return c;

@@ -63,12 +63,16 @@ void expect_full_dimensional(const Context& ctx, const ParticleSet<Real>& x, con
   const std::vector<double> C = covariance(ctx, x);
   Eigen::Map<const Eigen::MatrixXd> M(C.data(), Eigen::Index(d), Eigen::Index(d));
   const Eigen::VectorXd lam = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(M, Eigen::EigenvaluesOnly).eigenvalues();
-  // Rounding leaves a flat cloud thickness of about eps(Real) relative to its
-  // extent (a variance ratio eps^2), and the covariance's sums in double add
-  // about eps(double) to the spectrum: either is no dimension.
-  const double data_floor = std::pow(double(d) * std::numeric_limits<Real>::epsilon(), 2);
-  const double sum_floor = 64 * double(d) * std::numeric_limits<double>::epsilon();
-  const double floor = std::max(data_floor, sum_floor) * lam.maxCoeff();
+  // Rounding leaves a flat cloud a thickness of about eps(Real) times the
+  // size of its coordinates (not its extent: a short line far from the origin
+  // is rounded as coarsely as a long one), and the covariance's sums in double
+  // add about eps(double) of the spectrum's top: neither is a dimension.
+  const std::vector<double> m = mean(ctx, x);
+  double second_moment = 0;  // the largest E[x_j^2], about the origin
+  for (std::size_t j = 0; j < d; ++j) second_moment = std::max(second_moment, C[j * d + j] + m[j] * m[j]);
+  const double data_floor = std::pow(double(d) * std::numeric_limits<Real>::epsilon(), 2) * second_moment;
+  const double sum_floor = 64 * double(d) * std::numeric_limits<double>::epsilon() * lam.maxCoeff();
+  const double floor = std::max(data_floor, sum_floor);
   int rank = 0;
   for (Eigen::Index j = 0; j < lam.size(); ++j) rank += lam(j) > floor;
   FLOWSAMPLER_EXPECTS(rank == int(d), "knn: the points of " << what << " span " << rank << " of their " << d

@@ -125,4 +125,10 @@ TEST(Knn, DegenerateCloudsAreRefusedWithTheirCause) {
   fs::ParticleSet<float> line_f(ctx, n, 2);  // in float, rounding off the line is not a dimension either
   for (std::size_t i = 0; i < n; ++i) line_f.at(i, 0) = float(x.at(i, 0)), line_f.at(i, 1) = float(x.at(i, 0) / 3);
   EXPECT_NE(error_of([&] { fm::knn_entropy(ctx, line_f); }).find("span 1 of their 2"), std::string::npos);
+  // Far from the origin, rounding thickens the line with the coordinates' size, not the line's length.
+  for (std::size_t i = 0; i < n; ++i) line_f.at(i, 0) = float(100 + x.at(i, 0)), line_f.at(i, 1) = float(100 + x.at(i, 0) / 3);
+  EXPECT_NE(error_of([&] { fm::knn_entropy(ctx, line_f); }).find("span 1 of their 2"), std::string::npos);
+  // A genuinely thin but two-dimensional cloud there passes.
+  for (std::size_t i = 0; i < n; ++i) line_f.at(i, 1) = float(100 + x.at(i, 0) / 3 + 1e-2 * x.at(i, 1));
+  EXPECT_TRUE(std::isfinite(fm::knn_entropy(ctx, line_f)));
 }

@@ -45,7 +45,7 @@ nlohmann::json sample_quality(const Context& ctx, const targets::GaussianMixture
   for (std::size_t a = 0; a < d; ++a) trace += C[a * d + a];
   const std::size_t k = std::min(subsample, z.n());
   if (k >= 2) {
-    Context draw = ctx.derive(seed ^ 0x9e3779b97f4a7c15ull);
+    Context draw = ctx.derive(seed ^ Context::second_stream_salt);
     const ParticleSet<Real> sub = strided_rows(ctx, z, k);
     const ParticleSet<Real> fresh = law.sample<Real>(draw, k), fresh2 = law.sample<Real>(draw, k);
     const double h = std::sqrt(trace / double(d));

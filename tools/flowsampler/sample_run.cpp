@@ -172,10 +172,11 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
     run.spread = fs::integrate::check_spread(white, path, grid, method);
     run.spread_checked = true;
     if (run.spread.spread_error > spread_tolerance && o.times.empty()) {
-      for (int more = 2 * steps; more <= 64 * steps && run.suggested_steps == 0; more *= 2)
-        if (fs::integrate::check_spread(white, path, fs::integrate::make_grid(o.schedule, path, t0, t1, more), method)
+      // Doubling up to 64x (and the --steps limit): each try costs steps x stages x variances path points.
+      for (long long more = 2LL * steps; more <= std::min(64LL * steps, max_steps) && run.suggested_steps == 0; more *= 2)
+        if (fs::integrate::check_spread(white, path, fs::integrate::make_grid(o.schedule, path, t0, t1, int(more)), method)
                 .spread_error <= spread_tolerance)
-          run.suggested_steps = more;
+          run.suggested_steps = int(more);
     }
     if (run.spread.spread_error > spread_tolerance)
       unstable = "; " + spread_warning(o.integrator, steps, run.spread, run.suggested_steps);
@@ -204,11 +205,14 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
   // end at a snapshot (or, without a trajectory, at 16 progress points): in
   // between, the exact field's cloud moves block by block, in cache.
   if (!adaptive) {
-    const int notices = in.trajectory ? o.snapshots - 1 : std::min(steps, 16);
-    for (int j = 1; j <= notices; ++j) {
-      const int k = (in.trajectory ? snap_index(j) : static_cast<int>(std::lround(double(j) * steps / notices))) - 1;
-      if (opts.on_step_at.empty() || k > opts.on_step_at.back()) opts.on_step_at.push_back(k);
-    }
+    std::vector<int> at;
+    const int progress_points = std::min(steps, 16);
+    for (int j = 1; j <= progress_points; ++j) at.push_back(static_cast<int>(std::lround(double(j) * steps / progress_points)) - 1);
+    if (in.trajectory)
+      for (int j = 1; j < o.snapshots; ++j) at.push_back(snap_index(j) - 1);
+    std::sort(at.begin(), at.end());
+    at.erase(std::unique(at.begin(), at.end()), at.end());
+    opts.on_step_at = std::move(at);
   }
   fs::integrate::Report& r = run.report;
   if (sde) {

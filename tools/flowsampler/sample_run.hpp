@@ -27,8 +27,9 @@ struct SampleInputs {
   ParticleSet<Real>* init = nullptr;  ///< start here instead of noise (moved from; any memory); null: draw
   bool log_likelihood = false;             ///< exact log-density of each final particle
   bool trajectory = false;                 ///< options.snapshots snapshots of the first particles
-  /// Called after every step: fraction of the time span done, steps done,
-  /// steps planned (0 when adaptive), the time reached.
+  /// Called after every step of dopri5 and sde, and at 16 evenly spread
+  /// steps and the snapshot steps of the fixed-step methods: fraction of the
+  /// time span done, steps done, steps planned (0 when adaptive), the time reached.
   std::function<void(double fraction, int step, int steps, double t)> progress;
   /// The ranks the cloud is split over (null or one rank: one process). Each
   /// rank integrates its shard of rows, drawn with the global particle index,
@@ -62,9 +63,12 @@ struct SampleRun {
 
 /// The predicted spread error above which sample warns (and names it when a run blows up).
 constexpr double spread_tolerance = 0.01;
+/// The largest --steps.
+constexpr long long max_steps = 100000000;
 
-/// "with 50 rk4 steps the spread of the target's narrowest components comes
-/// out 34x too large (...); use --steps N or --integrator dopri5".
+/// "with 50 rk4 steps the spread of the target's components of whitened
+/// variance V comes out X% off (k steps unstable: ...); --steps N brings it
+/// below 1%, or use --integrator dopri5" (V: where the error is largest).
 std::string spread_warning(const std::string& integrator, int steps, const integrate::SpreadCheck& check,
                            int suggested_steps);
 

@@ -82,6 +82,10 @@ class Context {
   /// belong to both) with its own random stream: seed `seed`, draws from 0.
   Context derive(std::uint64_t seed) const { return Context(device_, seed); }
 
+  /// Mixed into a seed (2^64 / the golden ratio, odd, bits well spread) for a
+  /// second stream that must not repeat the draws of the first.
+  static constexpr std::uint64_t second_stream_salt = 0x9e3779b97f4a7c15ull;
+
   Context(Context&&) noexcept;
   Context& operator=(Context&&) noexcept;
   Context(const Context&) = delete;

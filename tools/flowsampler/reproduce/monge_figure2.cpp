@@ -178,7 +178,7 @@ Json monge_figure2(const Options& o, Checks& checks, std::ostringstream& md) {
     try {
       const std::uint64_t seed = o.seed + std::uint64_t(k);
       // The evaluation clouds come from their own stream, shared by the methods of a seed.
-      Context ec = Context::create(Backend::cpu, seed + 0x9e3779b97f4a7c15ull, 1);
+      Context ec = Context::create(Backend::cpu, seed + Context::second_stream_salt, 1);
       const ParticleSet<double> ex = source.sample<double>(ec, eval_points), ey = target.sample<double>(ec, eval_points);
       ed_identity[std::size_t(k)] = metrics::energy_distance(ec, ex, ey);
       for (std::size_t j = 0; j < M; ++j) runs[std::size_t(k)][j] = run_method(methods[j], seed, source, target, ex, ey);
