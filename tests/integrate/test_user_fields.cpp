@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
+#include <vector>
 
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/pointwise.hpp"
@@ -53,6 +55,23 @@ TEST(UserField, PointwiseFunctorIntegratesToItsFlowMap) {
   auto zf = fs::ParticleSet<float>::from_column_major(ctx, std::vector<float>(z0.begin(), z0.end()).data(), n, 2);
   fi::integrate(ctx, fs::fields::pointwise<float>(2, Rotation{1.5}), zf, fi::uniform_grid(0.0, 2.0, 50), fi::Method::rk4);
   EXPECT_NEAR(zf.at(0, 0), c, 1e-4);
+}
+
+// A functor that throws on one particle, in the threaded loop (n > 4096) and
+// in the block-by-block path: the exception reaches the caller (it used to
+// leave an OpenMP region: std::terminate).
+TEST(UserField, AFunctorsExceptionReachesTheCaller) {
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  const auto field = fs::fields::pointwise<double>(1, [](double, const double* z, double* v) {
+    if (z[0] == 4321.0) throw std::domain_error("no velocity at 4321");
+    v[0] = -z[0];
+  });
+  for (std::size_t n : {std::size_t(5000), std::size_t(100000)}) {
+    std::vector<double> x0(n);
+    for (std::size_t i = 0; i < n; ++i) x0[i] = double(i);
+    auto x = fs::ParticleSet<double>::from_column_major(ctx, x0.data(), n, 1);
+    EXPECT_THROW(fi::integrate(ctx, field, x, fi::uniform_grid(0.0, 1.0, 4), fi::Method::heun), std::domain_error) << n;
+  }
 }
 
 TEST(UserField, MissingCapabilitiesAreNamed) {
