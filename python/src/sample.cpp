@@ -58,10 +58,8 @@ nb::object run(const nb::handle target_arg, const cli::SampleOptions& o, const s
     r = cli::run_sample_flow(ctx, o, in);
   }
   // As the CLI: a predicted spread error above 1% is a warning (RuntimeWarning).
-  if (r.spread_checked && r.spread.spread_error > cli::spread_tolerance) {
-    const std::string text = cli::spread_warning(o.integrator, r.report.steps, r.spread, r.suggested_steps);
-    if (PyErr_WarnEx(PyExc_RuntimeWarning, text.c_str(), 1) != 0) throw nb::python_error();
-  }
+  if (!r.spread_warning.empty() && PyErr_WarnEx(PyExc_RuntimeWarning, r.spread_warning.c_str(), 1) != 0)
+    throw nb::python_error();
   const std::size_t n = r.particles.n(), d = r.particles.d();
   nb::object x = numpy_from(std::move(r.rows), {n, d});
   if (!log_likelihood && !in.trajectory) return x;

@@ -10,10 +10,7 @@
 // each with a one-thread context of its own. A particle sees the same
 // arithmetic either way; only which lanes of the vector loops it shares with
 // others changes.
-#include <atomic>
 #include <cstring>
-#include <exception>
-#include <mutex>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -21,6 +18,7 @@
 #endif
 
 #include "flowsampler/core/context.hpp"
+#include "flowsampler/core/first_exception.hpp"
 #include "flowsampler/core/particle_set.hpp"
 #include "flowsampler/fields/field.hpp"
 #include "flowsampler/integrate/integrate.hpp"
@@ -64,9 +62,7 @@ Report integrate_row_blocks(const Context& ctx, ParticleSet<Real>& z, ParticleSe
   const std::size_t n = z.n(), rows = block_rows(z.d(), sizeof(Real));
   const long long blocks = static_cast<long long>((n + rows - 1) / rows);
   Report report;
-  std::exception_ptr failure;
-  std::atomic<bool> failed{false};
-  std::mutex mu;
+  flowsampler::detail::FirstException failure;
   const int threads = ctx.threads();
   std::vector<Context> contexts;  // one per thread, made here: nothing may throw out of the team
   for (int t = 0; t < threads; ++t) contexts.push_back(Context::create(Backend::cpu, ctx.seed(), 1));
@@ -79,8 +75,7 @@ Report integrate_row_blocks(const Context& ctx, ParticleSet<Real>& z, ParticleSe
 #endif
 #pragma omp for schedule(dynamic)
     for (long long b = 0; b < blocks; ++b) {
-      if (failed.load(std::memory_order_relaxed)) continue;
-      try {
+      failure.run([&] {
         const std::size_t first = static_cast<std::size_t>(b) * rows, len = std::min(rows, n - first);
         ParticleSet<Real> zb(serial, len, z.d());
         copy_rows(z, first, zb);
@@ -91,14 +86,10 @@ Report integrate_row_blocks(const Context& ctx, ParticleSet<Real>& z, ParticleSe
         copy_rows_back(zb, first, z);
         if (ll) copy_rows_back(lb, first, *ll);
         if (b == 0) report = r;
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!failure) failure = std::current_exception();
-        failed = true;
-      }
+      });
     }
   }
-  if (failure) std::rethrow_exception(failure);
+  failure.rethrow();
   return report;
 }
 

@@ -25,7 +25,10 @@ constexpr const char* kBlowUp =
     "--integrator dopri5), or target/noise scales beyond the precision (--precision double, --noise-cov, "
     "means or variances far from 1)";
 
-}  // namespace
+// The predicted spread error above which sample warns (and names it when a run blows up).
+constexpr double spread_tolerance = 0.01;
+// The largest --steps.
+constexpr long long max_steps = 100000000;
 
 std::string spread_warning(const std::string& integrator, int steps, const integrate::SpreadCheck& c,
                            int suggested_steps) {
@@ -43,8 +46,6 @@ std::string spread_warning(const std::string& integrator, int steps, const integ
   os << "--integrator dopri5";
   return os.str();
 }
-
-namespace {
 
 // The ranks' trajectories (each snapshots x its kept rows x d, concatenated in
 // rank order by a gather) as one array of snapshots x kept x d: a rank's kept
@@ -166,7 +167,6 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
   const auto grid = o.times.empty() ? fs::integrate::make_grid(o.schedule, path, t0, t1, steps) : o.times;
   // The spread an explicit method will get wrong, predicted from the target and
   // the grid: named in the blow-up messages below with what would fix it.
-  std::string unstable;
   if (!sde && !adaptive && fs::integrate::stability_bound(method) > 0) {
     const fs::targets::GaussianMixture& white = flow.field().whitened_target();
     run.spread = fs::integrate::check_spread(white, path, grid, method);
@@ -179,8 +179,9 @@ SampleRun<Real> run_sample_flow(Context& ctx, const SampleOptions& o, const Samp
           run.suggested_steps = int(more);
     }
     if (run.spread.spread_error > spread_tolerance)
-      unstable = "; " + spread_warning(o.integrator, steps, run.spread, run.suggested_steps);
+      run.spread_warning = spread_warning(o.integrator, steps, run.spread, run.suggested_steps);
   }
+  const std::string unstable = run.spread_warning.empty() ? "" : "; " + run.spread_warning;
   int next_snap = 0;
   auto snap_index = [&](int j) { return static_cast<int>(std::lround(double(j) * steps / (o.snapshots - 1))); };
   auto take = [&](int grid_index, const fs::ParticleSet<Real>& x) {

@@ -55,22 +55,17 @@ struct SampleRun {
   bool spread_checked = false;
   integrate::SpreadCheck spread;
   int suggested_steps = 0;
+  /// "with 50 rk4 steps the spread of the target's components of whitened
+  /// variance V comes out X% off (k steps unstable: ...); --steps N brings it
+  /// below 1%, or use --integrator dopri5" (V: where the error is largest)
+  /// when the predicted error exceeds 1%; empty otherwise. The CLI prints it
+  /// as a warning, the Python package raises it as a RuntimeWarning.
+  std::string spread_warning;
   double t0 = 0, t1 = 0;               ///< the time span integrated
   targets::Noise noise;                ///< the noise law (--noise-cov)
   /// The law the particles follow at t1: a(t1) X + b(t1) Y (the target itself when b(t1) = 0).
   targets::GaussianMixture law{1};
 };
-
-/// The predicted spread error above which sample warns (and names it when a run blows up).
-constexpr double spread_tolerance = 0.01;
-/// The largest --steps.
-constexpr long long max_steps = 100000000;
-
-/// "with 50 rk4 steps the spread of the target's components of whitened
-/// variance V comes out X% off (k steps unstable: ...); --steps N brings it
-/// below 1%, or use --integrator dopri5" (V: where the error is largest).
-std::string spread_warning(const std::string& integrator, int steps, const integrate::SpreadCheck& check,
-                           int suggested_steps);
 
 /// `options` as the CLI parsed them (paths of files are ignored: `inputs`
 /// says what to compute); ctx carries the seed. Throws Error naming the

@@ -13,14 +13,12 @@
 /// Header-only, so the functor inlines into the particle loop. A functor
 /// marked __host__ __device__ compiles here unchanged; device-resident clouds
 /// are evaluated on the host for now (one round trip per evaluation).
-#include <atomic>
 #include <cstddef>
-#include <exception>
-#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "flowsampler/core/error.hpp"
+#include "flowsampler/core/first_exception.hpp"
 #include "flowsampler/fields/field.hpp"
 
 namespace flowsampler::fields {
@@ -45,9 +43,7 @@ class PointwiseField final : public Field<Real> {
     std::vector<Real> out(n * d_);
     Real* vc = out.data();
     const long long nn = static_cast<long long>(n);
-    std::exception_ptr failure;
-    std::atomic<bool> failed{false};
-    std::mutex failure_mutex;
+    flowsampler::detail::FirstException failure;  // the functor's, or an allocation's
     const int threads = ctx.threads();
     (void)threads;
 #if defined(_OPENMP)
@@ -59,22 +55,15 @@ class PointwiseField final : public Field<Real> {
 #pragma omp for schedule(static)
 #endif
       for (long long i = 0; i < nn; ++i) {
-        // Nothing may leave the parallel region: the first exception (the
-        // user's functor, an allocation) is kept and rethrown after it.
-        if (failed.load(std::memory_order_relaxed)) continue;
-        try {
+        failure.run([&] {
           if (zi.size() != d_) zi.resize(d_), vi.resize(d_);
           for (std::size_t k = 0; k < d_; ++k) zi[k] = zc[k * n + static_cast<std::size_t>(i)];
           f_(t, static_cast<const Real*>(zi.data()), vi.data());
           for (std::size_t k = 0; k < d_; ++k) vc[k * n + static_cast<std::size_t>(i)] = vi[k];
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(failure_mutex);
-          if (!failure) failure = std::current_exception();
-          failed = true;
-        }
+        });
       }
     }
-    if (failure) std::rethrow_exception(failure);
+    failure.rethrow();
     FieldValues<Real> r;
     r.velocity = ParticleSet<Real>::from_column_major(ctx, out.data(), n, d_);
     return r;
