@@ -30,12 +30,11 @@ void check_cloud(const ParticleSet<double>& y, std::size_t d, const std::string&
 
 class Kl final : public Functional {
  public:
-  Kl(const Context& ctx, const targets::GaussianMixture& target, const KlOptions& o)
-      : target_(target), field_(target), o_(o) {
-    fields::DriftOptions fo;
-    fo.ot_eps = o.ot_eps;
-    fo.ot_tol = o.ot_tol;
-    score_ = std::make_unique<fields::DriftField<double>>(ctx, fields::Drift::ot_score, fo, nullptr);
+  Kl(const targets::GaussianMixture& target, const KlOptions& o) : target_(target), field_(target), o_(o) {
+    score_.estimator = o.score;
+    score_.bandwidth = o.bandwidth;
+    score_.ot_eps = o.ot_eps;
+    score_.ot_tol = o.ot_tol;
   }
   std::string name() const override { return "kl"; }
   std::size_t dim() const override { return target_.dim(); }
@@ -44,7 +43,8 @@ class Kl final : public Functional {
     fields::FieldRequest r;
     r.score = true;
     const ParticleSet<double> target_score = field_.evaluate(ctx, paths::PathPoint{1, 0, 0, 0, 0}, y, r).score;
-    const ParticleSet<double> g = score_->velocity(ctx, 0.0, y);  // grad log mu (estimate)
+    // grad log mu, its parameters (bandwidth, eps) fixed on this batch.
+    const ParticleSet<double> g = jko::score_estimate(ctx, jko::resolve_score(ctx, score_, y), y, y);
     return detail::lincomb(ctx, g, {{-1.0, &target_score}});     // + grad V = - score of pi
   }
   double value(const Context& ctx, const ParticleSet<double>& y) const override {
@@ -64,7 +64,7 @@ class Kl final : public Functional {
   targets::GaussianMixture target_;
   fields::GmmField field_;
   KlOptions o_;
-  std::unique_ptr<fields::DriftField<double>> score_;
+  jko::ScoreOptions score_;
 };
 
 class Mmd final : public Functional {
@@ -207,7 +207,7 @@ std::unique_ptr<Functional> make_kl(Context& ctx, const targets::GaussianMixture
       std::cerr << "warning: " << msg.str() << "\n";
     }
   }
-  return std::make_unique<Kl>(ctx, target, o);
+  return std::make_unique<Kl>(target, o);
 }
 
 std::unique_ptr<Functional> make_mmd(const Context& ctx, const ParticleSet<double>& target_samples,

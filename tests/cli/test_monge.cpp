@@ -44,6 +44,7 @@ TEST(CliMonge, LearnsAMapThatMongeApplyReads) {
   EXPECT_EQ(j["dim"], 2);
   EXPECT_EQ(j["n"], 100);
   EXPECT_EQ(j["steps"], 4);
+  EXPECT_EQ(j["estimator"], "blob");  // KL's default score estimate
   EXPECT_GT(j["wall_seconds"].get<double>(), 0.0);
   ASSERT_EQ(j["records"].size(), 4u);
   // The source starts ~2.2 away from the target; four implicit steps of total time 2 must close much of it.
@@ -77,6 +78,9 @@ TEST(CliMonge, BadInputExits2) {
   EXPECT_EQ(run(base + " --potential mlp"), 2);
   EXPECT_EQ(run(base + " --functional wasserstein"), 2);
   EXPECT_EQ(run(base + " --batch 1"), 2);
+  EXPECT_EQ(run(base + " --estimator svgd"), 2);
+  EXPECT_EQ(run(base + " --bandwidth -1"), 2);
+  EXPECT_EQ(run(base + " --bandwidth nan"), 2);
   EXPECT_EQ(run("monge --source " + dir + "/x3.npy --target " + dir + "/g.json --out " + dir + "/m"), 2);  // d = 3 vs 2
   EXPECT_EQ(run("monge --target " + dir + "/g.json --out " + dir + "/m"), 2);                              // no source
   EXPECT_EQ(run("monge-apply --map " + dir + "/absent --x " + dir + "/x3.npy --out " + dir + "/y.npy"), 2);  // missing map dir

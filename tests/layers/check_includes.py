@@ -21,7 +21,8 @@ LAYERS = [
     ["fields"],               # exact GMM fields, kernel drifts, score estimates
     ["metrics"],              # distances and divergences between clouds and laws
     ["integrate"],            # ODE/SDE integrators and cloud evolution
-    ["jko", "monge"],         # JKO steps and models; Monge maps
+    ["jko"],                  # JKO steps and models, the score estimators
+    ["monge"],                # Monge maps (KL's score: jko's estimators)
 ]
 LAYER = {folder: i for i, folders in enumerate(LAYERS) for folder in folders}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

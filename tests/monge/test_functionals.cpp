@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "flowsampler/core/error.hpp"
+#include "flowsampler/fields/score_estimates.hpp"
 #include "flowsampler/monge/functional.hpp"
 #include "flowsampler/monge/optimizer.hpp"
 
@@ -85,6 +86,43 @@ TEST(MongeFunctional, KlGradientOfAShiftedTargetIsTheConstantPull) {
   EXPECT_LT(std::hypot(m0[0], m0[1]), 0.1 * std::hypot(want[0], want[1]));
   // value(): KL of the shifted cloud is delta^T S^-1 delta / 2 (kNN entropy estimate).
   EXPECT_NEAR(F->value(ctx, y), 0.5 * (delta[0] * want[0] + delta[1] * want[1]), 0.1);
+}
+
+// At pi's own law the exact score cancels grad V = C^-1 y, so what is left of
+// grad_W KL is the estimate's error: a fraction (1 - beta) of C^-1 y, beta the
+// estimate's average shrinkage. The default (blob) must shrink less than the
+// seed's self-entropic-OT estimate (the reason it is the default), and `ot`
+// must be exactly that estimate: grad_W = C^-1 y + ot_score(y), C^-1 by hand.
+TEST(MongeFunctional, KlDefaultScoreIsBlobAndLessBiasedThanOt) {
+  EXPECT_EQ(KlOptions{}.score, jko::ScoreEstimator::blob);
+  targets::GaussianMixture pi(2);
+  pi.add(1, {0, 0}, {1.0, 0.3, 0.3, 0.6});
+  const double det = 0.51, P[4] = {0.6 / det, -0.3 / det, -0.3 / det, 1.0 / det};  // C^-1, symmetric
+  KlOptions ot;
+  ot.score = jko::ScoreEstimator::ot;
+  const std::size_t n = 400;
+  double left[2] = {0, 0}, ot_gap = 0;
+  for (std::uint64_t rep = 0; rep < 6; ++rep) {
+    Context ctx = Context::create(Backend::cpu, 40 + rep);
+    const auto y = pi.sample<double>(ctx, n);
+    const std::vector<double> h = y.to_host();
+    const std::vector<double> s_ot = fields::ot_score(ctx, fields::default_ot_eps(ctx, y), 1e-4, y, y).to_host();
+    int k = 0;
+    for (const KlOptions& o : {KlOptions{}, ot}) {
+      const std::vector<double> g = make_kl(ctx, pi, o)->wgrad(ctx, y).to_host();
+      double num = 0, den = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double t0 = P[0] * h[i] + P[1] * h[n + i], t1 = P[2] * h[i] + P[3] * h[n + i];
+        num += g[i] * t0 + g[n + i] * t1, den += t0 * t0 + t1 * t1;
+        if (k == 1) ot_gap = std::max({ot_gap, std::fabs(g[i] - t0 - s_ot[i]), std::fabs(g[n + i] - t1 - s_ot[n + i])});
+      }
+      left[k++] += num / den / 6;
+    }
+  }
+  EXPECT_LT(ot_gap, 1e-9);
+  // Measured (6 x 400 points, the same clouds for both): blob leaves 0.092, ot 0.110.
+  EXPECT_GT(left[0], 0.0);
+  EXPECT_LT(left[0], left[1] - 0.01) << "blob " << left[0] << " vs ot " << left[1];
 }
 
 // log pi for a 2-D mixture, written out: the reference for the curvature check.

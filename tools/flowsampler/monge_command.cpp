@@ -56,6 +56,8 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   FLOWSAMPLER_EXPECTS(o.inner >= 1, "--inner: must be >= 1, got " << o.inner);
   FLOWSAMPLER_EXPECTS(o.batch >= 2, "--batch: must be >= 2, got " << o.batch);
   FLOWSAMPLER_EXPECTS(std::isfinite(o.ot_eps) && o.ot_eps >= 0, "--ot-eps: must be >= 0, got " << o.ot_eps);
+  FLOWSAMPLER_EXPECTS(std::isfinite(o.bandwidth) && o.bandwidth >= 0, "--bandwidth: must be >= 0 (0: Silverman's rule), got " << o.bandwidth);
+  const jko::ScoreEstimator estimator = jko::parse_score_estimator(o.estimator, "--estimator");
   Outputs outputs;  // checked and staged before any work
   outputs.target("--source", o.source);
   outputs.target("--target", o.target);
@@ -103,6 +105,8 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   std::unique_ptr<monge::Functional> F;
   if (o.functional == "kl") {
     monge::KlOptions ko;
+    ko.score = estimator;
+    ko.bandwidth = o.bandwidth;
     ko.ot_eps = o.ot_eps;
     ko.check = o.allow_non_log_concave ? monge::LogConcaveCheck::warn : monge::LogConcaveCheck::refuse;
     F = monge::make_kl(ctx, *target_spec, ko);
@@ -162,8 +166,9 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   }
 
   const monge::MongeReport rep = monge::train_monge_map(ctx, *pot, *F, source, mo, ev);
+  const nlohmann::json kl_estimator = o.functional == "kl" ? nlohmann::json(jko::to_string(estimator)) : nlohmann::json(nullptr);
   const nlohmann::json info = {{"method", monge::to_string(mo.method)}, {"functional", o.functional}, {"source", o.source},
-                               {"target", o.target}, {"tau", o.tau}, {"steps", o.steps}, {"inner", o.inner},
+                               {"target", o.target}, {"estimator", kl_estimator}, {"tau", o.tau}, {"steps", o.steps}, {"inner", o.inner},
                                {"lr", o.lr}, {"batch", o.batch}, {"seed", o.seed}};
   expect_finite(pot->params().data(), pot->num_params(), 1, "monge (" + monge::to_string(mo.method) + "): the map's parameters",
                 "training diverged: lower --lr (or --tau), or a larger --batch");
@@ -178,7 +183,7 @@ int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
     const nlohmann::json j = {{"command", "monge"}, {"backend", to_string(ctx.backend())}, {"precision", "double"},
                               {"n", o.batch}, {"source_points", source_cloud.n() ? nlohmann::json(source_points) : nlohmann::json(nullptr)}, {"dim", d},
                               {"method", monge::to_string(mo.method)}, {"functional", o.functional},
-                              {"potential", o.potential}, {"params", pot->num_params()},
+                              {"estimator", kl_estimator}, {"potential", o.potential}, {"params", pot->num_params()},
                               {"tau", scheme ? num(o.tau) : nlohmann::json(nullptr)}, {"steps", o.steps},
                               {"inner", scheme ? nlohmann::json(o.inner) : nlohmann::json(nullptr)}, {"lr", o.lr},
                               {"seed", o.seed}, {"eval_points", o.eval_points},
@@ -246,7 +251,12 @@ class MongeCommand final : public Command {
     sub.add_flag("--no-skip", o_.no_skip, "icnn: no (q/2)|x|^2 + v.x term");
     add_progress_flag(sub, o_.progress);
     sub.add_flag("--identity-first-step", o_.identity_first_step, "explicit: take T_0 = identity in the first step (as the seed's code)");
-    sub.add_option("--ot-eps", o_.ot_eps, "kl: eps of the entropic-OT score; sinkhorn: eps (0: 0.05 x median squared distance)")
+    sub.add_option("--estimator", o_.estimator, "kl: score of the pushed batch: blob (closest to unbiased from 200 points up), "
+                   "kde-corrected, kde, or ot (the seed's self-entropic-OT estimate)")
+        ->capture_default_str()->check(CLI::IsMember(names(jko::score_estimator_names)));
+    sub.add_option("--bandwidth", o_.bandwidth, "kl with blob/kde/kde-corrected: kernel bandwidth (0: Silverman's rule per batch)")
+        ->capture_default_str();
+    sub.add_option("--ot-eps", o_.ot_eps, "kl with ot: eps of the entropic-OT score; sinkhorn: eps (0: 0.05 x median squared distance)")
         ->capture_default_str();
     sub.add_flag("--allow-non-log-concave", o_.allow_non_log_concave, "kl: warn instead of refusing a target that is not log-concave");
     sub.add_option("--target-samples", o_.target_samples, "mmd/sinkhorn with a JSON target: its draws used as samples")

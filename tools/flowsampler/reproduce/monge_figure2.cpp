@@ -107,7 +107,9 @@ Run run_method(const MethodSpec& m, std::uint64_t seed, const targets::GaussianM
   monge::PotentialSpec ps;
   ps.type = "icnn", ps.dim = 2, ps.widths = {20, 20}, ps.skip = false, ps.init = "seed", ps.seed = seed;
   const auto pot = monge::make_potential(ps);  // every method starts from the same theta (the seed's protocol)
-  const auto F = monge::make_kl(ctx, target);
+  monge::KlOptions ko;
+  ko.score = jko::ScoreEstimator::ot;  // the seed's estimate, not the library's default
+  const auto F = monge::make_kl(ctx, target, ko);
   monge::MongeOptions mo;
   mo.method = m.method, mo.tau = m.tau, mo.steps = m.steps, mo.inner = m.inner, mo.lr = m.lr, mo.batch = 100, mo.seed = seed;
   mo.identity_first_step = m.method == Method::explicit_scheme;

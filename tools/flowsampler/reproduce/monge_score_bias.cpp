@@ -12,6 +12,7 @@
 
 #include "flowsampler/fields/drifts.hpp"
 #include "flowsampler/fields/score_estimates.hpp"
+#include "flowsampler/jko/score.hpp"
 #include "flowsampler/targets/gaussian_mixture.hpp"
 #include "monge_sections.hpp"
 #include "util.hpp"
@@ -28,21 +29,6 @@ struct Estimator {
   std::function<ParticleSet<double>(const Context&, const ParticleSet<double>&)> score;
 };
 
-// Silverman's rule for a Gaussian kernel: h = sigma (4 / ((d + 2) n))^(1 / (d + 4)), sigma the rms coordinate spread.
-double silverman(const ParticleSet<double>& y) {
-  const std::vector<double> h = y.to_host();
-  const std::size_t n = y.n(), d = y.d();
-  double ss = 0;
-  for (std::size_t c = 0; c < d; ++c) {
-    double m = 0, s2 = 0;
-    for (std::size_t i = 0; i < n; ++i) m += h[c * n + i];
-    m /= double(n);
-    for (std::size_t i = 0; i < n; ++i) s2 += std::pow(h[c * n + i] - m, 2);
-    ss += s2 / double(n - 1);
-  }
-  return std::sqrt(ss / double(d)) * std::pow(4.0 / (double(d + 2) * double(n)), 1.0 / double(d + 4));
-}
-
 std::vector<Estimator> estimators() {
   std::vector<Estimator> e;
   for (double f : {0.05, 0.02}) {
@@ -52,12 +38,14 @@ std::vector<Estimator> estimators() {
                    return fields::ot_score(ctx, f * med * med, 1e-4, y, y);
                  }});
   }
-  e.push_back({"blob", "Silverman bandwidth", [](const Context& ctx, const ParticleSet<double>& y) {
-                 return fields::blob_score(ctx, silverman(y), y, y);
-               }});
-  e.push_back({"kde", "Silverman bandwidth", [](const Context& ctx, const ParticleSet<double>& y) {
-                 return fields::kde_score(ctx, silverman(y), y, y);
-               }});
+  // The library's estimators with their default rule, as monge::make_kl and the JKO steps use them.
+  for (const jko::ScoreEstimator k : {jko::ScoreEstimator::blob, jko::ScoreEstimator::kde}) {
+    e.push_back({jko::to_string(k), "Silverman bandwidth", [k](const Context& ctx, const ParticleSet<double>& y) {
+                   jko::ScoreOptions so;
+                   so.estimator = k;
+                   return jko::score_estimate(ctx, jko::resolve_score(ctx, so, y), y, y);
+                 }});
+  }
   return e;
 }
 
