@@ -286,6 +286,8 @@ TEST(CliReproduce, BadInputExits2) {
   EXPECT_EQ(run("reproduce km-stability --quick --backend tpu --out " + dir), 2);
   EXPECT_EQ(run("reproduce fm-gaussian-map --quick --perturb nothing-by-that-name=2 --out " + dir), 2);
   EXPECT_EQ(run("reproduce fm-gaussian-map --quick --perturb no-factor --out " + dir), 2);
+  EXPECT_EQ(run("reproduce km-stability --quick --seeds 3 --out " + dir), 2);  // only monge repeats over seeds
+  EXPECT_EQ(run("reproduce monge --quick --seeds -1 --out " + dir), 2);
   EXPECT_FALSE(std::filesystem::exists(dir));  // nothing published by a run that stopped with an error
   // The output directory is replaced as a whole, never a directory that holds something else.
   std::filesystem::create_directories(dir);

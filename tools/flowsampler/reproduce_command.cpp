@@ -47,6 +47,8 @@ int run_reproduce(const ReproduceOptions& o, const std::string& backend) {
                         "--perturb " << name << ": expected a finite factor, got '" << value << "'");
     options.perturb[name] = factor;
   }
+  FLOWSAMPLER_EXPECTS(options.seeds == 0 || o.name == "monge",
+                      "--seeds: only monge repeats an experiment over seeds (its Figure 2), not " << o.name);
   for (const auto& r : reproductions())
     if (r.name == o.name) {
       // The directory is written aside and replaced as a whole: a run that
@@ -86,6 +88,10 @@ class ReproduceCommand final : public Command {
   sub.add_option("name", o_.name, "which reproduction")->required()->check(CLI::IsMember(keys));
   sub.add_flag("--quick", o_.options.quick, "smaller sizes (under a minute; the smoke tests use it)");
   add_seed_option(sub, o_.options.seed);
+  sub.add_option("--seeds", o_.options.seeds,
+                  "monge: seeds of Figure 2's comparison (0: the paper's 100, 5 with --quick); more seeds resolve "
+                  "smaller differences between the methods")
+      ->capture_default_str()->check(CLI::Range(0, 100000));
   sub.add_option("--out", o_.options.out_dir, "output directory (created)")->required();
   sub.add_option("--perturb", o_.perturb,
                   "testing: NAME=F multiplies the computed quantity or check NAME by F before it is checked "

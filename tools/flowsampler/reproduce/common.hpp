@@ -17,6 +17,9 @@ struct Options {
   bool quick = false;           ///< smaller sizes: under a minute, for the smoke tests
   std::uint64_t seed = 0;
   std::string backend = "auto";
+  /// Seeds of the experiments repeated over seeds (monge's Figure 2); 0 = the
+  /// reproduction's own count (the paper's, or fewer with --quick).
+  int seeds = 0;
   /// --perturb NAME=F (testing): multiply the computed quantity or check NAME by F.
   std::map<std::string, double> perturb;
   /// The --perturb names the run looked up; a name never looked up is an error after the run.

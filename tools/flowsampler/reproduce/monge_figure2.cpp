@@ -155,7 +155,7 @@ Ratio paired_ratio(const std::vector<std::vector<Run>>& runs, std::size_t i, std
 }  // namespace
 
 Json monge_figure2(const Options& o, Checks& checks, std::ostringstream& md) {
-  const int n_seeds = o.quick ? 5 : 100;
+  const int n_seeds = o.seeds > 0 ? o.seeds : o.quick ? 5 : 100;
   const int inner = o.quick ? 20 : 100, gd_steps = o.quick ? 600 : 3000, adam_steps = o.quick ? 200 : 1000;
   const std::size_t eval_points = o.quick ? 2000 : 10000;
   const std::vector<MethodSpec> methods = {
