@@ -9,6 +9,7 @@
 
 #include "bench_util.hpp"
 #include "exp_limit.hpp"
+#include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/integrate/integrate.hpp"
 #include "flowsampler/targets/spec.hpp"
 

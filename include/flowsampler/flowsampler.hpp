@@ -8,6 +8,7 @@
 #include "flowsampler/core/random.hpp"
 #include "flowsampler/core/version.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
+#include "flowsampler/integrate/gmm_flow.hpp"
 #include "flowsampler/integrate/integrate.hpp"
 #include "flowsampler/integrate/stability.hpp"
 #include "flowsampler/io/npy.hpp"

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/symmetric_matrix.hpp"
 #include "flowsampler/core/error.hpp"
 
 namespace flowsampler::fields {
@@ -16,21 +17,13 @@ using Mat = Eigen::MatrixXd;
 using Vec = Eigen::VectorXd;
 using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-struct Spectrum {
-  Vec l;  // ascending eigenvalues
-  Mat U;  // eigenvectors in columns
-};
+// Ascending eigenvalues, eigenvectors in columns.
+using Spectrum = detail::SymmetricEigen;
 
 Spectrum spectrum(const Mat& C) {
-  Eigen::SelfAdjointEigenSolver<Mat> es(C);
+  Spectrum es(C);
   FLOWSAMPLER_EXPECTS(es.info() == Eigen::Success, "covariance eigendecomposition failed");
-  return {es.eigenvalues(), es.eigenvectors()};
-}
-
-template <class F>
-Mat apply(const Spectrum& s, F f) {  // spectral function U f(L) U^T, symmetric by construction
-  Vec fl = s.l.unaryExpr(f);
-  return s.U * fl.asDiagonal() * s.U.transpose();
+  return es;
 }
 
 // Numerically positive definite: a smallest eigenvalue at rounding level of
@@ -49,13 +42,13 @@ Mat checked_matrix(const std::vector<double>& C, std::size_t d, const char* what
   const double asym = (M - M.transpose()).cwiseAbs().maxCoeff();
   FLOWSAMPLER_EXPECTS(asym <= 1e-10 * std::max(1.0, M.cwiseAbs().maxCoeff()),
                       what << ": must be symmetric, max |C_ij - C_ji| = " << asym);
-  return 0.5 * (M + M.transpose());
+  return detail::symmetric_part(M);
 }
 
 Spectrum checked_pd(const Mat& C, const char* what) {
   Spectrum s = spectrum(C);
-  FLOWSAMPLER_EXPECTS(positive_definite(s.l),
-                      what << ": must be positive definite, smallest eigenvalue " << s.l(0));
+  FLOWSAMPLER_EXPECTS(positive_definite(s.eigenvalues()),
+                      what << ": must be positive definite, smallest eigenvalue " << s.eigenvalues()(0));
   return s;
 }
 
@@ -81,9 +74,9 @@ std::vector<double> flat(const Vec& v) { return std::vector<double>(v.data(), v.
 //   J_i = int_0^inf (1 + 2 l_i u^2)^-1 prod_j (1 + 2 l_j u^2)^-1/2 du,
 // a smooth 1-D integral with algebraic decay: exp-sinh quadrature.
 Mat sliced_velocity(const Spectrum& s) {
-  const Eigen::Index d = s.l.size();
-  const double g = std::sqrt(s.l(0) * s.l(d - 1));  // u = w / sqrt(2 g) centres the features
-  const Vec r = s.l / g;
+  const Eigen::Index d = s.eigenvalues().size();
+  const double g = std::sqrt(s.eigenvalues()(0) * s.eigenvalues()(d - 1));  // u = w / sqrt(2 g) centres the features
+  const Vec r = s.eigenvalues() / g;
   const double h = 1.0 / 64, T = 4.5, half_pi = 2.0 * std::atan(1.0);
   Vec J = Vec::Zero(d);
   for (double t = -T; t <= T + 0.5 * h; t += h) {
@@ -100,7 +93,7 @@ Mat sliced_velocity(const Spectrum& s) {
   const double mean_norm = std::sqrt(2.0) * std::exp(std::lgamma(0.5 * (dd + 1)) - std::lgamma(0.5 * dd));
   const double pi = 4.0 * std::atan(1.0);
   const Vec v = 2.0 * ((2.0 / std::sqrt(pi)) * J / mean_norm - Vec::Constant(d, 1.0 / dd));
-  return s.U * v.asDiagonal() * s.U.transpose();
+  return s.eigenvectors() * v.asDiagonal() * s.eigenvectors().transpose();
 }
 
 // dC/dt of the centered rows (header table). C symmetric.
@@ -117,9 +110,9 @@ Mat cov_rhs(Closure c, const Mat& C) {
   const Spectrum s = checked_pd(C, "closure_rhs: C");
   switch (c) {
     case Closure::fisher:
-      return apply(s, [](double l) { return 2.0 * (1.0 / l - l); });
+      return detail::spectral(s, [](double l) { return 2.0 * (1.0 / l - l); });
     case Closure::w2_squared:
-      return apply(s, [](double l) { return 4.0 * (std::sqrt(l) - l); });
+      return detail::spectral(s, [](double l) { return 4.0 * (std::sqrt(l) - l); });
     default: {  // sliced_w2
       const Mat V = sliced_velocity(s);
       const Mat D = V * C;
@@ -204,10 +197,10 @@ std::vector<GaussianState> integrate_closure(Closure c, const GaussianState& sta
       FLOWSAMPLER_EXPECTS(false, "integrate_closure(" << to_string(c) << "): step " << k << " of " << steps
                                                       << " (t = " << (k - 1) * dt << "): " << e.what());
     }
-    C = 0.5 * (C + C.transpose());  // RK4 keeps C symmetric only up to rounding
+    C = detail::symmetric_part(C);  // RK4 keeps C symmetric only up to rounding
     FLOWSAMPLER_EXPECTS(m.allFinite() && C.allFinite(),
                         "integrate_closure(" << to_string(c) << "): non-finite state at step " << k);
-    const Vec l = spectrum(C).l;
+    const Vec l = spectrum(C).eigenvalues();
     FLOWSAMPLER_EXPECTS(positive_definite(l), "integrate_closure(" << to_string(c) << "): covariance lost positive "
                                               "definiteness at step " << k << " of " << steps << " (t = " << k * dt
                                               << "), smallest eigenvalue " << l(0));
@@ -230,15 +223,15 @@ GaussianState bures_geodesic(const GaussianState& a, const GaussianState& b, dou
   checked_pd(Cb, "bures_geodesic: b.cov");
   if (s == 0) return a;  // endpoints exact, not T C_a T up to rounding
   if (s == 1) return b;
-  const Mat Ah = apply(sa, [](double l) { return std::sqrt(l); });
-  const Mat Aih = apply(sa, [](double l) { return 1.0 / std::sqrt(l); });
+  const Mat Ah = detail::spectral(sa, [](double l) { return std::sqrt(l); });
+  const Mat Aih = detail::spectral(sa, [](double l) { return 1.0 / std::sqrt(l); });
   const Mat mid = Ah * Cb * Ah;
-  const Mat Tm = Aih * apply(spectrum(0.5 * (mid + mid.transpose())), [](double l) {
+  const Mat Tm = Aih * detail::spectral(spectrum(detail::symmetric_part(mid)), [](double l) {
                    return std::sqrt(std::max(l, 0.0));  // PSD up to rounding
                  }) * Aih;
-  const Mat M = (1 - s) * Mat::Identity(Eigen::Index(d), Eigen::Index(d)) + s * 0.5 * (Tm + Tm.transpose());
+  const Mat M = (1 - s) * Mat::Identity(Eigen::Index(d), Eigen::Index(d)) + s * detail::symmetric_part(Tm);
   const Mat Cs = M * Ca * M;
-  return {flat(Vec((1 - s) * ma + s * mb)), flat(Mat(0.5 * (Cs + Cs.transpose())))};
+  return {flat(Vec((1 - s) * ma + s * mb)), flat(Mat(detail::symmetric_part(Cs)))};
 }
 
 }  // namespace flowsampler::fields

@@ -18,7 +18,7 @@
 #endif
 
 #include "flowsampler/core/context.hpp"
-#include "flowsampler/core/first_exception.hpp"
+#include "core/first_exception.hpp"
 #include "flowsampler/core/particle_set.hpp"
 #include "flowsampler/fields/field.hpp"
 #include "flowsampler/integrate/integrate.hpp"

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/symmetric_matrix.hpp"
 #include "flowsampler/core/error.hpp"
 
 namespace flowsampler::jko {
@@ -18,7 +19,7 @@ std::vector<double> flat(const Mat& M) { return std::vector<double>(M.data(), M.
 std::vector<double> flat(const Vec& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
 
 // Validated symmetric positive definite d x d matrix and its eigendecomposition.
-Eigen::SelfAdjointEigenSolver<Mat> spd(const Gaussian& g, const char* name) {
+detail::SymmetricEigen spd(const Gaussian& g, const char* name) {
   const std::size_t d = g.dim();
   FLOWSAMPLER_EXPECTS(d > 0, name << ": empty mean");
   FLOWSAMPLER_EXPECTS(g.cov.size() == d * d,
@@ -28,16 +29,13 @@ Eigen::SelfAdjointEigenSolver<Mat> spd(const Gaussian& g, const char* name) {
   FLOWSAMPLER_EXPECTS(S.allFinite(), name << ": non-finite covariance");
   const double scale = std::max(1.0, S.cwiseAbs().maxCoeff());
   FLOWSAMPLER_EXPECTS((S - S.transpose()).cwiseAbs().maxCoeff() <= 1e-9 * scale, name << ": covariance is not symmetric");
-  Eigen::SelfAdjointEigenSolver<Mat> e(0.5 * (S + S.transpose()));
+  detail::SymmetricEigen e(detail::symmetric_part(S));
   FLOWSAMPLER_EXPECTS(e.eigenvalues().minCoeff() > 1e-14 * e.eigenvalues().cwiseAbs().maxCoeff() &&
                           e.eigenvalues().minCoeff() > 0,
                       name << ": covariance is not positive definite (eigenvalue " << e.eigenvalues().minCoeff() << ")");
   return e;
 }
 
-Mat fn(const Eigen::SelfAdjointEigenSolver<Mat>& e, double (*f)(double)) {
-  return e.eigenvectors() * e.eigenvalues().unaryExpr(f).asDiagonal() * e.eigenvectors().transpose();
-}
 double inv(double x) { return 1 / x; }
 double isqrt(double x) { return 1 / std::sqrt(x); }
 double sqrt_(double x) { return std::sqrt(x); }
@@ -52,20 +50,20 @@ BuresStep bures_jko_step(const Gaussian& rho, const Gaussian& target, double h) 
                       "bures_jko_step: rho has d = " << rho.dim() << ", the target d = " << target.dim());
   const Eigen::Index d = Eigen::Index(rho.dim());
   const Mat I = Mat::Identity(d, d);
-  const Mat Pt = fn(et, inv);  // S*^-1
+  const Mat Pt = detail::spectral(et, inv);  // S*^-1
   const Mat B = I + h * Pt;
-  const Eigen::SelfAdjointEigenSolver<Mat> eb(B);
-  const Mat Bh = fn(eb, sqrt_), Bmh = fn(eb, isqrt);
-  const Vec mp = fn(eb, inv) * (vec(rho.mean) + h * Pt * vec(target.mean));
-  Mat M = h * Bh * fn(es, inv) * Bh;
-  M = 0.5 * (M + M.transpose());
-  const Eigen::SelfAdjointEigenSolver<Mat> em(0.25 * I + M);
-  const Mat C = 0.5 * I + fn(em, sqrt_);
+  const detail::SymmetricEigen eb(B);
+  const Mat Bh = detail::spectral(eb, sqrt_), Bmh = detail::spectral(eb, isqrt);
+  const Vec mp = detail::spectral(eb, inv) * (vec(rho.mean) + h * Pt * vec(target.mean));
+  Mat M = h * Bh * detail::spectral(es, inv) * Bh;
+  M = detail::symmetric_part(M);
+  const detail::SymmetricEigen em(0.25 * I + M);
+  const Mat C = 0.5 * I + detail::spectral(em, sqrt_);
   Mat A = Bmh * C * Bmh;
-  A = 0.5 * (A + A.transpose());
+  A = detail::symmetric_part(A);
   const Mat S = Eigen::Map<const Mat>(rho.cov.data(), d, d);
   Mat Sp = A * S * A;
-  Sp = 0.5 * (Sp + Sp.transpose());
+  Sp = detail::symmetric_part(Sp);
   return BuresStep{Gaussian{flat(mp), flat(Sp)}, flat(A)};
 }
 
@@ -81,12 +79,12 @@ std::vector<double> gaussian_ot_slope(const Gaussian& from, const Gaussian& to) 
   (void)spd(to, "gaussian_ot_slope: to");
   FLOWSAMPLER_EXPECTS(from.dim() == to.dim(), "gaussian_ot_slope: from has d = " << from.dim() << ", to has d = " << to.dim());
   const Eigen::Index d = Eigen::Index(from.dim());
-  const Mat Fh = fn(ef, sqrt_), Fmh = fn(ef, isqrt);
+  const Mat Fh = detail::spectral(ef, sqrt_), Fmh = detail::spectral(ef, isqrt);
   const Mat St = Eigen::Map<const Mat>(to.cov.data(), d, d);
   Mat M = Fh * St * Fh;
-  M = 0.5 * (M + M.transpose());
-  Mat G = Fmh * fn(Eigen::SelfAdjointEigenSolver<Mat>(M), sqrt_) * Fmh;
-  return flat(Mat(0.5 * (G + G.transpose())));
+  M = detail::symmetric_part(M);
+  Mat G = Fmh * detail::spectral(detail::SymmetricEigen(M), sqrt_) * Fmh;
+  return flat(Mat(detail::symmetric_part(G)));
 }
 
 double bures_first_order_residual(const Gaussian& from, const Gaussian& to, const Gaussian& target, double h) {
@@ -100,7 +98,7 @@ double bures_first_order_residual(const Gaussian& from, const Gaussian& to, cons
   const Eigen::Index d = Eigen::Index(to.dim());
   const std::vector<double> g = gaussian_ot_slope(to, from);  // rho_{k+1} -> rho_k
   const Mat G = Eigen::Map<const Mat>(g.data(), d, d);
-  const Mat I = Mat::Identity(d, d), Pt = fn(es, inv), Pn = fn(et, inv);
+  const Mat I = Mat::Identity(d, d), Pt = detail::spectral(es, inv), Pn = detail::spectral(et, inv);
   const Mat M = (I - G) / h + Pt - Pn;
   const Vec c = (vec(to.mean) - vec(from.mean)) / h + Pt * (vec(to.mean) - vec(target.mean));
   const Mat S = Eigen::Map<const Mat>(to.cov.data(), d, d);
@@ -112,7 +110,7 @@ double gaussian_kl(const Gaussian& p, const Gaussian& q) {
   const auto eq = spd(q, "gaussian_kl: q");
   FLOWSAMPLER_EXPECTS(p.dim() == q.dim(), "gaussian_kl: p has d = " << p.dim() << ", q has d = " << q.dim());
   const Eigen::Index d = Eigen::Index(p.dim());
-  const Mat Qi = fn(eq, inv);
+  const Mat Qi = detail::spectral(eq, inv);
   const Mat S = Eigen::Map<const Mat>(p.cov.data(), d, d);
   const Vec dm = vec(q.mean) - vec(p.mean);
   const double logdet = eq.eigenvalues().array().log().sum() - ep.eigenvalues().array().log().sum();

@@ -3,6 +3,7 @@
 #include <Eigen/Dense>
 #include <cmath>
 
+#include "core/symmetric_matrix.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/metrics/moments.hpp"
 
@@ -17,17 +18,17 @@ Eigen::MatrixXd symmetric_psd(const std::vector<double>& S, std::size_t d, const
   FLOWSAMPLER_EXPECTS(M.allFinite(), "bures: " << name << " has non-finite entries");
   const double scale = std::max(1.0, M.cwiseAbs().maxCoeff());
   FLOWSAMPLER_EXPECTS((M - M.transpose()).cwiseAbs().maxCoeff() <= 1e-9 * scale, "bures: " << name << " is not symmetric");
-  return 0.5 * (M + M.transpose());
+  return detail::symmetric_part(M);
 }
 
 // Symmetric PSD square root by eigendecomposition (eigenvalues clamped at 0:
 // rounding leaves tiny negative ones on singular matrices).
 Eigen::MatrixXd psd_sqrt(const Eigen::MatrixXd& M, const char* name) {
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> e(M);
+  const detail::SymmetricEigen e(M);
   const double top = std::max(e.eigenvalues().cwiseAbs().maxCoeff(), 1e-300);
   FLOWSAMPLER_EXPECTS(e.eigenvalues().minCoeff() >= -1e-10 * top,
                       "bures: " << name << " is not positive semi-definite (eigenvalue " << e.eigenvalues().minCoeff() << ")");
-  return e.eigenvectors() * e.eigenvalues().cwiseMax(0.0).cwiseSqrt().asDiagonal() * e.eigenvectors().transpose();
+  return detail::spectral(e, [](double v) { return std::sqrt(std::max(v, 0.0)); });
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // the ordinary compiler: each input is read or refused with flowsampler::Error,
 // never a crash or another exception. New crashers go into the corpus.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -31,7 +32,8 @@ TEST_P(CorpusReplay, EveryInputIsReadOrRefusedCleanly) {
   const std::string target = GetParam();
   const auto files = corpus(target);
   ASSERT_GE(files.size(), 3u) << "the " << target << " corpus is too small";
-  const std::string scratch = ::testing::TempDir() + "/corpus_replay_" + target;
+  // Per process: the plain and the sanitized replay run side by side under ctest -j.
+  const std::string scratch = ::testing::TempDir() + "/corpus_replay_" + target + "_" + std::to_string(::getpid());
   int refused = 0;
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <random>
 
+#include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/integrate/integrate.hpp"
 

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <random>
 
+#include "flowsampler/integrate/gmm_flow.hpp"
+#include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/integrate/integrate.hpp"
 

@@ -10,6 +10,8 @@
 #include <random>
 #include <vector>
 
+#include "flowsampler/integrate/gmm_flow.hpp"
+#include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/integrate/integrate.hpp"
 

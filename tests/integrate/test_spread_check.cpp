@@ -9,6 +9,8 @@
 #include <cmath>
 #include <vector>
 
+#include "flowsampler/integrate/gmm_flow.hpp"
+#include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/integrate/stability.hpp"
 

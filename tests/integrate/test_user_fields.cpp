@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/fields/pointwise.hpp"
 #include "flowsampler/integrate/integrate.hpp"

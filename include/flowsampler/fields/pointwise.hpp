@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "flowsampler/core/error.hpp"
-#include "flowsampler/core/first_exception.hpp"
+#include "flowsampler/core/parallel_rows.hpp"
 #include "flowsampler/fields/field.hpp"
 
 namespace flowsampler::fields {
@@ -42,28 +42,16 @@ class PointwiseField final : public Field<Real> {
     const Real* zc = host ? z.data() : staged.data();
     std::vector<Real> out(n * d_);
     Real* vc = out.data();
-    const long long nn = static_cast<long long>(n);
-    flowsampler::detail::FirstException failure;  // the functor's, or an allocation's
-    const int threads = ctx.threads();
-    (void)threads;
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads) if (nn > 4096)
-#endif
-    {
-      std::vector<Real> zi, vi;  // one particle, gathered from the columns
-#if defined(_OPENMP)
-#pragma omp for schedule(static)
-#endif
-      for (long long i = 0; i < nn; ++i) {
-        failure.run([&] {
-          if (zi.size() != d_) zi.resize(d_), vi.resize(d_);
-          for (std::size_t k = 0; k < d_; ++k) zi[k] = zc[k * n + static_cast<std::size_t>(i)];
-          f_(t, static_cast<const Real*>(zi.data()), vi.data());
-          for (std::size_t k = 0; k < d_; ++k) vc[k * n + static_cast<std::size_t>(i)] = vi[k];
-        });
+    // One call per block of rows on the context's threads; the functor's
+    // exceptions (and an allocation's) reach the caller.
+    flowsampler::detail::parallel_rows(ctx, n, 4096, [&](std::size_t begin, std::size_t end) {
+      std::vector<Real> zi(d_), vi(d_);  // one particle, gathered from the columns
+      for (std::size_t i = begin; i < end; ++i) {
+        for (std::size_t k = 0; k < d_; ++k) zi[k] = zc[k * n + i];
+        f_(t, static_cast<const Real*>(zi.data()), vi.data());
+        for (std::size_t k = 0; k < d_; ++k) vc[k * n + i] = vi[k];
       }
-    }
-    failure.rethrow();
+    });
     FieldValues<Real> r;
     r.velocity = ParticleSet<Real>::from_column_major(ctx, out.data(), n, d_);
     return r;

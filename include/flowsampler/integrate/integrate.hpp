@@ -16,7 +16,6 @@
 #include "flowsampler/core/particle_set.hpp"
 #include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/field.hpp"
-#include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/paths/path.hpp"
 #include "flowsampler/core/names.hpp"
 
@@ -102,13 +101,6 @@ struct Options {
 template <class Real>
 Report integrate(const Context& ctx, const fields::Field<Real>& field, ParticleSet<Real>& z,
                  const std::vector<double>& grid, Method method, const Options<Real>& options = {});
-
-/// The exact GMM flow along a path: integrate(ctx, GmmFlow(field, path), ...).
-template <class Real>
-Report integrate(const Context& ctx, const fields::GmmField& field, const paths::Path& path, ParticleSet<Real>& z,
-                 const std::vector<double>& grid, Method method, const Options<Real>& options = {}) {
-  return integrate(ctx, fields::GmmFlow<Real>(field, path), z, grid, method, options);
-}
 
 /// How dopri5 measures a step's local error e against sc = atol + rtol max(|z|, |z'|),
 /// over all N x d coordinates of the cloud: root mean square of e / sc, or its max.

@@ -37,6 +37,7 @@
 #include "checks.hpp"
 #include "common.hpp"
 #include "util.hpp"
+#include "flowsampler/integrate/gmm_flow.hpp"
 #include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/integrate/integrate.hpp"

@@ -31,6 +31,7 @@
 #include "common.hpp"
 #include "km_theory.hpp"
 #include "util.hpp"
+#include "flowsampler/integrate/gmm_flow.hpp"
 #include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/gmm_field.hpp"
 #include "flowsampler/integrate/integrate.hpp"
