@@ -22,12 +22,22 @@ void expect_points(const char* what, const ParticleSet<Real>& cloud, const Parti
   FLOWSAMPLER_EXPECTS(cloud.d() == at.d(), what << ": the cloud has d = " << cloud.d() << ", the points d = " << at.d());
 }
 
+// The kernel's exponent -|x - y|^2 / (2 h^2) and the score's 1 / h^2 must be
+// representable in Real: a bandwidth below that turns the score into NaN.
+template <class Real>
+void expect_bandwidth(const char* what, double h) {
+  FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, what << ": the bandwidth must be > 0, got " << h);
+  FLOWSAMPLER_EXPECTS(std::isfinite(static_cast<Real>(1 / (h * h))),
+                      what << ": the bandwidth " << h << " is too small to compute with (1 / h^2 overflows in "
+                           << (sizeof(Real) == 4 ? "float" : "double") << ")");
+}
+
 }  // namespace
 
 template <class Real>
 ParticleSet<Real> kde_score(const Context& ctx, double h, const ParticleSet<Real>& cloud, const ParticleSet<Real>& at) {
   expect_points("kde score", cloud, at);
-  FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, "kde score: the bandwidth must be > 0, got " << h);
+  expect_bandwidth<Real>("kde score", h);
   ParticleSet<Real> score = std::move(pairwise::mean_shift(ctx, {pairwise::Kernel::gaussian, h}, at, cloud).mean);
   detail::lincomb_into(ctx, score, score, {}, 1 / (h * h));
   return score;
@@ -36,7 +46,7 @@ ParticleSet<Real> kde_score(const Context& ctx, double h, const ParticleSet<Real
 template <class Real>
 ParticleSet<Real> blob_score(const Context& ctx, double h, const ParticleSet<Real>& cloud, const ParticleSet<Real>& at) {
   expect_points("blob score", cloud, at);
-  FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, "blob score: the bandwidth must be > 0, got " << h);
+  expect_bandwidth<Real>("blob score", h);
   const pairwise::KernelSpec k{pairwise::Kernel::gaussian, h};
   const auto shift = pairwise::mean_shift(ctx, k, at, cloud);
   // Weights 1 / sum_l k(x_j, x_l): at the cloud itself, exp(-lse) of the
@@ -56,6 +66,9 @@ ParticleSet<Real> ot_score(const Context& ctx, double eps, double tol, const Par
                            const ParticleSet<Real>& at) {
   expect_points("ot score", cloud, at);
   FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "ot score: eps must be > 0, got " << eps);
+  FLOWSAMPLER_EXPECTS(std::isfinite(static_cast<Real>(1 / eps)),
+                      "ot score: eps " << eps << " is too small to compute with (1 / eps overflows in "
+                                       << (sizeof(Real) == 4 ? "float" : "double") << ")");
   solvers::SinkhornOptions so;
   so.tol = tol;
   so.debias = false;

@@ -81,6 +81,7 @@ TEST(CliMonge, BadInputExits2) {
   EXPECT_EQ(run(base + " --estimator svgd"), 2);
   EXPECT_EQ(run(base + " --bandwidth -1"), 2);
   EXPECT_EQ(run(base + " --bandwidth nan"), 2);
+  EXPECT_EQ(run(base + " --bandwidth 1e-300"), 2);  // 1 / h^2 overflows: refused, not a NaN gradient
   EXPECT_EQ(run("monge --source " + dir + "/x3.npy --target " + dir + "/g.json --out " + dir + "/m"), 2);  // d = 3 vs 2
   EXPECT_EQ(run("monge --target " + dir + "/g.json --out " + dir + "/m"), 2);                              // no source
   EXPECT_EQ(run("monge-apply --map " + dir + "/absent --x " + dir + "/x3.npy --out " + dir + "/y.npy"), 2);  // missing map dir

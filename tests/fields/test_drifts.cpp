@@ -9,6 +9,7 @@
 #include "flowsampler/core/random.hpp"
 #include "flowsampler/fields/attention.hpp"
 #include "flowsampler/fields/drifts.hpp"
+#include "flowsampler/fields/score_estimates.hpp"
 #include "flowsampler/integrate/integrate.hpp"
 #include "flowsampler/metrics/mmd.hpp"
 #include "flowsampler/metrics/moments.hpp"
@@ -283,6 +284,20 @@ void check_svgd_against_dense_loop(std::size_t n, std::size_t d, double h, doubl
       scale = std::max(scale, std::fabs(want));
     }
   EXPECT_LE(worst, tol * (1 + scale)) << "n = " << n << ", d = " << d << ", h = " << h;
+}
+
+// A bandwidth (or eps) whose 1 / h^2 (1 / eps) overflows the precision gave
+// NaN scores that surfaced far away (as a diverged optimizer step).
+TEST(Drifts, ScoreEstimatesRefuseBandwidthsTooSmallToComputeWith) {
+  fs::Context ctx = fs::Context::create(fs::Backend::cpu, 1);
+  const auto xd = fs::ParticleSet<double>::from_column_major(ctx, std::vector<double>{0, 1, 2, 0, 1, 0}.data(), 3, 2);
+  const auto xf = fs::ParticleSet<float>::from_column_major(ctx, std::vector<float>{0, 1, 2, 0, 1, 0}.data(), 3, 2);
+  EXPECT_THROW(ff::kde_score(ctx, 1e-300, xd, xd), fs::Error);
+  EXPECT_THROW(ff::blob_score(ctx, 1e-300, xd, xd), fs::Error);
+  EXPECT_THROW(ff::blob_score(ctx, 1e-20, xf, xf), fs::Error);  // 1e40 is beyond float
+  EXPECT_NO_THROW(ff::blob_score(ctx, 1e-20, xd, xd));
+  EXPECT_THROW(ff::ot_score(ctx, 1e-320, 1e-4, xd, xd), fs::Error);
+  for (double v : ff::blob_score(ctx, 1e-10, xd, xd).to_host()) EXPECT_TRUE(std::isfinite(v));
 }
 
 TEST(Drifts, SvgdFusedPassMatchesTheDenseFormula) {
