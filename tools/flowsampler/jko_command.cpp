@@ -30,8 +30,6 @@ template <class Real>
 int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
   FLOWSAMPLER_EXPECTS(o.to_normal != !o.target.empty(), "jko: give exactly one of --to-normal and --target");
-  FLOWSAMPLER_EXPECTS(o.model.empty() || !o.explicit_step,
-                      "--model: the reverse process inverts backward (implicit) steps only; drop --explicit");
   Outputs outputs;  // checked and staged before any work: --out may not lie inside --model
   outputs.input("--data", o.data);
   outputs.target("--target", o.target);
@@ -41,8 +39,6 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   const ParticleSet<Real> x0 = io::read_particles<Real>(ctx, o.data);
   const targets::GaussianMixture target = o.to_normal ? targets::GaussianMixture(1) : targets::load_target(o.target);
   JkoProblem p = jko_problem(o, x0.n(), x0.d(), o.to_normal ? nullptr : &target);
-  const targets::GaussianMixture& pi = p.pi;
-  const jko::ScoreOptions& so = p.score;
   jko::FlowOptions& fo = p.flow;
   const Progress progress(o.progress);
   fo.on_step = [&](const jko::StepRecord& r) {
@@ -53,13 +49,9 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   jko::FlowResult<Real> r;
   nlohmann::json inversion = nullptr;
   if (!o.model.empty()) {
-    const auto model = jko::JkoModel<Real>::train(ctx, pi, so, x0, fo, &r);
-    for (std::size_t k = 0; k < model.clouds().size(); ++k)
-      expect_finite(model.clouds()[k].to_row_major().data(), model.clouds()[k].n(), model.clouds()[k].d(),
-                    "jko: cloud X_" + std::to_string(k) + " of --model", kJkoBlowUp);
+    const auto model = train_jko_model(ctx, p, x0, &r);
     model.save(model_dir, o.precision);
-    const auto e = model.inversion_error(ctx);
-    inversion = {{"rms", e.rms}, {"relative", e.relative}, {"max", e.max}, {"per_step", e.per_step}};
+    inversion = inversion_json(model.inversion_error(ctx));
     r.x = model.clouds().back().copy(ctx);
   } else {
     r = run_jko_flow(ctx, p, x0, o.explicit_step);
@@ -90,11 +82,8 @@ int run_sample_typed(const JkoSampleOptions& o, const std::string& backend_name)
   const std::string out = outputs.file("--out", o.out);
   Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
   const auto model = jko::JkoModel<Real>::load(ctx, o.model);
-  // The draws, the reverse steps' gradients and the result, before allocating them.
-  expect_fits_in_memory(checked_mul(checked_mul(o.n, model.dim(), "--n"), 8 * sizeof(Real), "--n"), "--n " + std::to_string(o.n));
-  write_cloud(out, model.generate(ctx, o.n), "jko-sample: the samples for --out",
-              "the reverse steps blew up: fresh draws far outside the model's clouds (a --model trained with a very "
-              "small bandwidth or large h)");
+  const ParticleSet<Real> y = generate_jko_samples(ctx, model, o.n);
+  write_cloud(out, y, "jko-sample: the samples for --out", kJkoSampleBlowUp);
   outputs.publish();
   return 0;
 }

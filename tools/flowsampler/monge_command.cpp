@@ -3,29 +3,24 @@
 //   [--report R.json]` and `flowsampler monge-apply --map MAP_DIR --x X.npy --out Y.npy`.
 #include "monge_command.hpp"
 #include "command.hpp"
+#include "monge_run.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
-
-#include <cstdio>
 
 #include "checked_output.hpp"
 #include "cli_checks.hpp"
 #include "outputs.hpp"
 #include "progress.hpp"
-#include "flowsampler/core/sizes.hpp"
 #include "flowsampler/flowsampler.hpp"
-#include "flowsampler/metrics/mmd.hpp"
-#include "flowsampler/monge/functional.hpp"
+#include "flowsampler/jko/score.hpp"
 #include "flowsampler/monge/map_io.hpp"
 #include "flowsampler/monge/potential.hpp"
 #include "flowsampler/monge/train.hpp"
-#include "device_report.hpp"
 
 namespace flowsampler::cli {
 
@@ -35,164 +30,44 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-constexpr const char* kApplyBlowUp = "--x far outside the points the map was trained on (the potential's gradient "
-                                     "overflows there), or values beyond float range with --precision float";
-
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 }  // namespace
 
 int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
-  // Validate the names before reading any file, so a typo fails fast.
-  monge::MongeOptions mo;
-  mo.method = monge::parse_method(o.method, "--method");
-  FLOWSAMPLER_EXPECTS(o.functional == "kl" || o.functional == "mmd" || o.functional == "sinkhorn",
-                      "--functional: expected kl, mmd or sinkhorn, got '" << o.functional << "'");
-  FLOWSAMPLER_EXPECTS(o.potential == "icnn" || o.potential == "lse", "--potential: expected lse or icnn, got '" << o.potential << "'");
-  FLOWSAMPLER_EXPECTS(std::isfinite(o.tau) && o.tau > 0, "--tau: must be > 0, got " << o.tau);
-  FLOWSAMPLER_EXPECTS(std::isfinite(o.lr) && o.lr > 0, "--lr: must be > 0, got " << o.lr);
-  FLOWSAMPLER_EXPECTS(o.steps >= 1, "--steps: must be >= 1, got " << o.steps);
-  FLOWSAMPLER_EXPECTS(o.inner >= 1, "--inner: must be >= 1, got " << o.inner);
-  FLOWSAMPLER_EXPECTS(o.batch >= 2, "--batch: must be >= 2, got " << o.batch);
-  FLOWSAMPLER_EXPECTS(std::isfinite(o.ot_eps) && o.ot_eps >= 0, "--ot-eps: must be >= 0, got " << o.ot_eps);
-  FLOWSAMPLER_EXPECTS(std::isfinite(o.bandwidth) && o.bandwidth >= 0, "--bandwidth: must be >= 0 (0: Silverman's rule), got " << o.bandwidth);
-  const jko::ScoreEstimator estimator = jko::parse_score_estimator(o.estimator, "--estimator");
+  check_monge_options(o);  // before reading any file, so a typo fails fast
   Outputs outputs;  // checked and staged before any work
   outputs.target("--source", o.source);
   outputs.target("--target", o.target);
   const std::string map_dir = outputs.directory("--out", o.out), report = outputs.file("--report", o.report);
-  const Backend backend = parse_backend(backend_name, "--backend");
-  // A batch of a few hundred points costs less than waking a thread team.
-  Context ctx = Context::create(backend, o.seed, backend == Backend::cpu && o.batch < 1024 ? 1 : 0);
+  Context ctx = monge_context(o, parse_backend(backend_name, "--backend"));
 
-  // Source: a spec sampled afresh, or a cloud resampled with replacement.
-  monge::Sampler source;
-  std::size_t d = 0, source_points = 0;
-  std::unique_ptr<targets::GaussianMixture> source_spec;
-  ParticleSet<double> source_cloud;
+  // A .npy file is a cloud, anything else a spec.
+  MongeInputs in;
+  ParticleSet<double> source_cloud, target_samples;
+  std::unique_ptr<targets::GaussianMixture> source_spec, target_spec;
   if (ends_with(o.source, ".npy")) {
     source_cloud = io::read_particles<double>(ctx, o.source);
-    FLOWSAMPLER_EXPECTS(source_cloud.n() >= 2, "--source: " << o.source << " needs at least 2 points, got " << source_cloud.n());
-    d = source_cloud.d();
-    source_points = source_cloud.n();
-    source = monge::cloud_sampler(source_cloud);
+    in.source_cloud = &source_cloud;
   } else {
     source_spec = std::make_unique<targets::GaussianMixture>(targets::load_target(o.source));
-    d = source_spec->dim();
-    source = monge::mixture_sampler(*source_spec);
+    in.source_spec = source_spec.get();
   }
-
-  // Target: a spec (KL's exact potential, or draws for MMD/Sinkhorn) or samples.
-  std::unique_ptr<targets::GaussianMixture> target_spec;
-  ParticleSet<double> target_samples;
   if (ends_with(o.target, ".npy")) {
-    FLOWSAMPLER_EXPECTS(o.functional != "kl", "--target: kl needs the target's density, give a spec (JSON), not samples " << o.target);
     target_samples = io::read_particles<double>(ctx, o.target);
-    FLOWSAMPLER_EXPECTS(target_samples.n() >= 1, "--target: " << o.target << " holds no points");
-    FLOWSAMPLER_EXPECTS(target_samples.d() == d, "--target: d = " << target_samples.d() << ", --source has d = " << d);
+    in.target_samples = &target_samples;
   } else {
     target_spec = std::make_unique<targets::GaussianMixture>(targets::load_target(o.target));
-    FLOWSAMPLER_EXPECTS(target_spec->dim() == d, "--target: d = " << target_spec->dim() << ", --source has d = " << d);
-    if (o.functional != "kl") {
-      FLOWSAMPLER_EXPECTS(o.target_samples >= 1, "--target-samples: must be >= 1");
-      expect_fits_in_memory(checked_mul(o.target_samples, d * sizeof(double), "--target-samples"),
-                            "--target-samples " + std::to_string(o.target_samples));
-      target_samples = target_spec->sample<double>(ctx, o.target_samples);
-    }
+    in.target_spec = target_spec.get();
   }
-
-  std::unique_ptr<monge::Functional> F;
-  if (o.functional == "kl") {
-    monge::KlOptions ko;
-    ko.score = estimator;
-    ko.bandwidth = o.bandwidth;
-    ko.ot_eps = o.ot_eps;
-    ko.check = o.allow_non_log_concave ? monge::LogConcaveCheck::warn : monge::LogConcaveCheck::refuse;
-    F = monge::make_kl(ctx, *target_spec, ko);
-  } else if (o.functional == "mmd") {
-    F = monge::make_mmd(ctx, target_samples);
-  } else {
-    F = monge::make_sinkhorn(ctx, target_samples, o.ot_eps);
-  }
-
-  // The potential's own checks do not know the options' names: check here.
-  FLOWSAMPLER_EXPECTS(o.potential == "icnn" || o.potential == "lse", "--potential: expected icnn or lse, got '" << o.potential << "'");
-  FLOWSAMPLER_EXPECTS(std::isfinite(o.lse_s) && o.lse_s > 0, "--lse-s: expected a number > 0, got " << o.lse_s);
-  FLOWSAMPLER_EXPECTS(o.pieces >= 1, "--pieces: expected >= 1, got " << o.pieces);
-  FLOWSAMPLER_EXPECTS(!o.widths.empty(), "--widths: expected at least one hidden width");
-  for (std::size_t w : o.widths) FLOWSAMPLER_EXPECTS(w >= 1, "--widths: every width must be >= 1, got " << w);
-  FLOWSAMPLER_EXPECTS(o.init == "identity" || o.init == "seed", "--init: expected identity or seed, got '" << o.init << "'");
-  // The network's activations for a batch (value, slope and their tangents per layer), before allocating them.
-  std::size_t width_sum = d;
-  for (std::size_t w : o.widths) width_sum = checked_add(width_sum, w, "--widths");
-  expect_fits_in_memory(checked_mul(checked_mul(std::max(o.batch, o.eval_points), width_sum, "--batch"), 6 * sizeof(double), "--batch"),
-                        "--batch " + std::to_string(o.batch) + " with --widths");
-  monge::PotentialSpec ps;
-  ps.type = o.potential;
-  ps.dim = d;
-  ps.widths = o.widths;
-  ps.skip = !o.no_skip;
-  ps.pieces = o.pieces;
-  ps.s = o.lse_s;
-  ps.init = o.init;
-  ps.seed = o.seed;
-  const auto pot = monge::make_potential(ps);
-
-  mo.tau = o.tau;
-  mo.steps = o.steps;
-  mo.inner = o.inner;
-  mo.lr = o.lr;
-  mo.batch = o.batch;
-  mo.seed = o.seed;
-  mo.identity_first_step = o.identity_first_step;
   const Progress progress(o.progress);
-  mo.on_step = [&](int done, int total) { progress.draw(double(done) / total, done, total); };
+  in.progress = [&](int done, int total) { progress.draw(double(done) / total, done, total); };
 
-  // Quality records on fixed clouds drawn from their own stream.
-  ParticleSet<double> eval_src, eval_tgt;
-  monge::MongeEval ev;
-  double ed_identity = NAN;
-  if (o.eval_points > 0) {
-    expect_fits_in_memory(checked_mul(o.eval_points, d * 4 * sizeof(double), "--eval-points"),
-                          "--eval-points " + std::to_string(o.eval_points));
-    // Drawn on the CPU (the same numbers on every backend) and moved once to
-    // ctx's memory, where every record evaluates them.
-    Context ec = Context::create(Backend::cpu, o.seed ^ 0xe7a1ull);
-    eval_src = source(ec, o.eval_points).copy(ctx);
-    eval_tgt = target_spec ? target_spec->sample<double>(ec, o.eval_points).copy(ctx) : target_samples.copy(ctx);
-    ev = monge::MongeEval{&eval_src, &eval_tgt};
-    ed_identity = metrics::energy_distance(ctx, eval_src, eval_tgt);
-  }
-
-  const monge::MongeReport rep = monge::train_monge_map(ctx, *pot, *F, source, mo, ev);
-  const nlohmann::json kl_estimator = o.functional == "kl" ? nlohmann::json(jko::to_string(estimator)) : nlohmann::json(nullptr);
-  const nlohmann::json info = {{"method", monge::to_string(mo.method)}, {"functional", o.functional}, {"source", o.source},
-                               {"target", o.target}, {"estimator", kl_estimator}, {"tau", o.tau}, {"steps", o.steps}, {"inner", o.inner},
-                               {"lr", o.lr}, {"batch", o.batch}, {"seed", o.seed}};
-  expect_finite(pot->params().data(), pot->num_params(), 1, "monge (" + monge::to_string(mo.method) + "): the map's parameters",
-                "training diverged: lower --lr (or --tau), or a larger --batch");
-  monge::save_map(map_dir, *pot, info.dump());
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  MongeRun run = run_monge_training(ctx, o, in);
+  monge::save_map(map_dir, *run.potential, run.info);
   if (!o.report.empty()) {
-    nlohmann::json rec = nlohmann::json::array();
-    for (const auto& r : rep.history)
-      rec.push_back({{"step", r.step}, {"time", r.time}, {"value", num(r.value)},
-                     {"energy_distance", num(r.energy_distance)}, {"seconds", r.seconds}});
-    const bool scheme = mo.method == monge::Method::implicit_scheme || mo.method == monge::Method::explicit_scheme;
-    const nlohmann::json j = {{"command", "monge"}, {"backend", to_string(ctx.backend())}, {"precision", "double"},
-                              {"n", o.batch}, {"source_points", source_cloud.n() ? nlohmann::json(source_points) : nlohmann::json(nullptr)}, {"dim", d},
-                              {"method", monge::to_string(mo.method)}, {"functional", o.functional},
-                              {"estimator", kl_estimator}, {"potential", o.potential}, {"params", pot->num_params()},
-                              {"tau", scheme ? num(o.tau) : nlohmann::json(nullptr)}, {"steps", o.steps},
-                              {"inner", scheme ? nlohmann::json(o.inner) : nlohmann::json(nullptr)}, {"lr", o.lr},
-                              {"seed", o.seed}, {"eval_points", o.eval_points},
-                              {"energy_distance_identity", num(ed_identity)},
-                              {"energy_distance", rep.history.empty() ? nlohmann::json(nullptr) : num(rep.history.back().energy_distance)},
-                              {"wgrad_evaluations", rep.wgrad_evaluations}, {"map_gradients", rep.map_gradients},
-                              {"train_seconds", rep.seconds}, {"wall_seconds", wall}, {"map", o.out}, {"records", rec},
-                              {"device", device_report(ctx)}};
-    write_json(report, j);
+    run.report["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    write_json(report, run.report);
   }
   outputs.publish();
   return 0;
@@ -206,15 +81,14 @@ int run_monge_apply(const MongeApplyOptions& o, const std::string& backend_name)
   Context ctx = Context::create(parse_backend(backend_name, "--backend"));
   const auto pot = monge::load_map(o.map);
   const ParticleSet<double> x = io::read_particles<double>(ctx, o.x);
-  FLOWSAMPLER_EXPECTS(x.d() == pot->dim(), "--x: d = " << x.d() << ", the map in " << o.map << " has d = " << pot->dim());
-  const ParticleSet<double> y = monge::apply_map(ctx, *pot, x);
+  const ParticleSet<double> y = apply_monge(ctx, *pot, x, o.map);
   if (o.precision == "float") {  // rounded on the host, at the file boundary
     const std::vector<double> h = y.to_host();
     ParticleSet<float> f(y.n(), y.d(), Memory::host);
     std::copy(h.begin(), h.end(), f.data());
-    write_cloud(out, f, "monge-apply: T(x) for --out", kApplyBlowUp);
+    write_cloud(out, f, "monge-apply: T(x) for --out", kMongeApplyBlowUp);
   } else {
-    write_cloud(out, y, "monge-apply: T(x) for --out", kApplyBlowUp);
+    write_cloud(out, y, "monge-apply: T(x) for --out", kMongeApplyBlowUp);
   }
   outputs.publish();
   return 0;
