@@ -83,5 +83,6 @@ template ParticleSet<double> as_cloud(const Context&, const AnyArray&, const cha
 template nb::object numpy_from(std::vector<float>&&, std::vector<std::size_t>);
 template nb::object numpy_from(std::vector<double>&&, std::vector<std::size_t>);
 template nb::object numpy_from(std::vector<std::size_t>&&, std::vector<std::size_t>);
+template nb::object numpy_from(std::vector<std::int64_t>&&, std::vector<std::size_t>);
 
 }  // namespace flowsampler::python

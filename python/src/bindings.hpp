@@ -22,6 +22,10 @@ void bind_targets(nb::module_& m);
 void bind_sample(nb::module_& m);
 void bind_drift(nb::module_& m);
 void bind_jko(nb::module_& m);
+void bind_jko_model(nb::module_& m);
+void bind_monge(nb::module_& m);
+void bind_reproduce(nb::module_& m);
 void bind_metrics(nb::module_& m);
+void bind_pairwise(nb::module_& m);
 
 }  // namespace flowsampler::python

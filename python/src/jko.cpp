@@ -1,5 +1,6 @@
-// flowsampler.jko: `flowsampler jko` without a model, in memory
-// (tools/flowsampler/jko_run.hpp), the CLI's option names and defaults as keywords.
+// flowsampler.jko: `flowsampler jko` in memory (tools/flowsampler/jko_run.hpp),
+// the CLI's option names and defaults as keywords; with model=True it keeps
+// the JKO flow model (`--model`) as a flowsampler.JkoFlowModel.
 #include <nanobind/stl/function.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
@@ -11,6 +12,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "flowsampler/core/error.hpp"
+#include "jko_model.hpp"
 #include "jko_run.hpp"
 
 namespace flowsampler::python {
@@ -33,15 +35,21 @@ nb::object run(const AnyArray& data, nb::handle target_arg, const cli::JkoOption
       (*progress)(r.k + 1);
     };
   jko::FlowResult<Real> r;
+  std::optional<jko::JkoModel<Real>> model;
   {
     nb::gil_scoped_release unlocked;
-    r = cli::run_jko_flow(ctx, p, x0, o.explicit_step);
+    if (o.model.empty())
+      r = cli::run_jko_flow(ctx, p, x0, o.explicit_step);
+    else
+      model.emplace(cli::train_jko_model(ctx, p, x0, &r));  // the clouds are copies: x0 may be the caller's memory
   }
-  nb::object x = numpy_from(r.x.to_row_major(), {r.x.n(), r.x.d()});
-  if (!records) return x;
   nlohmann::json rec = nlohmann::json::array();
   for (const auto& s : r.records) rec.push_back(cli::record_json(s));
-  return nb::make_tuple(x, nb::module_::import_("json").attr("loads")(rec.dump()));
+  nb::object recs = nb::module_::import_("json").attr("loads")(rec.dump());
+  nb::object out = model ? nb::cast(JkoFlowModel{std::move(*model), std::move(ctx), recs})
+                         : numpy_from(r.x.to_row_major(), {r.x.n(), r.x.d()});
+  if (!records) return out;
+  return nb::make_tuple(out, recs);
 }
 
 }  // namespace
@@ -54,7 +62,7 @@ void bind_jko(nb::module_& m) {
          const std::vector<double>& step_list, const std::string& estimator, double bandwidth, double ot_eps,
          double tol, int max_inner, int anderson, bool explicit_step, double w2_tol, double kl_tol,
          std::size_t diagnostic_points, std::uint64_t seed, const std::string& precision, const std::string& backend,
-         bool records, const std::optional<std::function<void(int)>>& progress) {
+         bool model, bool records, const std::optional<std::function<void(int)>>& progress) {
         // The ranges the CLI's parser checks before the command runs.
         FLOWSAMPLER_EXPECTS(h > 0, "h: expected > 0, got " << h);
         FLOWSAMPLER_EXPECTS(steps >= 1 && steps <= 1000000, "steps: expected 1..1000000, got " << steps);
@@ -72,6 +80,7 @@ void bind_jko(nb::module_& m) {
         o.estimator = estimator, o.bandwidth = bandwidth, o.ot_eps = ot_eps, o.tol = tol, o.max_inner = max_inner;
         o.anderson = anderson, o.explicit_step = explicit_step, o.w2_tol = w2_tol, o.kl_tol = kl_tol;
         o.diagnostic_points = diagnostic_points, o.seed = seed, o.precision = precision;
+        o.model = model ? "model" : "";
         return precision == "float" ? run<float>(data, target, o, backend, records, progress)
                                     : run<double>(data, target, o, backend, records, progress);
       },
@@ -81,12 +90,14 @@ void bind_jko(nb::module_& m) {
       "tol"_a = defaults.tol, "max_inner"_a = defaults.max_inner, "anderson"_a = defaults.anderson,
       "explicit"_a = defaults.explicit_step, "w2_tol"_a = defaults.w2_tol, "kl_tol"_a = defaults.kl_tol,
       "diagnostic_points"_a = defaults.diagnostic_points, "seed"_a = defaults.seed, "precision"_a = defaults.precision,
-      "backend"_a = "auto", "records"_a = false, "progress"_a = nb::none(),
+      "backend"_a = "auto", "model"_a = false, "records"_a = false, "progress"_a = nb::none(),
       R"(JKO (Wasserstein proximal) steps of KL(. || pi) from the cloud `data`: `flowsampler jko` in memory.
 
 target: pi as a path, dict or GaussianMixture; None is N(0, I) (the CLI's --to-normal). Keywords
 are the CLI's options with its defaults (--step-list is step_list, --explicit is explicit). Returns
-the final (N, d) C-order cloud; with records=True, (x, records), the report's per-step records.
+the final (N, d) C-order cloud, or with model=True (the CLI's --model) a JkoFlowModel keeping every
+cloud (its clouds[-1] is the final one); with records=True, (x or model, records), the report's
+per-step records.
 progress(k) is called after step k. Raises flowsampler.Error on bad input.)");
 }
 

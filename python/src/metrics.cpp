@@ -8,6 +8,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "dispatch.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/metrics/exact_w2.hpp"
 #include "flowsampler/metrics/gaussian_w2.hpp"
@@ -24,47 +25,6 @@ using nb::literals::operator""_a;
 namespace fm = flowsampler::metrics;
 
 namespace {
-
-// The default context of the metrics: one per thread (a context is not shared
-// between threads computing at once), on backend "auto" like the CLI's, so
-// that no call pays for creating one.
-Context& default_context() {
-  static thread_local Context ctx = Context::create(Backend::automatic);
-  return ctx;
-}
-
-Context& context_of(nb::handle context) {
-  if (context.is_none()) return default_context();
-  FLOWSAMPLER_EXPECTS(nb::isinstance<Context>(context), "context: expected a flowsampler.Context or None");
-  return nb::cast<Context&>(context);
-}
-
-// Calls f(ctx, x) with x as a cloud in the precision of the array, the GIL released.
-template <class F>
-auto one(nb::handle context, const AnyArray& x, F&& f) {
-  Context& ctx = context_of(context);
-  auto go = [&](auto real) {
-    using Real = decltype(real);
-    const ParticleSet<Real> cx = as_cloud<Real>(ctx, x, "x");
-    nb::gil_scoped_release unlocked;
-    return f(ctx, cx);
-  };
-  return is_float64(x, "x") ? go(double{}) : go(float{});
-}
-
-// Calls f(ctx, x, y) with both clouds in one precision: float64 when either is.
-template <class F>
-auto two(nb::handle context, const AnyArray& x, const AnyArray& y, F&& f) {
-  Context& ctx = context_of(context);
-  auto go = [&](auto real) {
-    using Real = decltype(real);
-    const ParticleSet<Real> cx = as_cloud<Real>(ctx, x, "x"), cy = as_cloud<Real>(ctx, y, "y");
-    FLOWSAMPLER_EXPECTS(cx.d() == cy.d(), "y: has d = " << cy.d() << ", x has d = " << cx.d());
-    nb::gil_scoped_release unlocked;
-    return f(ctx, cx, cy);
-  };
-  return is_float64(x, "x") || is_float64(y, "y") ? go(double{}) : go(float{});
-}
 
 nb::object column(const ParticleSet<double>& p) { return numpy_from(p.to_host(), {p.n()}); }
 

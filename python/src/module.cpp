@@ -17,7 +17,12 @@ NB_MODULE(_core, m) {
   flowsampler::python::bind_targets(m);
   flowsampler::python::bind_sample(m);
   flowsampler::python::bind_drift(m);
+  flowsampler::python::bind_jko_model(m);  // before jko, which returns one with model=True
   flowsampler::python::bind_jko(m);
+  flowsampler::python::bind_monge(m);
+  flowsampler::python::bind_reproduce(m);
   nb::module_ metrics = m.def_submodule("metrics", "Distances and moments of particle clouds");
   flowsampler::python::bind_metrics(metrics);
+  nb::module_ pairwise = m.def_submodule("pairwise", "N x M pairwise reductions without the N x M matrix");
+  flowsampler::python::bind_pairwise(pairwise);
 }
