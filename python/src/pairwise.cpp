@@ -39,10 +39,23 @@ nb::object rows(const ParticleSet<Real>& p) {
   return numpy_from(p.to_row_major(), {p.n(), p.d()});
 }
 
-// (mean, lse): the mean's columns as `mean_shape` says ((N,) or (N, d)).
+// (mean, lse): the mean as (N,) or (N, d).
 template <class Real>
 nb::object softmax_pair(const pw::SoftmaxResult<Real>& r, bool mean_is_column) {
   return nb::make_tuple(mean_is_column ? column(r.mean) : rows(r.mean), column(r.lse));
+}
+
+// sum_j w_j k(x_i, y_j) (a column) or its gradient (rows): `reduce` is
+// pw::kernel_sum or pw::kernel_grad_sum.
+template <class Reduce>
+nb::object weighted_kernel(const AnyArray& x, const AnyArray& y, const std::string& kernel, double bandwidth,
+                           const std::optional<AnyArray>& weights, nb::handle context, bool is_column, Reduce reduce) {
+  const pw::KernelSpec k = kernel_spec(kernel, bandwidth);
+  return two_weighted(context, x, y, weights, "weights", [&](const Context& c, const auto& a, const auto& b, const auto* w) {
+    auto s = reduce(c, k, a, b, w);
+    nb::gil_scoped_acquire locked;
+    return is_column ? column(s) : rows(s);
+  });
 }
 
 }  // namespace
@@ -52,12 +65,8 @@ void bind_pairwise(nb::module_& m) {
       "kernel_sum",
       [](const AnyArray& x, const AnyArray& y, const std::string& kernel, double bandwidth,
          const std::optional<AnyArray>& weights, nb::handle context) {
-        const pw::KernelSpec k = kernel_spec(kernel, bandwidth);
-        return two_weighted(context, x, y, weights, "weights", [&](const Context& c, const auto& a, const auto& b, const auto* w) {
-          auto s = pw::kernel_sum(c, k, a, b, w);
-          nb::gil_scoped_acquire locked;
-          return column(s);
-        });
+        return weighted_kernel(x, y, kernel, bandwidth, weights, context, true,
+                               [](const auto&... a) { return pw::kernel_sum(a...); });
       },
       "x"_a, "y"_a, nb::kw_only(), "kernel"_a = "gaussian", "bandwidth"_a = 1.0, "weights"_a = nb::none(),
       "context"_a = nb::none(),
@@ -69,12 +78,8 @@ r = |x_i - y_j|, h = bandwidth; weights: (M,) or None (all 1).)");
       "kernel_grad_sum",
       [](const AnyArray& x, const AnyArray& y, const std::string& kernel, double bandwidth,
          const std::optional<AnyArray>& weights, nb::handle context) {
-        const pw::KernelSpec k = kernel_spec(kernel, bandwidth);
-        return two_weighted(context, x, y, weights, "weights", [&](const Context& c, const auto& a, const auto& b, const auto* w) {
-          auto s = pw::kernel_grad_sum(c, k, a, b, w);
-          nb::gil_scoped_acquire locked;
-          return rows(s);
-        });
+        return weighted_kernel(x, y, kernel, bandwidth, weights, context, false,
+                               [](const auto&... a) { return pw::kernel_grad_sum(a...); });
       },
       "x"_a, "y"_a, nb::kw_only(), "kernel"_a = "gaussian", "bandwidth"_a = 1.0, "weights"_a = nb::none(),
       "context"_a = nb::none(),
