@@ -151,13 +151,15 @@ void bind_monge(nb::module_& m) {
       [](nb::handle source, nb::handle target, const std::string& potential, const std::string& method,
          const std::string& functional, double tau, int steps, int inner, double lr, std::size_t batch,
          const std::vector<std::size_t>& widths, std::size_t pieces, double lse_s, const std::string& init, bool no_skip,
-         bool identity_first_step, double ot_eps, bool allow_non_log_concave, std::size_t target_samples,
+         bool identity_first_step, const std::string& estimator, double bandwidth, double ot_eps,
+         bool allow_non_log_concave, std::size_t target_samples,
          std::size_t eval_points, std::uint64_t seed, const std::string& backend,
          const std::optional<std::function<void(int)>>& progress) {
         cli::MongeCliOptions o;
         o.potential = potential, o.method = method, o.functional = functional, o.tau = tau, o.steps = steps;
         o.inner = inner, o.lr = lr, o.batch = batch, o.widths = widths, o.pieces = pieces, o.lse_s = lse_s;
-        o.init = init, o.no_skip = no_skip, o.identity_first_step = identity_first_step, o.ot_eps = ot_eps;
+        o.init = init, o.no_skip = no_skip, o.identity_first_step = identity_first_step, o.estimator = estimator;
+        o.bandwidth = bandwidth, o.ot_eps = ot_eps;
         o.allow_non_log_concave = allow_non_log_concave, o.target_samples = target_samples;
         o.eval_points = eval_points, o.seed = seed;
         return train(o, source, target, backend, progress);
@@ -166,7 +168,8 @@ void bind_monge(nb::module_& m) {
       "functional"_a = defaults.functional, "tau"_a = defaults.tau, "steps"_a = defaults.steps,
       "inner"_a = defaults.inner, "lr"_a = defaults.lr, "batch"_a = defaults.batch, "widths"_a = defaults.widths,
       "pieces"_a = defaults.pieces, "lse_s"_a = defaults.lse_s, "init"_a = defaults.init, "no_skip"_a = defaults.no_skip,
-      "identity_first_step"_a = defaults.identity_first_step, "ot_eps"_a = defaults.ot_eps,
+      "identity_first_step"_a = defaults.identity_first_step, "estimator"_a = defaults.estimator,
+      "bandwidth"_a = defaults.bandwidth, "ot_eps"_a = defaults.ot_eps,
       "allow_non_log_concave"_a = defaults.allow_non_log_concave, "target_samples"_a = defaults.target_samples,
       "eval_points"_a = defaults.eval_points, "seed"_a = defaults.seed, "backend"_a = "auto", "progress"_a = nb::none(),
       R"(Learns a Monge map T = grad phi from `source` towards `target`: `flowsampler monge` in memory.

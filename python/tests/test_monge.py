@@ -52,8 +52,9 @@ def without_timing(report):
         dict(potential="lse", pieces=16, method="explicit", functional="mmd", target_samples=300, steps=2, inner=5,
              eval_points=0),
         dict(QUICK, method="euclidean", functional="sinkhorn", target_samples=200, steps=3),
+        dict(QUICK, estimator="kde-corrected", bandwidth=0.4),
     ],
-    ids=["icnn-implicit-kl", "lse-explicit-mmd", "icnn-euclidean-sinkhorn"],
+    ids=["icnn-implicit-kl", "lse-explicit-mmd", "icnn-euclidean-sinkhorn", "kl-kde-corrected"],
 )
 def test_monge_equals_the_cli(cli, tmp_path, specs, options):
     source, target = specs

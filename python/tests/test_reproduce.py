@@ -36,6 +36,8 @@ def test_a_failed_check_is_reported_not_raised():
     assert NAME in fs.reproductions
 
 
-def test_an_unknown_reproduction_raises():
+def test_bad_reproduce_input_raises():
     with pytest.raises(fs.Error, match="reproduce: unknown experiment 'nothing'"):
         fs.reproduce("nothing")
+    with pytest.raises(fs.Error, match="--seeds: only monge repeats an experiment over seeds"):
+        fs.reproduce(NAME, seeds=3)

@@ -30,7 +30,6 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-
 }  // namespace
 
 int run_monge(const MongeCliOptions& o, const std::string& backend_name) {
