@@ -1,6 +1,8 @@
 """fs.monge and fs.MongeMap against `flowsampler monge` / `monge-apply`: the same options and
 seed give the same map, and maps saved by either side load in the other."""
 import json
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -112,6 +114,24 @@ def test_progress_is_called_after_every_outer_step():
     done = []
     fs.monge(SOURCE, TARGET, **dict(QUICK, steps=3, eval_points=0), progress=done.append)
     assert done == [1, 2, 3]
+
+
+def test_the_gil_is_released_while_training():
+    # A second Python thread keeps running while monge() trains: the longest pause
+    # between its ticks is far shorter than the training.
+    options = dict(QUICK, steps=6, inner=60, batch=200, eval_points=0)
+    start = time.perf_counter()
+    fs.monge(SOURCE, TARGET, **options)
+    alone = time.perf_counter() - start
+    ticks, done = [], threading.Event()
+    worker = threading.Thread(target=lambda: (fs.monge(SOURCE, TARGET, **options), done.set()))
+    worker.start()
+    while not done.is_set():
+        ticks.append(time.perf_counter())
+        time.sleep(0.001)
+    worker.join()
+    gaps = np.diff(ticks)
+    assert len(ticks) > 10 and gaps.max() < 0.5 * alone, (alone, gaps.max())
 
 
 def test_bad_monge_input_raises_the_clis_message(cli, tmp_path, specs, points):
