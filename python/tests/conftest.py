@@ -2,6 +2,8 @@
 import os
 import pathlib
 import subprocess
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -34,3 +36,20 @@ def clouds():
     x = np.asfortranarray(rng.normal(size=(300, 3)))
     y = np.asfortranarray(rng.normal(loc=0.5, scale=1.3, size=(257, 3)))
     return x, y
+
+
+def assert_releases_the_gil(compute):
+    """A second Python thread keeps running while compute() runs in a worker: the longest
+    pause between its ticks is far shorter than the computation alone."""
+    start = time.perf_counter()
+    compute()
+    alone = time.perf_counter() - start
+    ticks, done = [], threading.Event()
+    worker = threading.Thread(target=lambda: (compute(), done.set()))
+    worker.start()
+    while not done.is_set():
+        ticks.append(time.perf_counter())
+        time.sleep(0.001)
+    worker.join()
+    gaps = np.diff(ticks)
+    assert len(ticks) > 10 and gaps.max() < 0.5 * alone, (alone, gaps.max())

@@ -1,15 +1,13 @@
 """fs.sample against `flowsampler sample`: the same options and seed give the same particles, bit for bit."""
 import json
 import re
-import threading
-import time
 import warnings
 
 import numpy as np
 import pytest
 
 import flowsampler as fs
-from conftest import TARGETS
+from conftest import TARGETS, assert_releases_the_gil
 
 RING8 = TARGETS / "ring8.json"
 BLOBS = TARGETS / "two_blobs.json"
@@ -151,20 +149,7 @@ def test_progress_of_long_fixed_step_runs_comes_at_16_points_and_the_snapshots()
 
 
 def test_the_gil_is_released_while_sampling():
-    # A second Python thread keeps running while sample() computes: the longest
-    # pause between its ticks is far shorter than the computation.
-    start = time.perf_counter()
-    fs.sample(str(RING8), n=200000, steps=40, seed=1)
-    alone = time.perf_counter() - start
-    ticks, done = [], threading.Event()
-    worker = threading.Thread(target=lambda: (fs.sample(str(RING8), n=200000, steps=40, seed=1), done.set()))
-    worker.start()
-    while not done.is_set():
-        ticks.append(time.perf_counter())
-        time.sleep(0.001)
-    worker.join()
-    gaps = np.diff(ticks)
-    assert len(ticks) > 10 and gaps.max() < 0.5 * alone, (alone, gaps.max())
+    assert_releases_the_gil(lambda: fs.sample(str(RING8), n=200000, steps=40, seed=1))
 
 
 def test_mixture_draws_have_the_exact_moments():
