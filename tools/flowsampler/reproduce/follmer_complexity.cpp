@@ -99,7 +99,7 @@ GaussianMixture whitened_target(std::size_t d, TargetKind kind = TargetKind::sha
   const Eigen::MatrixXd Q1 = rotation(d, 11), Q2 = rotation(d, 12);
   const Eigen::VectorXd m = 1.5 * (kind == TargetKind::aligned ? Eigen::VectorXd(Q1.col(0)) : Eigen::VectorXd(rotation(d, 13).col(0)));
   Eigen::MatrixXd C1 = Q1 * lam.asDiagonal() * Q1.transpose(), C2 = Q2 * lam.asDiagonal() * Q2.transpose();
-  C1 = 0.5 * (C1 + C1.transpose()), C2 = 0.5 * (C2 + C2.transpose());
+  C1 = symmetric_part(C1), C2 = symmetric_part(C2);  // not in place: Eigen would read updated entries
   GaussianMixture g(d);
   g.add(0.4, as_vec(-m), as_vec(C1)).add(0.6, as_vec(m), as_vec(shared ? C1 : C2));
   return g;

@@ -67,7 +67,7 @@ Eigen::VectorXd row(const std::vector<double>& cols, std::size_t n, std::size_t 
 }
 
 double lambda_max(const Eigen::MatrixXd& M) {
-  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(0.5 * (M + M.transpose()), Eigen::EigenvaluesOnly).eigenvalues().maxCoeff();
+  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(symmetric_part(M), Eigen::EigenvaluesOnly).eigenvalues().maxCoeff();
 }
 
 // The geometry shared by every mu: S = Q diag(lambda) Q^T with a fixed random

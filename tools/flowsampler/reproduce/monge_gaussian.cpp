@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/symmetric_matrix.hpp"
 #include "flowsampler/core/error.hpp"
 
 namespace flowsampler::cli::reproduce::gaussian_monge {
@@ -13,8 +14,7 @@ namespace {
 
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
-
-MatrixXd sym(const MatrixXd& X) { return 0.5 * (X + X.transpose()); }
+using flowsampler::detail::symmetric_part;
 
 // The solution G of G S + S G = R (S symmetric positive definite, R symmetric).
 MatrixXd lyapunov(const MatrixXd& S, const MatrixXd& R) {
@@ -23,7 +23,7 @@ MatrixXd lyapunov(const MatrixXd& S, const MatrixXd& R) {
   MatrixXd Rt = U.transpose() * R * U;
   for (Eigen::Index i = 0; i < Rt.rows(); ++i)
     for (Eigen::Index j = 0; j < Rt.cols(); ++j) Rt(i, j) /= es.eigenvalues()(i) + es.eigenvalues()(j);
-  return sym(U * Rt * U.transpose());
+  return symmetric_part(U * Rt * U.transpose());
 }
 
 bool spd(const MatrixXd& A) { return Eigen::LLT<MatrixXd>(A).info() == Eigen::Success; }
@@ -69,14 +69,14 @@ double distance(const Problem& p, const Affine& T, const Affine& U) {
 Affine gradient(const Problem& p, const Affine& T) {
   const MatrixXd P2 = p.S2.inverse();
   const MatrixXd R = P2 * T.A * p.S1 + p.S1 * T.A * P2 - 2 * T.A.inverse();
-  return {lyapunov(p.S1, sym(R)), P2 * (T.b - p.m2)};
+  return {lyapunov(p.S1, symmetric_part(R)), P2 * (T.b - p.m2)};
 }
 
 Affine monge_map(const Problem& p) {
   const Eigen::SelfAdjointEigenSolver<MatrixXd> e1(p.S1);
   const MatrixXd r = e1.operatorSqrt(), ir = e1.operatorInverseSqrt();
-  const MatrixXd mid = Eigen::SelfAdjointEigenSolver<MatrixXd>(sym(r * p.S2 * r)).operatorSqrt();
-  return {sym(ir * mid * ir), p.m2};
+  const MatrixXd mid = Eigen::SelfAdjointEigenSolver<MatrixXd>(symmetric_part(r * p.S2 * r)).operatorSqrt();
+  return {symmetric_part(ir * mid * ir), p.m2};
 }
 
 Affine implicit_step(const Problem& p, const Affine& Tk, double tau) {
@@ -95,13 +95,13 @@ Affine implicit_step(const Problem& p, const Affine& Tk, double tau) {
   T.A = Tk.A;
   for (int it = 0; it < 100; ++it) {
     const MatrixXd Ai = T.A.inverse();
-    const MatrixXd G = sym(P2 * T.A * p.S1) - Ai + sym((T.A - Tk.A) * p.S1) / tau;  // Frobenius gradient
+    const MatrixXd G = symmetric_part(P2 * T.A * p.S1) - Ai + symmetric_part((T.A - Tk.A) * p.S1) / tau;  // Frobenius gradient
     VectorXd g(m);
     MatrixXd H(m, m);
     for (Eigen::Index q = 0; q < m; ++q) {
       g(q) = (B[std::size_t(q)] * G).trace();
       const MatrixXd& E = B[std::size_t(q)];
-      const MatrixXd HE = sym(P2 * E * p.S1) + Ai * E * Ai + sym(E * p.S1) / tau;
+      const MatrixXd HE = symmetric_part(P2 * E * p.S1) + Ai * E * Ai + symmetric_part(E * p.S1) / tau;
       for (Eigen::Index r = 0; r < m; ++r) H(r, q) = (B[std::size_t(r)] * HE).trace();
     }
     if (g.norm() < 1e-12) return T;
@@ -117,7 +117,7 @@ Affine implicit_step(const Problem& p, const Affine& Tk, double tau) {
       return spd(A) && (g.norm() < 1e-6 || f(A) <= f0 + 1e-4 * t * g.dot(delta));
     };
     while (s > 1e-12 && !accept(s)) s *= 0.5;
-    T.A = sym(T.A + s * step);
+    T.A = symmetric_part(T.A + s * step);
   }
   FLOWSAMPLER_EXPECTS(false, "gaussian monge: the implicit step's Newton iteration did not converge (tau " << tau << ")");
   return T;

@@ -108,7 +108,7 @@ Json monge_theory(const Options& o, Checks& checks, std::ostringstream& md) {
                    "closed-form Bures map A* S1 A* = S2: the gradient vanishes to rounding", CheckKind::sanity);
     {
       const gm::Affine g = gm::gradient(p, id);
-      const MatrixXd R = rotation(d, 4.2), E = 0.5 * (R + R.transpose());
+      const MatrixXd R = rotation(d, 4.2), E = symmetric_part(R);
       const VectorXd e = linspace(d, -1, 1);
       const double delta = 1e-5;
       const double fd = (gm::kl(p, {id.A + delta * E, id.b + delta * e}) - gm::kl(p, {id.A - delta * E, id.b - delta * e})) / (2 * delta);

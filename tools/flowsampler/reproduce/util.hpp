@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/symmetric_matrix.hpp"
 #include "flowsampler/core/particle_set.hpp"
 
 namespace flowsampler::cli::reproduce {
@@ -20,12 +21,9 @@ inline std::string fmt(double v, int digits = 4) {
   return buf;
 }
 
-/// f(M) for symmetric M through its eigendecomposition.
-template <class F>
-Eigen::MatrixXd spectral(const Eigen::MatrixXd& M, F f) {
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(0.5 * (M + M.transpose()));
-  return es.eigenvectors() * es.eigenvalues().unaryExpr(f).asDiagonal() * es.eigenvectors().transpose();
-}
+// f(M) for symmetric M and (M + M^T) / 2: the library's own (src/core/symmetric_matrix.hpp).
+using flowsampler::detail::spectral;
+using flowsampler::detail::symmetric_part;
 
 /// ||a - b||_L2 over paired rows and the standard error of its square (the
 /// mean of |a_i - b_i|^2 over i.i.d. inputs).
