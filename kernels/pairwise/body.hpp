@@ -88,7 +88,8 @@ struct PairwiseLane {
   FLOWSAMPLER_HD PairwiseLane(const Args& a, std::size_t i, unsigned piece, bool in_slot)
       : x(load_x(a, i)),
         p(R == Reduction::kmin ? a.k : Op::value_dim(dim<D>(a.d))),
-        carry_s(in_slot && R != Reduction::kmin ? split_column(a, piece, piece_carry_column<R>(), i) : Strided<double>{a.carry + i, a.n}),
+        carry_s(in_slot && R != Reduction::kmin ? split_column(a, piece, piece_carry_column<R>(), i)
+                                                 : Strided<double>{a.carry + i, a.n}),
         tacc_s{a.tacc + static_cast<std::size_t>(piece) * p * a.n + i, a.n},
         best(in_slot && R == Reduction::kmin ? piece_best(a, piece, i) : Strided<Real>{a.out + i, a.n}),
         bidx(in_slot && R == Reduction::kmin ? piece_idx(a, piece, i) : Strided<std::uint32_t>{a.idx + i, a.n}),
@@ -110,8 +111,8 @@ struct PairwiseLane {
 
   /// Folds the tile of rows j0 .. j0 + len - 1 (row-major yt, pt); tile row
   /// `skip` (-1: none) is left out of a softmax.
-  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void fold_tile(const Op& op, const Real* yt, const Real* pt, std::size_t j0, int len,
-                                                   int d, int skip) {
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void fold_tile(const Op& op, const Real* yt, const Real* pt, std::size_t j0,
+                                                   int len, int d, int skip) {
     if constexpr (R == Reduction::sum) {
       with_carry([&](auto& carry, auto& tacc) {
         for (int k = 0; k < width(); ++k) tacc(k) = 0;
@@ -120,7 +121,9 @@ struct PairwiseLane {
       });
     } else if constexpr (R == Reduction::softmax) {
       const Real mt = softmax_tile_max<D>(op, x, yt, pt, len, d, skip);
-      with_carry([&](auto& carry, auto& tacc) { softmax_tile_update<D>(op, x, yt, pt, len, d, mt, m, s, carry, tacc, skip); });
+      with_carry([&](auto& carry, auto& tacc) {
+        softmax_tile_update<D>(op, x, yt, pt, len, d, mt, m, s, carry, tacc, skip);
+      });
     } else {
       kmin_tile<D>(op, x, yt, pt, static_cast<unsigned>(j0), len, d, p, best, bidx);
     }
@@ -130,9 +133,11 @@ struct PairwiseLane {
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void finish(const Op& op, const Args& a, std::size_t i) {
     Strided<Real> out{a.out + i, a.n};
     if constexpr (R == Reduction::sum)
-      with_carry([&](auto& carry, auto&) { sum_finish<Real>(p, carry, out); });
+      with_carry([&](auto& carry, auto&) { sum_finish<Real>(width(), carry, out); });
     else if constexpr (R == Reduction::softmax)
-      with_carry([&](auto& carry, auto&) { softmax_output<D>(op, x, a.d, m, s, carry, p, out, a.lse ? a.lse + i : nullptr); });
+      with_carry([&](auto& carry, auto&) {
+        softmax_output<D>(op, x, a.d, m, s, carry, width(), out, a.lse ? a.lse + i : nullptr);
+      });
   }
 
   /// Stores the partial state into piece `piece`'s slot, which already holds

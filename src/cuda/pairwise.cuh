@@ -31,10 +31,12 @@ void launch_split(Handles* h, const Op& op, kernels::PairwiseDeviceArgs<Real> a,
   const std::size_t lanes = a.n * pieces;
   const std::size_t p = static_cast<std::size_t>(kmin ? a.k : Op::value_dim(a.d));
   flowsampler::detail::Device& pool = *h->memory;
-  const flowsampler::detail::DeviceScratch states(pool, kmin ? 0 : lanes * kernels::piece_values<R>(static_cast<int>(p)) * sizeof(double));
-  const flowsampler::detail::DeviceScratch best(pool, kmin ? lanes * p * sizeof(Real) : 0);
-  const flowsampler::detail::DeviceScratch idx(pool, kmin ? lanes * p * sizeof(std::uint32_t) : 0);
-  const flowsampler::detail::DeviceScratch tacc(pool, !kmin && runtime_d ? lanes * p * sizeof(Real) : 0);
+  using flowsampler::detail::DeviceScratch;
+  const std::size_t state_values = static_cast<std::size_t>(kernels::piece_values<R>(static_cast<int>(p)));
+  const DeviceScratch states(pool, kmin ? 0 : lanes * state_values * sizeof(double));
+  const DeviceScratch best(pool, kmin ? lanes * p * sizeof(Real) : 0);
+  const DeviceScratch idx(pool, kmin ? lanes * p * sizeof(std::uint32_t) : 0);
+  const DeviceScratch tacc(pool, !kmin && runtime_d ? lanes * p * sizeof(Real) : 0);
   a.pieces = pieces;
   a.split = static_cast<double*>(states.p);
   a.split_best = static_cast<Real*>(best.p);
@@ -72,10 +74,12 @@ void pairwise(Handles* h, const void* pop, const kernels::PairwiseDeviceArgs<Rea
     const std::size_t smem = Body::template shared_bytes<Real>(block, a.d);
     const auto kernel = &kernels::launch_body<Body, Op, Args>;
     if (smem > 48 * 1024)
-      FLOWSAMPLER_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+      FLOWSAMPLER_CUDA_TRY(
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
     // Too few row blocks to fill the device: cut y too (pairwise/split.hpp).
-    const unsigned pieces =
-        h->memory ? kernels::split_pieces(a.n, a.m, block, h->sms, detail_pairwise::resident_blocks(kernel, block, smem)) : 1u;
+    const unsigned pieces = h->memory ? kernels::split_pieces(a.n, a.m, block, h->sms,
+                                                              detail_pairwise::resident_blocks(kernel, block, smem))
+                                      : 1u;
     if (pieces > 1) {
       detail_pairwise::launch_split<D, R>(h, op, a, pieces, block, smem);
       return;

@@ -160,8 +160,8 @@ void check_sum(int d) {
     }
     expect_repeatable<fk::Reduction::sum, D>(op, P, pieces, o);
   }
-  std::printf("[ measured ] sum %s d=%d: cut vs uncut at most %.3g of the scale\n", sizeof(Real) == 4 ? "float" : "double",
-              d, worst);
+  std::printf("[ measured ] sum %s d=%d: cut vs uncut at most %.3g of the scale\n",
+              sizeof(Real) == 4 ? "float" : "double", d, worst);
 }
 
 // Mean shift without weights (Gaussian, eps = 1): softmax means of y_j - x_i
@@ -208,7 +208,8 @@ void check_softmax(int d, bool same) {
     const Outputs o = emulate<fk::Reduction::softmax, D>(op, P, pieces, 0, 0, same);
     for (std::size_t i = 0; i < P.n; ++i) {
       ASSERT_NEAR(o.lse[i], lse[i], rt * (1 + std::fabs(lse[i]))) << "d=" << d << " " << pieces << " pieces, i=" << i;
-      ASSERT_NEAR(o.lse[i], whole.lse[i], ct * (1 + std::fabs(lse[i]))) << "d=" << d << " " << pieces << " pieces, i=" << i;
+      ASSERT_NEAR(o.lse[i], whole.lse[i], ct * (1 + std::fabs(lse[i])))
+          << "d=" << d << " " << pieces << " pieces, i=" << i;
       worst_lse = std::max(worst_lse, std::fabs(o.lse[i] - whole.lse[i]) / (1 + std::fabs(lse[i])));
     }
     for (std::size_t e = 0; e < mean.size(); ++e) {
