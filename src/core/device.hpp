@@ -121,6 +121,18 @@ class Device {
   int threads_ = 1;
 };
 
+/// A block of a device's pool for the length of a scope. Released at its
+/// end, stream-ordered: work queued later on the stream reuses it only after
+/// the work that used it, so kernels queued in the scope may still run.
+struct DeviceScratch {
+  Device& dev;
+  void* p;
+  DeviceScratch(Device& d, std::size_t bytes) : dev(d), p(d.allocate(bytes)) {}
+  ~DeviceScratch() { dev.release(p); }
+  DeviceScratch(const DeviceScratch&) = delete;
+  DeviceScratch& operator=(const DeviceScratch&) = delete;
+};
+
 /// The backends (src/cpu, src/emulator, src/cuda; the CUDA one throws in a
 /// build without CUDA).
 std::shared_ptr<Device> make_cpu_device(int threads);

@@ -21,6 +21,7 @@ class CudaDevice final : public PooledDevice {
   CudaDevice(int dev, int threads) {
     set_threads(threads);
     h_.dev = dev;
+    h_.memory = this;
     FLOWSAMPLER_CUDA_TRY(cudaSetDevice(dev));
     int smem = 0;
     FLOWSAMPLER_CUDA_TRY(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
@@ -145,16 +146,7 @@ class CudaDevice final : public PooledDevice {
     if (h_.stream) cudaStreamDestroy(h_.stream), h_.stream = nullptr;
   }
 
-  // A pool block released when the scope ends (stream-ordered: work queued
-  // later on the stream reuses it only after the work that used it).
-  struct Scratch {
-    CudaDevice& dev;
-    void* p;
-    Scratch(CudaDevice& d, std::size_t bytes) : dev(d), p(d.allocate(bytes)) {}
-    ~Scratch() { dev.release(p); }
-    Scratch(const Scratch&) = delete;
-    Scratch& operator=(const Scratch&) = delete;
-  };
+  using Scratch = DeviceScratch;
 
   template <class Real>
   void run_pairwise(const Pairwise<Real>& k) {

@@ -3,6 +3,10 @@
 #include "cuda/check.cuh"
 #include "core/cuda_runtime.hpp"
 
+namespace flowsampler::detail {
+class Device;
+}
+
 namespace flowsampler::cuda {
 struct Handles {
   int dev = 0;
@@ -10,5 +14,6 @@ struct Handles {
   cublasHandle_t blas = nullptr;
   std::size_t max_shared_per_block = 48 * 1024;  ///< opt-in shared memory of one block (device attribute)
   int sms = 1;                                   ///< streaming multiprocessors
+  detail::Device* memory = nullptr;              ///< the pool that lends launchers their scratch
 };
 }  // namespace flowsampler::cuda
