@@ -40,9 +40,11 @@ def section(results, out_dir, name, seed, title):
     with open(rfile) as f:
         r = json.load(f)
     quick = " --quick" if r.get("quick") else ""
+    if r.get("seeds"):  # --seeds N (0: the reproduction's own count)
+        quick += f" --seeds {r['seeds']}"
     lines += [f"**Claim.** {r.get('claim', '(not stated in result.json)')}", ""]
     lines += [f"**Command.** `flowsampler reproduce {name}{quick} --seed {r.get('seed', 0)} --out out/reproduce/{name}`"
-              f" ({'quick sizes' if quick else 'full sizes'}; backend {r.get('backend', '?')}, "
+              f" ({'quick sizes' if r.get('quick') else 'full sizes'}; backend {r.get('backend', '?')}, "
               f"{r.get('wall_seconds', float('nan')):.0f} s)", ""]
     if "tolerance" in r:
         lines += [f"**Tolerance of the checks.** {r['tolerance']}", ""]

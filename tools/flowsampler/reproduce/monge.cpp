@@ -28,7 +28,8 @@ int monge(const Options& o) {
        "distance to N(0, I) than Euclidean gradient descent and Adam (Figure 2)."},
       {"backend", "cpu"},
       {"quick", o.quick},
-      {"seed", o.seed}};
+      {"seed", o.seed},
+      {"seeds", o.seeds}};
   md << "# monge (seed: monge-maps-constrained-drifting)\n\n" << result["claim"].get<std::string>() << "\n";
   // Each section's wall time goes to stdout (the --quick budget).
   auto section = [&](const char* key, nlohmann::json (*run)(const Options&, Checks&, std::ostringstream&)) {
