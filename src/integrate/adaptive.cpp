@@ -61,6 +61,23 @@ void expect_usable_step(double h, const AdaptiveOptions& o) {
                                                       << "resolves; loosen them (e.g. 1e-6 in double, 1e-4 in float)");
 }
 
+// Hairer's starting step: from the sizes of z, v and the change of v over a
+// trial step (one field evaluation). `signed_hmax` carries the direction.
+template <class Real>
+double starting_step(const Context& ctx, const fields::Field<Real>& field, const ParticleSet<Real>& z, const ParticleSet<Real>& v,
+                     double t0, double signed_hmax, const AdaptiveOptions& o, const Communicator* comm, long long& nfe) {
+  const double dir = signed_hmax > 0 ? 1.0 : -1.0, hmax = std::fabs(signed_hmax);
+  const double d0 = rms_scaled<Real>(ctx, z, nullptr, z, o, comm), d1 = rms_scaled<Real>(ctx, v, nullptr, z, o, comm);
+  double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
+  h0 = std::min(h0, hmax);
+  expect_usable_step(h0, o);
+  const ParticleSet<Real> z1 = detail::lincomb(ctx, z, {{dir * h0, &v}});
+  const detail::Stage<Real> f1 = detail::eval_stage(ctx, field, t0 + dir * h0, z1, false, nfe);
+  const double d2 = rms_scaled(ctx, f1.v, &v, z, o, comm) / h0;
+  const double h1 = std::max(d1, d2) <= 1e-15 ? std::max(1e-6, h0 * 1e-3) : std::pow(0.01 / std::max(d1, d2), 0.2);
+  return std::min({100 * h0, h1, hmax});
+}
+
 }  // namespace
 
 template <class Real>
@@ -88,21 +105,7 @@ Report integrate_adaptive(const Context& ctx, const fields::Field<Real>& field, 
   ParticleSet<Real> zs(ctx, z.n(), z.d());  // stage points, and the candidate solution
   zs.set_first_row(z.first_row());  // it becomes z (swap) on acceptance
   k[0] = detail::eval_stage(ctx, field, t0, z, track, r.nfe);
-  double h = o.first_step;
-  if (h == 0) {
-    // Hairer's starting step: from the sizes of z, v and the change of v over a trial step.
-    const Communicator* comm = options.comm;
-    const double d0 = rms_scaled<Real>(ctx, z, nullptr, z, o, comm), d1 = rms_scaled<Real>(ctx, k[0].v, nullptr, z, o, comm);
-    double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
-    h0 = std::min(h0, hmax);
-    expect_usable_step(h0, o);
-    const ParticleSet<Real> z1 = detail::lincomb(ctx, z, {{dir * h0, &k[0].v}});
-    const detail::Stage<Real> f1 = detail::eval_stage(ctx, field, t0 + dir * h0, z1, false, r.nfe);
-    const double d2 = rms_scaled(ctx, f1.v, &k[0].v, z, o, comm) / h0;
-    const double h1 = std::max(d1, d2) <= 1e-15 ? std::max(1e-6, h0 * 1e-3) : std::pow(0.01 / std::max(d1, d2), 0.2);
-    h = std::min({100 * h0, h1, hmax});
-  }
-  h = std::min(h, hmax);
+  double h = std::min(o.first_step > 0 ? o.first_step : starting_step(ctx, field, z, k[0].v, t0, dir * hmax, o, options.comm, r.nfe), hmax);
   expect_usable_step(h, o);
   // PI control (Hairer & Wanner, Solving ODEs I, II.4; DOPRI5's constants).
   const double beta = 0.04, expo = 0.2 - 0.75 * beta, safety = 0.9;
