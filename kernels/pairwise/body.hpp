@@ -155,10 +155,11 @@ struct PairwiseLane {
 
   /// Joins piece `piece`'s partial state into this lane's.
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void merge(const Args& a, unsigned piece, std::size_t i) {
-    const Strided<double> slot = split_column(a, piece, piece_carry_column<R>(), i);
     if constexpr (R == Reduction::sum) {
+      const Strided<double> slot = split_column(a, piece, piece_carry_column<R>(), i);
       with_carry([&](auto& carry, auto&) { sum_merge(width(), carry, slot); });
     } else if constexpr (R == Reduction::softmax) {
+      const Strided<double> slot = split_column(a, piece, piece_carry_column<R>(), i);
       const Real mb = static_cast<Real>(split_column(a, piece, 0, i)(0));
       const double sb = split_column(a, piece, 1, i)(0);
       with_carry([&](auto& carry, auto&) { softmax_merge(width(), m, s, carry, mb, sb, slot); });

@@ -22,14 +22,19 @@ void expect_points(const char* what, const ParticleSet<Real>& cloud, const Parti
   FLOWSAMPLER_EXPECTS(cloud.d() == at.d(), what << ": the cloud has d = " << cloud.d() << ", the points d = " << at.d());
 }
 
-// The kernel's exponent -|x - y|^2 / (2 h^2) and the score's 1 / h^2 must be
-// representable in Real: a bandwidth below that turns the score into NaN.
+// What the estimate divides by (the kernel's 2 h^2 and the score's h^2, or
+// eps) must have a finite inverse in Real: below that the score turns into NaN.
+template <class Real>
+void expect_invertible(const char* what, const char* name, double value, double divisor, const char* inverse) {
+  FLOWSAMPLER_EXPECTS(std::isfinite(static_cast<Real>(1 / divisor)),
+                      what << ": " << name << " " << value << " is too small to compute with (" << inverse
+                           << " overflows in " << (sizeof(Real) == 4 ? "float" : "double") << ")");
+}
+
 template <class Real>
 void expect_bandwidth(const char* what, double h) {
   FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, what << ": the bandwidth must be > 0, got " << h);
-  FLOWSAMPLER_EXPECTS(std::isfinite(static_cast<Real>(1 / (h * h))),
-                      what << ": the bandwidth " << h << " is too small to compute with (1 / h^2 overflows in "
-                           << (sizeof(Real) == 4 ? "float" : "double") << ")");
+  expect_invertible<Real>(what, "the bandwidth", h, h * h, "1 / h^2");
 }
 
 }  // namespace
@@ -66,9 +71,7 @@ ParticleSet<Real> ot_score(const Context& ctx, double eps, double tol, const Par
                            const ParticleSet<Real>& at) {
   expect_points("ot score", cloud, at);
   FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "ot score: eps must be > 0, got " << eps);
-  FLOWSAMPLER_EXPECTS(std::isfinite(static_cast<Real>(1 / eps)),
-                      "ot score: eps " << eps << " is too small to compute with (1 / eps overflows in "
-                                       << (sizeof(Real) == 4 ? "float" : "double") << ")");
+  expect_invertible<Real>("ot score", "eps", eps, eps, "1 / eps");
   solvers::SinkhornOptions so;
   so.tol = tol;
   so.debias = false;
