@@ -1,6 +1,9 @@
 // Pairs per second of the pairwise engine (Gaussian kernel sum and mean-shift
 // softmax) against the machine's limit measured here: libmvec's vector exp
-// evaluations per second on the same threads. One JSON line per case.
+// evaluations per second on the same threads and, from d = 16 on, the lesser
+// of that and the FMA rate over the FMAs a pair needs in the GEMM form (d for
+// the sum; 2d for the mean shift, whose d outputs are a second product).
+// One JSON line per case.
 //   bench_pairwise [--backend B] [--threads T] [--quick] [--d D]   (--quick: N = M = 2^14 only; --d: one dimension)
 #include <sys/resource.h>
 
@@ -16,6 +19,7 @@
 #include "flowsampler/pairwise/pairwise.hpp"
 #include "bench_util.hpp"
 #include "exp_limit.hpp"
+#include "fma_limit.hpp"
 
 namespace fs = flowsampler;
 using fs::bench::median_seconds;
@@ -31,8 +35,14 @@ fs::ParticleSet<Real> cloud(const fs::Context& ctx, std::size_t n, std::size_t d
   return fs::ParticleSet<Real>::from_column_major(ctx, v.data(), n, d);
 }
 
+/// The limits a case is held to: exp/s, and FMA/s from d = 16 on (0: none).
+struct Limits {
+  double exp = 0;
+  fs::bench::Limit fma;
+};
+
 template <class Real>
-void run_case(fs::Backend backend, const char* bench, int threads, std::size_t n, std::size_t d, double limit) {
+void run_case(fs::Backend backend, const char* bench, int threads, std::size_t n, std::size_t d, const Limits& lim) {
   const fs::Context ctx = fs::Context::create(backend, 0, threads);
   const auto x = cloud<Real>(ctx, n, d, 1), y = cloud<Real>(ctx, n, d, 2);
   const double h = std::sqrt(double(d));
@@ -52,7 +62,15 @@ void run_case(fs::Backend backend, const char* bench, int threads, std::size_t n
   line.seconds = seconds;
   line.rate = pairs / seconds;
   line.unit = "pairs/s";
-  line.limit = limit;
+  line.limit = lim.exp;
+  if (lim.fma.best > 0 && d >= 16) {
+    const double fmas_per_pair = std::strcmp(bench, "pairwise.gauss_sum") == 0 ? double(d) : 2.0 * double(d);
+    const double fma_pairs = lim.fma.best / fmas_per_pair;
+    line.limit = std::min(lim.exp, fma_pairs);
+    line.extra = "\"limit_by\": \"" + std::string(fma_pairs < lim.exp ? "fma" : "exp") +
+                 "\", \"exp_limit\": " + std::to_string(lim.exp) + ", \"fma_limit_pairs\": " + std::to_string(fma_pairs) +
+                 ", \"fma_per_s\": " + std::to_string(lim.fma.best) + ", \"fma_spread\": " + std::to_string(lim.fma.spread());
+  }
   line.print();
 }
 
@@ -116,12 +134,15 @@ int main(int argc, char** argv) {
         l.print();
       }
     }
+    Limits lf{lim_f, {}}, ld{lim_d, {}};
+    if (!probe.is_cuda()) lf.fma = fs::bench::fma_limit<float>(threads), ld.fma = fs::bench::fma_limit<double>(threads);
     for (const char* bench : {"pairwise.gauss_sum", "pairwise.meanshift_softmax"})
-      for (std::size_t d : {1u, 2u, 3u, 8u, 32u})
+      for (std::size_t d : {1u, 2u, 3u, 8u, 16u, 32u, 64u, 128u, 256u})
         for (std::size_t n : sizes) {
           if (only_d && std::size_t(only_d) != d) continue;
-          run_case<float>(args.backend, bench, threads, n, d, lim_f);
-          run_case<double>(args.backend, bench, threads, n, d, lim_d);
+          if (d >= 64 && n > (1u << 14)) continue;  // seconds per call past that
+          run_case<float>(args.backend, bench, threads, n, d, lf);
+          run_case<double>(args.backend, bench, threads, n, d, ld);
         }
   }
 }

@@ -7,7 +7,18 @@
 //   k-min ops:    distance(x, y, py, d).
 // value_dim and payload_dim must be constexpr in d so the compile-time-d path keeps its
 // accumulators in registers.
+//
+// Ops that see a pair only through r2 = |x - y|^2 and the displacement x - y
+// also say so (a distance form), which lets the CPU engine take a wide tile's
+// r2 from one small GEMM, |x|^2 + |y|^2 - 2 x.y, instead of pair by pair
+// (cpu/distance_tile.hpp):
+//   static constexpr PairValue pair_value;
+//   sum ops:      weight_of(r2, py), the pair's weight w;
+//   softmax ops:  logit_of(r2, py), the pair's weight w then exp(logit - max);
+//   displacement: displacement_coef() (c) and offset_in_payload.
+// Their add and logit are written through these, so the two forms are one.
 #include <cmath>
+#include <type_traits>
 
 #include "math/fast_exp.hpp"
 #include "pairwise/access.hpp"
@@ -48,16 +59,30 @@ struct Radial {
   }
 };
 
+/// The value a distance-form op adds for a pair of weight w: w itself (one
+/// output), w r2 (one output), or w (offset_k + c (x_k - y_k)) (d outputs;
+/// offset_k the payload's column k when offset_in_payload, else 0).
+enum class PairValue { weight, sqdist, displacement };
+
+template <class Op, class = void>
+struct has_distance_form : std::false_type {};
+template <class Op>
+struct has_distance_form<Op, std::void_t<decltype(Op::pair_value)>> : std::true_type {};
+
 /// sum_j w_j k(x_i, y_j): one output. Weighted reads w_j from payload column 0.
 template <KernelKind K, class Real, bool Weighted>
 struct KernelSumOp {
   Radial<K, Real> kernel;
+  static constexpr PairValue pair_value = PairValue::weight;
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real weight_of(Real r2, const Real* py) const {
+    const Real v = kernel.value(r2);
+    return Weighted ? py[0] * v : v;
+  }
   template <int D, class X, class A>
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
-    const Real v = kernel.value(sqdist<D>(x, y, d));
-    acc(0) += Weighted ? py[0] * v : v;
+    acc(0) += weight_of(sqdist<D>(x, y, d), py);
   }
 };
 
@@ -65,12 +90,18 @@ struct KernelSumOp {
 template <KernelKind K, class Real, bool Weighted>
 struct KernelGradSumOp {
   Radial<K, Real> kernel;
+  static constexpr PairValue pair_value = PairValue::displacement;
+  static constexpr bool offset_in_payload = false;
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real displacement_coef() const { return Real(1); }
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real weight_of(Real r2, const Real* py) const {
+    const Real g = kernel.grad_factor(r2);
+    return Weighted ? g * py[0] : g;
+  }
   template <int D, class X, class A>
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
-    Real g = kernel.grad_factor(sqdist<D>(x, y, d));
-    if (Weighted) g *= py[0];
+    const Real g = weight_of(sqdist<D>(x, y, d), py);
     FLOWSAMPLER_UNROLL for (int k = 0; k < dim<D>(d); ++k) acc(k) += g * (x(k) - y[k]);
   }
 };
@@ -82,11 +113,15 @@ struct KernelGradSumOp {
 template <class Real>
 struct SvgdOp {
   Radial<KernelKind::gaussian, Real> kernel;
+  static constexpr PairValue pair_value = PairValue::displacement;
+  static constexpr bool offset_in_payload = true;
   FLOWSAMPLER_HD static constexpr int payload_dim(int d) { return d; }
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real displacement_coef() const { return kernel.inv_h2; }
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real weight_of(Real r2, const Real*) const { return kernel.value(r2); }
   template <int D, class X, class A>
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real* py, int d, A& acc) const {
-    const Real k = kernel.value(sqdist<D>(x, y, d));
+    const Real k = weight_of(sqdist<D>(x, y, d), py);
     FLOWSAMPLER_UNROLL for (int c = 0; c < dim<D>(d); ++c) acc(c) += k * (py[c] + (x(c) - y[c]) * kernel.inv_h2);
   }
 };
@@ -97,13 +132,18 @@ struct SvgdOp {
 template <class Real, bool Weighted, bool Laplace = false>
 struct MeanShiftOp {
   Real scale;  // Gaussian: -1 / (2 eps^2), times |x - y|^2; Laplace: -1 / h, times |x - y|
+  static constexpr PairValue pair_value = PairValue::displacement;
+  static constexpr bool offset_in_payload = false;
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
-  template <int D, class X>
-  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real logit(const X& x, const Real* y, const Real* py, int d) const {
-    const Real r2 = sqdist<D>(x, y, d);
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real displacement_coef() const { return Real(-1); }  // the value y - x
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real logit_of(Real r2, const Real* py) const {
     const Real l = scale * (Laplace ? std::sqrt(r2) : r2);
     return Weighted ? l + py[0] : l;
+  }
+  template <int D, class X>
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real logit(const X& x, const Real* y, const Real* py, int d) const {
+    return logit_of(sqdist<D>(x, y, d), py);
   }
   template <int D, class X, class A>
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real*, int d, Real e, A& acc) const {
@@ -117,11 +157,13 @@ struct MeanShiftOp {
 template <class Real>
 struct SoftminSqDistOp {
   Real neg_inv_eps;  // -1 / eps
+  static constexpr PairValue pair_value = PairValue::sqdist;
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return 1; }
   FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real logit_of(Real r2, const Real* py) const { return neg_inv_eps * r2 + py[0]; }
   template <int D, class X>
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real logit(const X& x, const Real* y, const Real* py, int d) const {
-    return neg_inv_eps * sqdist<D>(x, y, d) + py[0];
+    return logit_of(sqdist<D>(x, y, d), py);
   }
   template <int D, class X, class A>
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real*, int d, Real e, A& acc) const {

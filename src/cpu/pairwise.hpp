@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cpu/distance_tile.hpp"
 #include "cpu/pairwise_driver.hpp"
 #include "cpu/reduce_kmin.hpp"
 #include "cpu/reduce_softmax.hpp"
@@ -16,13 +17,29 @@
 
 namespace flowsampler::cpu {
 
+/// Calls f(args), with y's rows by distance (cpu/distance_tile.hpp) when the
+/// policy takes its tiles that way. Built per call from all m rows, so every
+/// piece of a cut M sees the same centre.
+template <class Policy, class Real, class F>
+void with_distance_rows(const Policy& policy, const PairwiseArgs<Real>& args, F&& f) {
+  if constexpr (Policy::distance) {
+    const DistanceRows<Real> rows(*policy.op, args.y_rows, args.py_rows, args.m, args.d);
+    PairwiseArgs<Real> a = args;
+    a.dist = &rows;
+    f(a);
+  } else {
+    f(args);
+  }
+}
+
 /// Runs `policy` over all pairs and writes its outputs.
 template <class Policy, class Real>
 void reduce_all(const Policy& policy, const PairwiseArgs<Real>& args) {
-  detail::tiled(policy, args, 0, args.m,
-                [&](const typename Policy::Lanes& lanes, std::size_t i0, std::size_t len) {
-                  policy.finish(lanes.st, args, i0, len);
-                });
+  with_distance_rows(policy, args, [&](const PairwiseArgs<Real>& a) {
+    detail::tiled(policy, a, 0, a.m, [&](const typename Policy::Lanes& lanes, std::size_t i0, std::size_t len) {
+      policy.finish(lanes.st, a, i0, len);
+    });
+  });
 }
 
 /// The states of every x row over the y rows [j_begin, j_end) only.
@@ -30,10 +47,11 @@ template <class Policy, class Real>
 typename Policy::States reduce_rows(const Policy& policy, const PairwiseArgs<Real>& args, std::size_t j_begin,
                                     std::size_t j_end) {
   typename Policy::States st(policy, args.n);
-  detail::tiled(policy, args, j_begin, j_end,
-                [&](const typename Policy::Lanes& lanes, std::size_t i0, std::size_t len) {
-                  policy.save(lanes.st, len, i0, st);
-                });
+  with_distance_rows(policy, args, [&](const PairwiseArgs<Real>& a) {
+    detail::tiled(policy, a, j_begin, j_end, [&](const typename Policy::Lanes& lanes, std::size_t i0, std::size_t len) {
+      policy.save(lanes.st, len, i0, st);
+    });
+  });
   return st;
 }
 

@@ -19,6 +19,9 @@ namespace detail {
 constexpr std::size_t row_padding = 8;
 }  // namespace detail
 
+template <class Real>
+struct DistanceRows;
+
 /// Inputs of one pairwise call. x: n x d column-major. y_rows: m x d row-major
 /// (the launcher's caller transposes once), py_rows: m x q row-major payload,
 /// both followed by detail::row_padding readable rows.
@@ -32,6 +35,8 @@ struct PairwiseArgs {
   int d;
   int threads;
   bool skip_diagonal = false;  ///< softmax: x and y are the same set; leave out the pairs j = i
+  /// y's rows as the tiles by distance take them (cpu/distance_tile.hpp); null on the other paths.
+  const DistanceRows<Real>* dist = nullptr;
 };
 
 namespace detail {
@@ -79,7 +84,8 @@ inline bool one_tile(std::size_t j_begin, std::size_t j_end) {
 
 /// Runs policy `pol` over every block of x rows and the y rows [j_begin,
 /// j_end); Policy::Lanes(pol, args, rows, j_begin, j_end) holds the states of
-/// one block's rows, and after a block's last tile done(lanes, i0, len) takes
+/// one block's rows, reset(args, i0, len) starts them on the block of rows
+/// [i0, i0 + len), and after a block's last tile done(lanes, i0, len) takes
 /// them.
 /// Tiles sit on the absolute grid of tile_rows: a piece of a cut M that
 /// starts or ends inside a tile folds only its part of it, and a cut on the
@@ -101,7 +107,7 @@ void tiled(const Policy& policy, const PairwiseArgs<Real>& args, std::size_t j_b
     for (long long b = 0; b < nb; ++b) {
       const std::size_t i0 = static_cast<std::size_t>(b) * rows;
       const std::size_t len = std::min(rows, a.n - i0);
-      lanes.reset();
+      lanes.reset(a, i0, len);
       for (std::size_t j0 = j_begin; j0 < j_end;) {
         const std::size_t j1 = std::min(j_end, (j0 / tile_rows + 1) * tile_rows);
         pol.tile(lanes, a, i0, len, j0, static_cast<int>(j1 - j0));

@@ -46,10 +46,12 @@ struct KminPolicy {
     kernels::Strided<const std::uint32_t> index(std::size_t l) const { return {bidx.data() + l, count}; }
   };
 
+  static constexpr bool distance = false;  // k-min compares r2 across near pairs: pair by pair
+
   struct Lanes {
     States st;
     Lanes(const KminPolicy& pol, const PairwiseArgs<Real>&, std::size_t rows, std::size_t, std::size_t) : st(pol, rows) {}
-    void reset() { st.clear(); }
+    void reset(const PairwiseArgs<Real>&, std::size_t, std::size_t) { st.clear(); }
   };
 
   void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {

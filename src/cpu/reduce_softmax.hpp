@@ -17,12 +17,15 @@
 // Otherwise, per tile and per tile row, lane-vectorized sweeps (lanes
 // innermost) first find each lane's max logit (keeping the logits, tile rows
 // x block rows in L2), then add exp(logit - max) and the weighted value; the
-// per-lane sums live in L1.
+// per-lane sums live in L1. Ops with a distance form take those tiles by
+// distance instead (cpu/distance_tile.hpp), folding each run of rows into the
+// state as a tile of its own.
 #include <algorithm>
 #include <cstddef>
 #include <limits>
 #include <vector>
 
+#include "cpu/distance_tile.hpp"
 #include "cpu/pairwise_driver.hpp"
 #include "pairwise/reductions.hpp"
 #include "pairwise/tiles.hpp"
@@ -66,15 +69,20 @@ struct SoftmaxPolicy {
     kernels::Strided<const double> lane(std::size_t l) const { return {carry.data() + l, count}; }
   };
 
+  static constexpr bool distance = by_distance<D, Op>;
+
   struct Lanes {
     States st;
+    DistanceBlock<Real> db;  // the tiles by distance
     // Per lane: the tile's max, the new max, the shift of its exps, the tile's
     // normalizer and value sums (Real); the tile's logits, row-major by tile row.
     // (The register path uses none of these.)
     std::vector<Real> mt, mnew, shift, ts, tacc, logits;
     bool registers;  // the register path: a block's one tile writes every lane's state
     Lanes(const SoftmaxPolicy& pol, const PairwiseArgs<Real>& a, std::size_t rows, std::size_t j_begin, std::size_t j_end)
-        : Lanes(pol, rows, j_end - j_begin, in_registers && !a.skip_diagonal && detail::one_tile(j_begin, j_end)) {}
+        : Lanes(pol, rows, j_end - j_begin, in_registers && !a.skip_diagonal && detail::one_tile(j_begin, j_end)) {
+      if constexpr (distance) db = DistanceBlock<Real>(rows, a, j_end - j_begin);
+    }
     Lanes(const SoftmaxPolicy& pol, std::size_t rows, std::size_t m, bool reg)
         : st(pol, rows),
           mt(reg ? 0 : rows),
@@ -82,10 +90,11 @@ struct SoftmaxPolicy {
           shift(reg ? 0 : rows),
           ts(reg ? 0 : rows, Real(0)),
           tacc(reg ? 0 : static_cast<std::size_t>(pol.p) * rows, Real(0)),
-          logits(reg ? 0 : std::min(m, detail::tile_rows) * rows),
+          logits(reg || distance ? 0 : std::min(m, detail::tile_rows) * rows),
           registers(reg) {}
-    void reset() {
+    void reset(const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len) {
       if (!registers) st.clear();
+      if constexpr (distance) db.load(a, i0, len);
     }
   };
 
@@ -169,8 +178,99 @@ struct SoftmaxPolicy {
     }
   }
 
+  /// A tile by distance, one run of rows at a time: the run's logits (self
+  /// pairs -inf), their max, the exps in place, the weighted value rows, and
+  /// the run folded into the state with the displacement's x term in double.
+  void distance_tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0,
+                     int tl) const {
+    constexpr Real ninf = -std::numeric_limits<Real>::infinity();
+    constexpr kernels::PairValue form = Op::pair_value;
+    const Op& o = *op;
+    DistanceBlock<Real>& b = lanes.db;
+    const std::size_t B = b.B;
+    const std::size_t q = static_cast<std::size_t>(Op::payload_dim(a.d));
+    Real *mp = lanes.st.m.data(), *mtp = lanes.mt.data(), *mn = lanes.mnew.data(), *sh = lanes.shift.data();
+    Real* ts = b.tsum.data();
+    for_each_run<D>(b, a, len, j0, tl, [&](std::size_t s0, int rows) {
+      std::fill(lanes.mt.begin(), lanes.mt.end(), ninf);
+      for (int j = 0; j < rows; ++j) {
+        const Real* py = a.py_rows + (s0 + static_cast<std::size_t>(j)) * q;
+        const Real* rj = b.r2.data() + static_cast<std::size_t>(j) * B;
+        Real* wj = b.w.data() + static_cast<std::size_t>(j) * B;
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) wj[l] = o.logit_of(rj[l], py);
+      }
+      const std::size_t s1 = s0 + static_cast<std::size_t>(rows);
+      if (a.skip_diagonal)
+        for (std::size_t g = std::max(i0, s0); g < std::min(i0 + len, s1); ++g) b.w[(g - s0) * B + (g - i0)] = ninf;
+      for (int j = 0; j < rows; ++j) {
+        const Real* wj = b.w.data() + static_cast<std::size_t>(j) * B;
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) mtp[l] = wj[l] > mtp[l] ? wj[l] : mtp[l];
+      }
+#pragma omp simd
+      for (std::size_t l = 0; l < len; ++l) sh[l] = kernels::softmax_shift(mtp[l], mp[l], mn[l]), ts[l] = Real(0);
+      Real* tv = lanes.ts.data();  // the sqdist form's sum of e r2
+      for (int j = 0; j < rows; ++j) {
+        const Real* rj = b.r2.data() + static_cast<std::size_t>(j) * B;
+        Real* wj = b.w.data() + static_cast<std::size_t>(j) * B;
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) {
+          const Real e = kernels::fast_exp(wj[l] - sh[l]);
+          wj[l] = e, ts[l] += e;
+          if constexpr (form == kernels::PairValue::sqdist) tv[l] += e * rj[l];
+        }
+      }
+      if constexpr (form == kernels::PairValue::displacement)
+        detail::weighted_rows(b, len, a.dist->v.data() + s0 * static_cast<std::size_t>(a.dist->vcols), rows, a.dist->vcols);
+      fold_run(lanes, len);
+    });
+  }
+
+  /// Folds a run's sums (b.tsum, and b.tacc or lanes.ts) into the state
+  /// against the run's shift, and clears them.
+  void fold_run(Lanes& lanes, std::size_t len) const {
+    DistanceBlock<Real>& b = lanes.db;
+    const std::size_t B = b.B;
+    Real *mp = lanes.st.m.data(), *mn = lanes.mnew.data(), *sh = lanes.shift.data(), *ts = b.tsum.data();
+    double* sp = lanes.st.s.data();
+    double* cp = lanes.st.carry.data();
+    Real* scale = lanes.mt.data();  // the max is spent: reuse its lanes for the rescale
+#pragma omp simd
+    for (std::size_t l = 0; l < len; ++l) {
+      scale[l] = kernels::fast_exp(mp[l] - sh[l]);
+      sp[l] = sp[l] * static_cast<double>(scale[l]) + static_cast<double>(ts[l]);
+      mp[l] = mn[l];
+    }
+    if constexpr (Op::pair_value == kernels::PairValue::displacement) {
+      const double coef = static_cast<double>(op->displacement_coef());
+      for (std::size_t k = 0; k < static_cast<std::size_t>(p); ++k) {
+        Real* tk = b.tacc.data() + k * B;
+        const Real* xk = b.xc.data() + k * B;
+        double* ck = cp + k * lanes.st.count;
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) {
+          ck[l] = ck[l] * static_cast<double>(scale[l]) + static_cast<double>(tk[l]) +
+                  coef * static_cast<double>(xk[l]) * static_cast<double>(ts[l]);
+          tk[l] = Real(0);
+        }
+      }
+    } else {
+      Real* tv = lanes.ts.data();
+#pragma omp simd
+      for (std::size_t l = 0; l < len; ++l) {
+        cp[l] = cp[l] * static_cast<double>(scale[l]) + static_cast<double>(tv[l]);
+        tv[l] = Real(0);
+      }
+    }
+  }
+
   void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
     detail::nonempty_tile(tl);
+    if constexpr (distance) {
+      distance_tile(lanes, a, i0, len, j0, tl);
+      return;
+    }
     if constexpr (in_registers) {
       if (lanes.registers) {
         if (tl <= chunk_rows) register_tile<true>(lanes.st, a, i0, len, j0, tl);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "cpu/distance_tile.hpp"
 #include "cpu/pairwise_driver.hpp"
 #include "pairwise/reductions.hpp"
 #include "pairwise/tiles.hpp"
@@ -37,16 +38,73 @@ struct SumPolicy {
     kernels::Strided<const double> lane(std::size_t l) const { return {carry.data() + l, count}; }
   };
 
+  static constexpr bool distance = by_distance<D, Op>;
+
   struct Lanes {
     States st;
     std::vector<Real> scratch;  // tile sums where they do not fit in registers
-    Lanes(const SumPolicy& pol, const PairwiseArgs<Real>&, std::size_t rows, std::size_t, std::size_t)
-        : st(pol, rows), scratch(detail::in_registers(D) ? 0 : static_cast<std::size_t>(pol.p) * rows, Real(0)) {}
-    void reset() { st.clear(); }
+    DistanceBlock<Real> db;     // the tiles by distance
+    Lanes(const SumPolicy& pol, const PairwiseArgs<Real>& a, std::size_t rows, std::size_t j_begin, std::size_t j_end)
+        : st(pol, rows), scratch(detail::in_registers(D) || distance ? 0 : static_cast<std::size_t>(pol.p) * rows, Real(0)) {
+      if constexpr (distance) db = DistanceBlock<Real>(rows, a, j_end - j_begin);
+    }
+    void reset(const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len) {
+      st.clear();
+      if constexpr (distance) db.load(a, i0, len);
+    }
   };
+
+  /// A tile by distance: per run of rows the pairs' weights (and, for
+  /// displacement ops, the weighted value rows), then the tile's sums into
+  /// the carry, the displacement's x term in double.
+  void distance_tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t len, std::size_t j0, int tl) const {
+    const Op& o = *op;
+    DistanceBlock<Real>& b = lanes.db;
+    const std::size_t B = b.B;
+    const std::size_t q = static_cast<std::size_t>(Op::payload_dim(a.d));
+    constexpr kernels::PairValue form = Op::pair_value;
+    Real* ts = b.tsum.data();
+    for_each_run<D>(b, a, len, j0, tl, [&](std::size_t s0, int rows) {
+      for (int j = 0; j < rows; ++j) {
+        const Real* py = a.py_rows + (s0 + static_cast<std::size_t>(j)) * q;
+        const Real* rj = b.r2.data() + static_cast<std::size_t>(j) * B;
+        Real* wj = b.w.data() + static_cast<std::size_t>(j) * B;
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) {
+          const Real w = o.weight_of(rj[l], py);
+          wj[l] = w;
+          ts[l] += form == kernels::PairValue::sqdist ? w * rj[l] : w;
+        }
+      }
+      if constexpr (form == kernels::PairValue::displacement)
+        detail::weighted_rows(b, len, a.dist->v.data() + s0 * static_cast<std::size_t>(a.dist->vcols), rows, a.dist->vcols);
+    });
+    double* cp = lanes.st.carry.data();
+    if constexpr (form == kernels::PairValue::displacement) {
+      const double coef = static_cast<double>(o.displacement_coef());
+      for (int k = 0; k < a.d; ++k) {
+        Real* tk = b.tacc.data() + static_cast<std::size_t>(k) * B;
+        const Real* xk = b.xc.data() + static_cast<std::size_t>(k) * B;
+        double* ck = cp + static_cast<std::size_t>(k) * lanes.st.count;
+#pragma omp simd
+        for (std::size_t l = 0; l < len; ++l) {
+          ck[l] += static_cast<double>(tk[l]) + coef * static_cast<double>(xk[l]) * static_cast<double>(ts[l]);
+          tk[l] = Real(0);
+        }
+      }
+    } else {
+#pragma omp simd
+      for (std::size_t l = 0; l < len; ++l) cp[l] += static_cast<double>(ts[l]);
+    }
+    std::fill(b.tsum.begin(), b.tsum.end(), Real(0));
+  }
 
   void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
     detail::nonempty_tile(tl);
+    if constexpr (distance) {
+      distance_tile(lanes, a, len, j0, tl);
+      return;
+    }
     const std::size_t B = lanes.st.count;
     constexpr int P = D > 0 ? Op::value_dim(D) : 1;
     const Op& o = *op;

@@ -1,0 +1,284 @@
+#pragma once
+// Wide tiles by distance: for ops with a distance form (pairwise/ops.hpp) at
+// a d whose lane state does not fit in registers, a block's squared distances
+// to a run of y rows come from one small GEMM,
+//   r2_ij = |x_i - c|^2 + |y_j - c|^2 - 2 (x_i - c).(y_j - c),
+// register-blocked over 8 y rows (one x load feeds 8 FMAs), and the
+// displacement ops' values from a second one, sum_j w_ij v_j with
+// v_j = offset_j - coef (y_j - c), plus coef (x_i - c) sum_j w_ij in double.
+// Pair by pair the lane loop costs a subtract and an FMA per coordinate on
+// one dependency chain, a quarter to a tenth of the FMA rate (issue 17: 0.07
+// of the exp limit at d = 32).
+//
+// Accuracy. c is y's mean, so the norms are those of the spread, not of an
+// offset. The GEMM form's error is about d u (|x - c|^2 + |y - c|^2) (u the
+// unit roundoff), so where an r2 comes out below a quarter of that sum (close
+// pairs, the diagonal) or not finite, it is taken again pair by pair, which
+// bounds the relative error of every r2 by about 4 d u
+// (tests/pairwise: the engine against double loops on clustered and offset
+// data, where the fallback runs).
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "cpu/pairwise_driver.hpp"
+#include "pairwise/ops.hpp"
+
+namespace flowsampler::cpu {
+
+/// Whether reduction policies at compile-time D take an op's tiles by distance.
+template <int D, class Op>
+constexpr bool by_distance = kernels::has_distance_form<Op>::value && !detail::in_registers(D);
+
+namespace detail {
+constexpr int gemm_rows = 8;                // y rows per register block of the distance GEMM
+constexpr int value_cols = 8;               // output columns per register block of the value GEMM
+constexpr std::size_t run_rows = 64;        // y rows per run: its r2 and weights (run_rows x 64 lanes) stay in L1
+constexpr double fallback_fraction = 0.25;  // r2 below this fraction of the norms' sum: pair by pair
+#if defined(__AVX512F__)
+constexpr int vector_bytes = 64;
+#elif defined(__AVX__)
+constexpr int vector_bytes = 32;
+#else
+constexpr int vector_bytes = 16;
+#endif
+template <class Real>
+constexpr std::size_t lanes_per_vector = vector_bytes / sizeof(Real);
+/// A block's lane stride: whole pairs of vectors (the GEMM's register
+/// block), the lanes past the block's rows zero.
+template <class Real>
+constexpr std::size_t padded_lanes(std::size_t lanes) {
+  constexpr std::size_t w = 2 * lanes_per_vector<Real>;
+  return (lanes + w - 1) / w * w;
+}
+}  // namespace detail
+
+/// Per call: y's rows centred on their mean, their squared norms and, for
+/// displacement ops, the value rows v_j (value_cols-padded columns), each
+/// followed by detail::row_padding zero rows.
+template <class Real>
+struct DistanceRows {
+  int d = 0, vcols = 0;
+  std::vector<Real> centre, y, yn, v;
+  const Real* raw;  ///< the rows as given (row-major), for the pairs taken one by one
+
+  template <class Op>
+  DistanceRows(const Op& op, const Real* y_rows, const Real* py_rows, std::size_t m, int dim)
+      : d(dim), centre(dim), raw(y_rows) {
+    const std::size_t rows = m + detail::row_padding, ds = static_cast<std::size_t>(d);
+    std::vector<double> mean(ds, 0.0);
+    for (std::size_t j = 0; j < m; ++j)
+      for (std::size_t k = 0; k < ds; ++k) mean[k] += static_cast<double>(y_rows[j * ds + k]);
+    for (std::size_t k = 0; k < ds; ++k) centre[k] = static_cast<Real>(mean[k] / static_cast<double>(m));
+    y.assign(rows * ds, Real(0));
+    yn.assign(rows, Real(0));
+    for (std::size_t j = 0; j < m; ++j) {
+      Real s = 0;
+      for (std::size_t k = 0; k < ds; ++k) {
+        const Real t = y_rows[j * ds + k] - centre[k];
+        y[j * ds + k] = t, s += t * t;
+      }
+      yn[j] = s;
+    }
+    if constexpr (Op::pair_value == kernels::PairValue::displacement) {
+      vcols = (d + detail::value_cols - 1) / detail::value_cols * detail::value_cols;
+      const std::size_t q = static_cast<std::size_t>(Op::payload_dim(d)), vc = static_cast<std::size_t>(vcols);
+      const Real coef = op.displacement_coef();
+      v.assign(rows * vc, Real(0));
+      for (std::size_t j = 0; j < m; ++j)
+        for (std::size_t k = 0; k < ds; ++k) {
+          const Real offset = Op::offset_in_payload ? py_rows[j * q + k] : Real(0);
+          v[j * vc + k] = offset - coef * y[j * ds + k];
+        }
+    }
+  }
+};
+
+/// One block's x rows centred (coordinate k of lane l at xc[k * B + l]) and
+/// their squared norms, with the run buffers: r2 and the pairs' weights
+/// (row j of the run at j * B), and the block's tile sums. B is the block's
+/// rows padded to whole vectors; the padding lanes hold zeros.
+template <class Real>
+struct DistanceBlock {
+  std::size_t B = 0;
+  std::vector<Real> xc, xn, r2, w, tsum, tacc;
+  const Real* x = nullptr;  ///< the block's first row as given (stride n), for the pairs taken one by one
+  std::size_t n = 0;
+
+  DistanceBlock() = default;
+  DistanceBlock(std::size_t lanes, const PairwiseArgs<Real>& a, std::size_t m)
+      : B(detail::padded_lanes<Real>(lanes)),
+        xc(static_cast<std::size_t>(a.d) * B, Real(0)),
+        xn(B, Real(0)),
+        r2(run_capacity(m) * B),
+        w(run_capacity(m) * B),
+        tsum(B, Real(0)),
+        tacc(static_cast<std::size_t>(a.dist ? a.dist->vcols : 0) * B, Real(0)) {}
+
+  static std::size_t run_capacity(std::size_t m) {
+    const std::size_t rows = std::min(m, detail::run_rows);
+    return (rows + detail::gemm_rows - 1) / detail::gemm_rows * detail::gemm_rows;
+  }
+
+  void load(const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len) {
+    x = a.x + i0, n = a.n;
+    const std::size_t ds = static_cast<std::size_t>(a.d);
+    const Real* c = a.dist->centre.data();
+    std::fill(xn.begin(), xn.end(), Real(0));
+    for (std::size_t k = 0; k < ds; ++k) {
+      const Real* xk = a.x + k * a.n + i0;
+      Real* ck = xc.data() + k * B;
+      const Real ck0 = c[k];
+#pragma omp simd
+      for (std::size_t l = 0; l < len; ++l) {
+        const Real t = xk[l] - ck0;
+        ck[l] = t, xn[l] += t * t;
+      }
+      std::fill(ck + len, ck + B, Real(0));
+    }
+  }
+};
+
+namespace detail {
+
+// The kernels below run on explicit vectors of lanes (GCC/Clang vector
+// extensions) with eight named accumulators: GCC 12's outer-loop vectorizer
+// left the runtime-d versions of the same loops scalar (d = 128 ran at 0.04
+// of the FMA limit against 0.4 at the compile-time d = 64).
+static_assert(gemm_rows == 8 && value_cols == 8, "the blocks below are written out for 8");
+
+template <class Real>
+struct VectorOf;
+template <>
+struct VectorOf<float> {
+  typedef float type __attribute__((vector_size(vector_bytes)));
+};
+template <>
+struct VectorOf<double> {
+  typedef double type __attribute__((vector_size(vector_bytes)));
+};
+template <class Real>
+using Vec = typename VectorOf<Real>::type;
+
+template <class Real>
+FLOWSAMPLER_INLINE Vec<Real> load(const Real* p) {
+  Vec<Real> v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class Real>
+FLOWSAMPLER_INLINE void store(Real* p, Vec<Real> v) {
+  __builtin_memcpy(p, &v, sizeof v);
+}
+
+/// |x_l - y|^2 of the points as given (centred coordinates, rounded, would
+/// lose a near pair's difference), for the r2 the GEMM form cannot be trusted with.
+template <int D, class Real>
+Real sqdist_exact(const DistanceBlock<Real>& b, std::size_t l, const Real* y, int d) {
+  Real s = 0;
+  for (int k = 0; k < kernels::dim<D>(d); ++k) {
+    const Real t = b.x[static_cast<std::size_t>(k) * b.n + l] - y[k];
+    s += t * t;
+  }
+  return s;
+}
+
+/// r2 of every lane vector against `rows` centred y rows (plus the rows up
+/// to the next multiple of gemm_rows, read from the padding or the next run)
+/// by the GEMM form; the few r2 below a quarter of their norms' sum, or not
+/// finite, taken again pair by pair (see the top of this file). A register
+/// block is rescanned only when one of its r2 failed the test.
+template <int D, class Real>
+void sqdist_rows(DistanceBlock<Real>& b, std::size_t len, const Real* y, const Real* yn, const Real* y_raw, int rows,
+                 int d) {
+  constexpr std::size_t W = lanes_per_vector<Real>;
+  const int ds = kernels::dim<D>(d);
+  const std::size_t B = b.B, ys = static_cast<std::size_t>(ds);
+  const Real frac = static_cast<Real>(fallback_fraction);
+  for (int j = 0; j < rows; j += gemm_rows) {
+    const Real* yj = y + static_cast<std::size_t>(j) * ys;
+    Real* rj = b.r2.data() + static_cast<std::size_t>(j) * B;
+    const int valid = std::min(gemm_rows, rows - j);
+    // Two lane vectors by 8 rows: 10 loads feed 16 FMAs.
+    for (std::size_t l0 = 0; l0 < len; l0 += 2 * W) {
+      const Real* xl = b.xc.data() + l0;
+      Vec<Real> a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
+      Vec<Real> b0{}, b1{}, b2{}, b3{}, b4{}, b5{}, b6{}, b7{};
+      for (int k = 0; k < ds; ++k) {
+        const Vec<Real> xa = load(xl + static_cast<std::size_t>(k) * B), xb = load(xl + static_cast<std::size_t>(k) * B + W);
+        const Real* yk = yj + k;
+        const Real y0 = yk[0], y1 = yk[ys], y2 = yk[2 * ys], y3 = yk[3 * ys];
+        const Real y4 = yk[4 * ys], y5 = yk[5 * ys], y6 = yk[6 * ys], y7 = yk[7 * ys];
+        a0 += xa * y0, a1 += xa * y1, a2 += xa * y2, a3 += xa * y3, a4 += xa * y4, a5 += xa * y5, a6 += xa * y6, a7 += xa * y7;
+        b0 += xb * y0, b1 += xb * y1, b2 += xb * y2, b3 += xb * y3, b4 += xb * y4, b5 += xb * y5, b6 += xb * y6, b7 += xb * y7;
+      }
+      const Vec<Real> g[2][gemm_rows] = {{a0, a1, a2, a3, a4, a5, a6, a7}, {b0, b1, b2, b3, b4, b5, b6, b7}};
+      // Lanes past len hold x = 0 (then r2 = |y|^2 passes); rows past
+      // `valid` may fail and cost a needless rescan.
+      decltype(g[0][0] < g[0][0]) bad{};
+      for (std::size_t h = 0; h < 2; ++h) {
+        const Vec<Real> xn = load(b.xn.data() + l0 + h * W);
+        for (int r = 0; r < gemm_rows; ++r) {
+          const Vec<Real> norms = xn + yn[j + r];
+          const Vec<Real> v = norms - Real(2) * g[h][r];
+          store(rj + static_cast<std::size_t>(r) * B + l0 + h * W, v);
+          bad |= ~(v >= frac * norms);  // set for NaN too
+        }
+      }
+      bool any = false;
+      for (std::size_t e = 0; e < W; ++e) any |= bad[e] != 0;
+      if (!any) continue;
+      for (int r = 0; r < valid; ++r)
+        for (std::size_t l = l0; l < std::min(len, l0 + 2 * W); ++l) {
+          Real& v = rj[static_cast<std::size_t>(r) * B + l];
+          if (!(v >= frac * (b.xn[l] + yn[j + r])))
+            v = sqdist_exact<D>(b, l, y_raw + static_cast<std::size_t>(j + r) * ys, d);
+        }
+    }
+  }
+}
+
+/// tacc[k * B + l] += sum_j w[j * B + l] v[j * vcols + k] over `rows` rows.
+template <class Real>
+void weighted_rows(DistanceBlock<Real>& b, std::size_t len, const Real* v, int rows, int vcols) {
+  constexpr std::size_t W = lanes_per_vector<Real>;
+  const std::size_t B = b.B, vs = static_cast<std::size_t>(vcols);
+  for (int k0 = 0; k0 < vcols; k0 += value_cols) {
+    const Real* vk = v + k0;
+    Real* t = b.tacc.data() + static_cast<std::size_t>(k0) * B;
+    for (std::size_t l0 = 0; l0 < len; l0 += W) {
+      const Real* wl = b.w.data() + l0;
+      Vec<Real> s0{}, s1{}, s2{}, s3{}, s4{}, s5{}, s6{}, s7{};
+      for (int j = 0; j < rows; ++j) {
+        const Vec<Real> wv = load(wl + static_cast<std::size_t>(j) * B);
+        const Real* vj = vk + static_cast<std::size_t>(j) * vs;
+        s0 += wv * vj[0], s1 += wv * vj[1], s2 += wv * vj[2], s3 += wv * vj[3];
+        s4 += wv * vj[4], s5 += wv * vj[5], s6 += wv * vj[6], s7 += wv * vj[7];
+      }
+      Real* o = t + l0;
+      const Vec<Real> s[value_cols] = {s0, s1, s2, s3, s4, s5, s6, s7};
+      for (int c = 0; c < value_cols; ++c) store(o + c * B, load(o + c * B) + s[c]);
+    }
+  }
+}
+
+}  // namespace detail
+
+/// Calls f(s0, rows) for each run [s0, s0 + rows) of the tile [j0, j0 + tl)
+/// with the run's r2 in b.r2. Runs sit on the absolute grid of run_rows, so a
+/// cut of M on the tile grid gives the same runs as the uncut call.
+template <int D, class Real, class F>
+void for_each_run(DistanceBlock<Real>& b, const PairwiseArgs<Real>& a, std::size_t len, std::size_t j0, int tl, F&& f) {
+  const DistanceRows<Real>& dr = *a.dist;
+  const std::size_t ds = static_cast<std::size_t>(a.d), j_end = j0 + static_cast<std::size_t>(tl);
+  for (std::size_t s0 = j0; s0 < j_end;) {
+    const std::size_t s1 = std::min(j_end, (s0 / detail::run_rows + 1) * detail::run_rows);
+    const int rows = static_cast<int>(s1 - s0);
+    const Real* y = dr.y.data() + s0 * ds;
+    detail::sqdist_rows<D>(b, len, y, dr.yn.data() + s0, dr.raw + s0 * ds, rows, a.d);
+    f(s0, rows);
+    s0 = s1;
+  }
+}
+
+}  // namespace flowsampler::cpu
