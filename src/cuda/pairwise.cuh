@@ -2,7 +2,7 @@
 #include "core/device.hpp"
 #include "cuda/handles.cuh"
 #include "cuda/pairwise.hpp"
-#include "pairwise/dispatch.hpp"
+#include "pairwise/device_dim.hpp"
 #include "pairwise/split.hpp"
 #include "simt/thread_context.hpp"
 
@@ -55,7 +55,8 @@ template <kernels::Reduction R, class Op, class Real>
 void pairwise(Handles* h, const void* pop, const kernels::PairwiseDeviceArgs<Real>& a) {
   if (a.n == 0) return;
   const Op op = *static_cast<const Op*>(pop);
-  kernels::dispatch_dim(a.d, [&](auto dc) {
+  // Dimensions whose lane state would spill run the runtime-d body (pairwise/device_dim.hpp).
+  kernels::dispatch_device_dim<Op, Real>(a.d, [&](auto dc) {
     constexpr int D = decltype(dc)::value;
     using Body = kernels::PairwiseBody<D, Op, R>;
     using Args = kernels::PairwiseDeviceArgs<Real>;

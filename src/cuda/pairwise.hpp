@@ -5,7 +5,8 @@
 
 namespace flowsampler::cuda {
 struct Handles;
-/// Launches PairwiseBody<D, Op, R> for the D of a.d on the context's stream
+/// Launches PairwiseBody<D, Op, R> for the D of a.d (device_dim: 0 where a
+/// compile-time D would spill registers) on the context's stream
 /// (`op` points to an Op). The runtime-d path needs a.carry and a.tacc
 /// (n x p each), which the device backend takes from its pool.
 template <kernels::Reduction R, class Op, class Real>

@@ -12,6 +12,7 @@
 #include "cuda/pairwise.hpp"
 #include "flowsampler/core/error.hpp"
 #include "flowsampler/core/particle_set.hpp"
+#include "pairwise/device_dim.hpp"
 #include "pairwise/dispatch.hpp"
 
 namespace flowsampler::pairwise::detail {
@@ -79,8 +80,10 @@ void run(const Context& ctx, const Op& op, const ParticleSet<Real>& x, const Par
   if (x.n() == 0) return;
   const kernels::PairwiseDeviceArgs<Real> a{x.data(), x.n(), y.data(), py, y.n(), d, out, lse, idx, k, nullptr, nullptr, skip_diagonal};
   // The runtime-d device path keeps each lane's state in memory: n x p values.
+  // It also runs the dimensions whose compile-time state would spill
+  // registers (pairwise/device_dim.hpp), so the scratch follows the device's choice.
   std::size_t scratch = 0;
-  kernels::dispatch_dim(d, [&](auto dc) {
+  kernels::dispatch_device_dim<Op, Real>(d, [&](auto dc) {
     if (decltype(dc)::value == 0 && R != kernels::Reduction::kmin) scratch = x.n() * static_cast<std::size_t>(Op::value_dim(d));
   });
   flowsampler::detail::device_of(ctx).pairwise(

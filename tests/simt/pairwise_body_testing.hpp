@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "pairwise/body.hpp"
+#include "pairwise/device_dim.hpp"
 #include "pairwise/engine.hpp"
 #include "pairwise/ops.hpp"
 #include "targets/gmm_ops.hpp"
@@ -50,7 +51,7 @@ void emulate(const Op& op, const Case& c, const std::vector<Real>& x, const std:
   std::vector<Real> tacc(c.n * p);
   fk::PairwiseDeviceArgs<Real> a{x.data(), c.n, y.data(), py.data(), c.m, c.d, out.data(), lse.data(),
                                  idx.data(), k, carry.data(), tacc.data(), skip_diagonal};
-  fk::dispatch_dim(c.d, [&](auto dc) {
+  fk::dispatch_device_dim<Op, Real>(c.d, [&](auto dc) {  // the instantiation the CUDA launcher picks
     constexpr int D = decltype(dc)::value;
     using Body = fk::PairwiseBody<D, Op, R>;
     fs::simt::LaunchConfig cfg;
