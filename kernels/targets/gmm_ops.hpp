@@ -41,9 +41,11 @@ struct GmmOp {
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return want_div ? 2 * d + 2 : d; }
   FLOWSAMPLER_HD static constexpr int payload_dim(int d) { return 3 * d + 3 + (Full ? d * d + d : 0); }
   /// Registers a lane's pair code holds beyond the engine's state
-  /// (pairwise/device_dim.hpp): with full covariances, the rotated q and w
-  /// and the unrolled d x d products over U.
-  FLOWSAMPLER_HD static constexpr int lane_extra_registers(int d) { return Full ? d * (d + 2) : 0; }
+  /// (pairwise/device_dim.hpp): with full covariances, d (d + 2) Reals, the
+  /// rotated q and w and the unrolled d x d products over U.
+  FLOWSAMPLER_HD static constexpr int lane_extra_registers(int d) {
+    return Full ? d * (d + 2) * static_cast<int>(sizeof(Real) / 4) : 0;
+  }
 
   /// v_j = cz z_j + cm M_j, in double (near the path's ends the terms nearly
   /// cancel), from the mean exactly as the unfused epilogue reads it.

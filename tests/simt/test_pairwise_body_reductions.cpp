@@ -69,6 +69,7 @@ TYPED_TEST(SimtPairwise, OverBudgetDimensionsRunTheRuntimeDPathAndMatchTheCpu) {
   static_assert(fk::device_dim<Grad, Real, 8>() == 8);
   static_assert(fk::device_dim<fk::KernelSumOp<fk::KernelKind::gaussian, Real, true>, Real, 64>() == 64);
   static_assert(fk::device_dim<fk::GmmOp<Real, true>, Real, 16>() == 0 && fk::device_dim<fk::GmmOp<Real, false>, Real, 4>() == 4);
+  static_assert(fk::device_dim<fk::GmmOp<Real, true, fk::GmmValues::score>, Real, 8>() == (is_float ? 8 : 0));
 
   const double tol = is_float ? 2e-5 : 1e-12;
   const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
