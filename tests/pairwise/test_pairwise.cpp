@@ -89,6 +89,31 @@ TYPED_TEST(PairwiseTest, KernelSumsAndGradientsMatchNaiveLoops) {
       }
 }
 
+namespace {
+
+/// Mean shift (softmax over logits -|x_i - y_j|^2 / (2 eps^2) + lw_j of the
+/// displacements y_j - x_i) of row i by a double loop: the lse, then the d means.
+std::vector<double> naive_mean_shift(const Cloud& x, std::size_t i, const Cloud& y, double eps, const double* lw) {
+  std::vector<double> l(y.n);
+  double mx = -INFINITY;
+  for (std::size_t j = 0; j < y.n; ++j) {
+    l[j] = -fs::test::sqdist(x, i, y, j) / (2 * eps * eps) + (lw ? lw[j] : 0.0);
+    mx = std::max(mx, l[j]);
+  }
+  double z = 0;
+  std::vector<double> acc(x.d, 0.0);
+  for (std::size_t j = 0; j < y.n; ++j) {
+    const double e = std::exp(l[j] - mx);
+    z += e;
+    for (std::size_t k = 0; k < x.d; ++k) acc[k] += e * (y(j, k) - x(i, k));
+  }
+  std::vector<double> out{mx + std::log(z)};
+  for (std::size_t k = 0; k < x.d; ++k) out.push_back(acc[k] / z);
+  return out;
+}
+
+}  // namespace
+
 TYPED_TEST(PairwiseTest, MeanShiftMatchesNaiveLoopWithWeightsAndMinusInf) {
   using Real = TypeParam;
   const fs::Context ctx = fs::Context::create(fs::Backend::automatic, 0, 2);
@@ -103,28 +128,51 @@ TYPED_TEST(PairwiseTest, MeanShiftMatchesNaiveLoopWithWeightsAndMinusInf) {
         const auto LW = fs::ParticleSet<Real>::from_column_major(ctx, lw.data(), m, 1);
         const auto r = fs::pairwise::mean_shift(ctx, eps, data.X, data.Y, weighted ? &LW : nullptr);
         const auto mean = r.mean.to_host(), lse = r.lse.to_host();
+        const std::vector<double> lwd(lw.begin(), lw.end());
         for (std::size_t i = 0; i < n; ++i) {
-          std::vector<double> l(m);
-          double mx = -INFINITY;
-          for (std::size_t j = 0; j < m; ++j) {
-            l[j] = -fs::test::sqdist(data.x, i, data.y, j) / (2 * eps * eps) + (weighted ? double(lw[j]) : 0.0);
-            mx = std::max(mx, l[j]);
-          }
-          double z = 0;
-          std::vector<double> acc(d, 0.0);
-          for (std::size_t j = 0; j < m; ++j) {
-            const double e = std::exp(l[j] - mx);
-            z += e;
-            for (std::size_t k = 0; k < d; ++k) acc[k] += e * (data.y(j, k) - data.x(i, k));
-          }
+          const auto ref = naive_mean_shift(data.x, i, data.y, eps, weighted ? lwd.data() : nullptr);
+          const double mx = std::fabs(ref[0]);  // the logits' scale
           // Logits reach |l| ~ 1e4 at eps = 0.05: lse carries that magnitude.
-          ASSERT_NEAR(lse[i], mx + std::log(z), tol<Real>() * (std::fabs(mx) + 1) * 8)
-              << "n=" << n << " m=" << m << " d=" << d << " eps=" << eps;
+          ASSERT_NEAR(lse[i], ref[0], tol<Real>() * (mx + 1) * 8) << "n=" << n << " m=" << m << " d=" << d << " eps=" << eps;
           for (std::size_t k = 0; k < d; ++k)
-            ASSERT_NEAR(mean[k * n + i], acc[k] / z, 50 * tol<Real>() * (1 + std::fabs(data.x(i, k))) * std::max(1.0, std::fabs(mx) * 1e-3))
+            ASSERT_NEAR(mean[k * n + i], ref[1 + k], 50 * tol<Real>() * (1 + std::fabs(data.x(i, k))) * std::max(1.0, mx * 1e-3))
                 << "n=" << n << " m=" << m << " d=" << d << " eps=" << eps << " i=" << i << " k=" << k;
         }
       }
+}
+
+// Tile after tile the state is rescaled to a new max: y rows that come nearer
+// tile by tile (at eps = 0.05 each tile's logits jump ~1e4 above the running
+// max, at eps = 0.5 ~40), rows whose first tile has only zero weights
+// (running max -inf while later tiles are finite) must still give the loop's
+// values.
+TYPED_TEST(PairwiseTest, MeanShiftWhenLaterTilesRiseFarAboveTheRunningMax) {
+  using Real = TypeParam;
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  const std::size_t n = 70, m = 2100, d = 3;
+  for (double eps : {0.05, 0.5, 1.0})
+    for (bool weighted : {false, true}) {
+      auto data = make<Real>(ctx, n, m, d, 11 + m, 0.3);
+      std::vector<Real> ys(m * d), lw(m);
+      for (std::size_t j = 0; j < m; ++j) {
+        const double far = 6.0 - 2.0 * double(j / 512);  // 6, 4, 2, 0, -2: each tile nearer than the one before
+        for (std::size_t k = 0; k < d; ++k) ys[k * m + j] = Real(data.y(j, k) + (k == 0 ? far : 0.0));
+        lw[j] = weighted && j < 512 ? -std::numeric_limits<Real>::infinity() : Real(0.1 * double(j % 3));
+      }
+      Cloud y{m, d, std::vector<double>(ys.begin(), ys.end())};
+      const auto Y = fs::ParticleSet<Real>::from_column_major(ctx, ys.data(), m, d);
+      const auto LW = fs::ParticleSet<Real>::from_column_major(ctx, lw.data(), m, 1);
+      const auto r = fs::pairwise::mean_shift(ctx, eps, data.X, Y, weighted ? &LW : nullptr);
+      const auto mean = r.mean.to_host(), lse = r.lse.to_host();
+      const std::vector<double> lwd(lw.begin(), lw.end());
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto ref = naive_mean_shift(data.x, i, y, eps, weighted ? lwd.data() : nullptr);
+        ASSERT_NEAR(lse[i], ref[0], tol<Real>() * (std::fabs(ref[0]) + 1) * 8) << "eps=" << eps << " i=" << i;
+        for (std::size_t k = 0; k < d; ++k)
+          ASSERT_NEAR(mean[k * n + i], ref[1 + k], 50 * tol<Real>() * (1 + std::fabs(ref[1 + k])))
+              << "eps=" << eps << " weighted=" << weighted << " i=" << i << " k=" << k;
+      }
+    }
 }
 
 // exclude_self: a set against itself without the pairs j = i, against the
