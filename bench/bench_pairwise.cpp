@@ -14,6 +14,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "flowsampler/pairwise/pairwise.hpp"
@@ -115,10 +116,14 @@ int main(int argc, char** argv) {
   const std::vector<std::size_t> sizes = quick ? std::vector<std::size_t>{1u << 14} : std::vector<std::size_t>{1u << 12, 1u << 14, 1u << 16};
   for (int threads : fs::bench::thread_sweep(args)) {
     const fs::Context probe = fs::Context::create(args.backend, 0, threads);
-    const double lim_f = fs::bench::exp_limit<float>(probe, threads), lim_d = fs::bench::exp_limit<double>(probe, threads);
-    if (!probe.is_cuda()) {
+    double lim_f = 0, lim_d = 0;
+    if (probe.is_cuda()) {
+      lim_f = lim_d = fs::bench::gpu_exp_limit(probe.device_info());
+    } else {
+      const fs::bench::Limit ef = fs::bench::exp_limits<float>(threads), ed = fs::bench::exp_limits<double>(threads);
+      lim_f = ef.best, lim_d = ed.best;
       const double scalar_f = fs::bench::exp_limit<float>(threads, false);
-      for (auto [prec, lim] : {std::pair<const char*, double>{"float", lim_f}, {"double", lim_d}}) {
+      for (auto [prec, lim, spread] : {std::tuple<const char*, double, double>{"float", lim_f, ef.spread()}, {"double", lim_d, ed.spread()}}) {
         fs::bench::Line l;
         l.bench = "limit.libmvec_exp";
         l.backend = "cpu";
@@ -130,7 +135,8 @@ int main(int argc, char** argv) {
         l.limit = lim;
         // libmvec is in use when the simd loop beats the scalar call several-fold.
         l.extra = std::string("\"scalar_exp_per_s\": ") + std::to_string(scalar_f) +
-                  ", \"libmvec_used\": " + (lim_f > 3 * scalar_f ? "true" : "false");
+                  ", \"libmvec_used\": " + (lim_f > 3 * scalar_f ? "true" : "false") +
+                  ", \"best_over_worst_trial\": " + std::to_string(spread);
         l.print();
       }
     }

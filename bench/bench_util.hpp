@@ -101,6 +101,16 @@ struct Line {
 };
 
 /// Median wall-clock seconds of `reps` calls of f (the machine is shared and noisy).
+/// A machine limit measured as the best of several trials, with their spread.
+struct Limit {
+  double best = 0, worst = 0;  ///< per second: the fastest and the slowest trial
+  void add(double rate) {
+    best = std::max(best, rate);
+    worst = worst > 0 ? std::min(worst, rate) : rate;
+  }
+  double spread() const { return worst > 0 ? best / worst : 0; }
+};
+
 template <class F>
 double median_seconds(F&& f, int reps = 5) {
   std::vector<double> t;

@@ -8,12 +8,9 @@
 #include <chrono>
 #include <vector>
 
-namespace flowsampler::bench {
+#include "bench_util.hpp"
 
-struct Limit {
-  double best = 0, worst = 0;  ///< per second: the fastest and the slowest trial
-  double spread() const { return worst > 0 ? best / worst : 0; }
-};
+namespace flowsampler::bench {
 
 template <class Real>
 Limit fma_limit(int threads, int trials = 5) {
@@ -41,8 +38,7 @@ Limit fma_limit(int threads, int trials = 5) {
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double rate = double(lanes) * chains * double(rounds) * threads / s;
-    lim.best = std::max(lim.best, rate);
-    lim.worst = t == 0 ? rate : std::min(lim.worst, rate);
+    lim.add(rate);
   }
   return lim;
 }
