@@ -153,8 +153,11 @@ struct MeanShiftOp {
 
 /// Soft-min of the squared distance (entropic OT's c-transform): logit
 /// -|x - y|^2 / eps + log w_j (payload column 0), value |x - y|^2 (1 output:
-/// the softmax-weighted mean cost of each row).
-template <class Real>
+/// the softmax-weighted mean cost of each row). Without `Mean` the pair adds
+/// nothing to the value (Sinkhorn's iterations need only the lse: the pass
+/// then skips the distance's second evaluation), and the output is 0 except
+/// where the tiles go by distance (d > 8 on the CPU), which fill it anyway.
+template <class Real, bool Mean = true>
 struct SoftminSqDistOp {
   Real neg_inv_eps;  // -1 / eps
   static constexpr PairValue pair_value = PairValue::sqdist;
@@ -167,7 +170,7 @@ struct SoftminSqDistOp {
   }
   template <int D, class X, class A>
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void add(const X& x, const Real* y, const Real*, int d, Real e, A& acc) const {
-    acc(0) += e * sqdist<D>(x, y, d);
+    if constexpr (Mean) acc(0) += e * sqdist<D>(x, y, d);
   }
 };
 

@@ -1,6 +1,7 @@
 #include "flowsampler/pairwise/pairwise.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include "cloud/lincomb.hpp"
 #include "core/launch.hpp"
@@ -105,18 +106,33 @@ SoftmaxResult<Real> mean_shift(const Context& ctx, const KernelSpec& kernel, con
   return mean_shift_impl(ctx, kernel.bandwidth, kernel.kind == Kernel::laplace, x, y, log_weights, exclude_self);
 }
 
+namespace {
+// softmin_sqdist and softmin_lse: the checks, then the pass with or without the mean.
+template <bool Mean, class Real>
+SoftmaxResult<Real> softmin(const char* name, const Context& ctx, double eps, const ParticleSet<Real>& x,
+                            const ParticleSet<Real>& y, const ParticleSet<Real>& log_weights) {
+  detail::expect_pair(ctx, name, x, y);
+  FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, name << ": eps must be finite and > 0, got " << eps);
+  FLOWSAMPLER_EXPECTS(y.n() > 0, name << ": y is empty (M = 0)");
+  expect_column(ctx, name, "log_weights", &log_weights, y.n());
+  SoftmaxResult<Real> r{ParticleSet<Real>(ctx, x.n(), 1), ParticleSet<Real>(ctx, x.n(), 1)};
+  if (x.n() == 0) return r;
+  detail::run<Reduction::softmax>(ctx, detail::softmin_op<Real, Mean>(eps), x, y, log_weights.data(), r.mean.data(),
+                                  r.lse.data());
+  return r;
+}
+}  // namespace
+
 template <class Real>
 SoftmaxResult<Real> softmin_sqdist(const Context& ctx, double eps, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
                                    const ParticleSet<Real>& log_weights) {
-  detail::expect_pair(ctx, "softmin_sqdist", x, y);
-  FLOWSAMPLER_EXPECTS(std::isfinite(eps) && eps > 0, "softmin_sqdist: eps must be finite and > 0, got " << eps);
-  FLOWSAMPLER_EXPECTS(y.n() > 0, "softmin_sqdist: y is empty (M = 0)");
-  expect_column(ctx, "softmin_sqdist", "log_weights", &log_weights, y.n());
-  SoftmaxResult<Real> r{ParticleSet<Real>(ctx, x.n(), 1), ParticleSet<Real>(ctx, x.n(), 1)};
-  if (x.n() == 0) return r;
-  detail::run<Reduction::softmax>(ctx, detail::softmin_op<Real>(eps), x, y, log_weights.data(), r.mean.data(),
-                                  r.lse.data());
-  return r;
+  return softmin<true>("softmin_sqdist", ctx, eps, x, y, log_weights);
+}
+
+template <class Real>
+ParticleSet<Real> softmin_lse(const Context& ctx, double eps, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
+                              const ParticleSet<Real>& log_weights) {
+  return std::move(softmin<false>("softmin_lse", ctx, eps, x, y, log_weights).lse);
 }
 
 template <class Real>
@@ -147,6 +163,8 @@ KminResult<Real> kmin_sqdist(const Context& ctx, const ParticleSet<Real>& x, con
                                                 const ParticleSet<Real>&, const ParticleSet<Real>*, bool);     \
   template SoftmaxResult<Real> softmin_sqdist<Real>(const Context&, double, const ParticleSet<Real>&,          \
                                                     const ParticleSet<Real>&, const ParticleSet<Real>&);       \
+  template ParticleSet<Real> softmin_lse<Real>(const Context&, double, const ParticleSet<Real>&,              \
+                                               const ParticleSet<Real>&, const ParticleSet<Real>&);            \
   template KminResult<Real> kmin_sqdist<Real>(const Context&, const ParticleSet<Real>&, const ParticleSet<Real>&, int);
 FLOWSAMPLER_INSTANTIATE(float)
 FLOWSAMPLER_INSTANTIATE(double)

@@ -34,7 +34,8 @@ void instantiate_all() {
       pairwise::detail::visit_mean_shift_op<Real>(
           1.0, weighted, [](const auto& op) { emit<Reduction::softmax, std::decay_t<decltype(op)>, Real>(); }, laplace);
   emit<Reduction::sum, decltype(pairwise::detail::svgd_op<Real>(1.0)), Real>();
-  emit<Reduction::softmax, kernels::SoftminSqDistOp<Real>, Real>();
+  emit<Reduction::softmax, decltype(pairwise::detail::softmin_op<Real, true>(1.0)), Real>();
+  emit<Reduction::softmax, decltype(pairwise::detail::softmin_op<Real, false>(1.0)), Real>();
   emit<Reduction::kmin, kernels::SqDistOp<Real>, Real>();
 }
 }  // namespace

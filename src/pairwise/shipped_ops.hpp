@@ -53,8 +53,9 @@ kernels::SvgdOp<Real> svgd_op(double h) {
   return {{static_cast<Real>(1 / h), static_cast<Real>(1 / (h * h))}};
 }
 
-template <class Real>
-kernels::SoftminSqDistOp<Real> softmin_op(double eps) {
+/// The soft-min with its weighted mean cost (`Mean`) or for the lse alone.
+template <class Real, bool Mean = true>
+kernels::SoftminSqDistOp<Real, Mean> softmin_op(double eps) {
   return {static_cast<Real>(-1 / eps)};
 }
 

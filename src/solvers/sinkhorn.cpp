@@ -22,13 +22,13 @@ namespace {
 
 // The c-transform of h (on the points `to`) onto the points `from`:
 // T(h)_i = -eps log sum_j w_j exp((h_j - C_ij) / eps) = -eps lse_i, kept as the
-// soft-min's lse and softmax-weighted mean cost (mean_i). `lw` (M x 1) is scratch.
+// soft-min's lse. `lw` (M x 1) is scratch; it is left holding h's log-weights.
 template <class Real>
-pairwise::SoftmaxResult<Real> c_transform(const Context& ctx, const ParticleSet<Real>& from, const ParticleSet<Real>& to,
-                                          const ParticleSet<double>& h, double eps, ParticleSet<Real>& lw) {
+ParticleSet<Real> c_transform(const Context& ctx, const ParticleSet<Real>& from, const ParticleSet<Real>& to,
+                              const ParticleSet<double>& h, double eps, ParticleSet<Real>& lw) {
   const double log_w = -std::log(static_cast<double>(to.n()));
   detail::for_each(ctx, to.n(), kernels::SinkhornLogWeights<Real>{lw.data(), h.data(), log_w, eps});
-  return pairwise::softmin_sqdist(ctx, eps, from, to, lw);
+  return pairwise::softmin_lse(ctx, eps, from, to, lw);
 }
 
 // p <- (1 - w) p + w T, T = -eps lse the fresh c-transform.
@@ -147,8 +147,8 @@ ParticleSet<double> symmetric_potential(const Context& ctx, const ParticleSet<Re
     for (int it = 0; it < (last ? o.max_iter : 1); ++it) {
       const auto t = c_transform(ctx, rows.mine(), x, p, s.eps[k], lw);
       // The error is only read at the final eps: one scalar read per iteration there.
-      const double err = last ? marginal_error(ctx, p, rows, t.lse, s.eps[k]) : 0.0;
-      relax_rows(ctx, p, rows, t.lse, s.eps[k], 0.5);
+      const double err = last ? marginal_error(ctx, p, rows, t, s.eps[k]) : 0.0;
+      relax_rows(ctx, p, rows, t, s.eps[k], 0.5);
       if (last && err < o.tol) return p;
     }
   }
@@ -185,7 +185,7 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
   r.f = zeros(ctx, n);
   r.g = zeros(ctx, m);
   ParticleSet<Real> lw_x(ctx, n, 1), lw_y(ctx, m, 1);  // log-weights of the soft-mins over x and over y
-  pairwise::SoftmaxResult<Real> tf;  // the latest transform of g onto (this rank's rows of) x
+  ParticleSet<Real> tf;  // the latest transform of g onto (this rank's rows of) x
   const detail::RankRows<Real> rows_x(ctx, x, o.comm), rows_y(ctx, y, o.comm);
   bool converged = false;
   double w = o.relaxation, best_error = std::numeric_limits<double>::infinity();
@@ -195,12 +195,12 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
     tf = c_transform(ctx, rows_x.mine(), y, r.g, eps, lw_y);
     for (int it = 0; it < (last ? o.max_iter : 1); ++it) {
       const double wk = last ? w : 1.0;
-      relax_rows(ctx, r.f, rows_x, tf.lse, eps, wk);
-      relax_rows(ctx, r.g, rows_y, c_transform(ctx, rows_y.mine(), x, r.f, eps, lw_x).lse, eps, wk);
+      relax_rows(ctx, r.f, rows_x, tf, eps, wk);
+      relax_rows(ctx, r.g, rows_y, c_transform(ctx, rows_y.mine(), x, r.f, eps, lw_x), eps, wk);
       tf = c_transform(ctx, rows_x.mine(), y, r.g, eps, lw_y);  // the next f, and the row marginals of (f, g)
       if (last) {
         ++r.iterations;
-        r.marginal_error = marginal_error(ctx, r.f, rows_x, tf.lse, eps);
+        r.marginal_error = marginal_error(ctx, r.f, rows_x, tf, eps);
         if (r.marginal_error < o.tol) {
           converged = true;
           break;
@@ -215,11 +215,13 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
   FLOWSAMPLER_EXPECTS(converged, "sinkhorn: not converged in " << o.max_iter << " iterations at eps = " << o.eps
                                                                << " (marginal error " << r.marginal_error
                                                                << "); raise max_iter or tol, or a larger eps");
-  // <P, C> = sum_i a_i exp((f_i - T(g)_i) / eps) * (mean cost of row i).
+  // <P, C> = sum_i a_i exp((f_i - T(g)_i) / eps) * (mean cost of row i): one
+  // more pass, the only one with the mean cost (lw_y holds g's log-weights).
+  const pairwise::SoftmaxResult<Real> plan = pairwise::softmin_sqdist(ctx, s.eps.back(), rows_x.mine(), y, lw_y);
   const ParticleSet<double> f_mine = rows_x.comm ? shard_rows(ctx, r.f, rows_x.shard) : ParticleSet<double>();
   const ParticleSet<double>& f_rows = rows_x.comm ? f_mine : r.f;
   r.cost = rows_x.total(detail::reduce(ctx, f_rows.n(), 1,
-                                       kernels::SinkhornPlanCost<Real>{f_rows.data(), tf.lse.data(), tf.mean.data(), o.eps,
+                                       kernels::SinkhornPlanCost<Real>{f_rows.data(), plan.lse.data(), plan.mean.data(), o.eps,
                                                                        double(n)})[0]);
   r.ot = average(ctx, r.f) + average(ctx, r.g);
   r.divergence = o.debias ? r.ot - (average(ctx, symmetric_potential(ctx, x, s, o)) + average(ctx, symmetric_potential(ctx, y, s, o)))

@@ -141,6 +141,42 @@ TYPED_TEST(PairwiseTest, MeanShiftMatchesNaiveLoopWithWeightsAndMinusInf) {
       }
 }
 
+// The soft-min (Sinkhorn's c-transform) against a double loop: lse_i = log
+// sum_j exp(-|x_i - y_j|^2 / eps + lw_j) and the weighted mean of |x_i - y_j|^2,
+// with some zero weights; softmin_lse gives the same lse without the mean.
+TYPED_TEST(PairwiseTest, SoftminMatchesNaiveLoopWithAndWithoutTheMean) {
+  using Real = TypeParam;
+  const fs::Context ctx = fs::Context::create(fs::Backend::automatic, 0, 2);
+  for (const auto& [n, m, d] : shapes)
+    for (double eps : {0.1, 2.0}) {
+      auto data = make<Real>(ctx, n, m, d, 5 * n + m + d);
+      std::vector<Real> lw(m);
+      for (std::size_t j = 0; j < m; ++j)
+        lw[j] = j % 7 == 2 && m > 1 ? -std::numeric_limits<Real>::infinity() : Real(0.3 * double(j % 4) - 0.5);
+      const auto LW = fs::ParticleSet<Real>::from_column_major(ctx, lw.data(), m, 1);
+      const auto r = fs::pairwise::softmin_sqdist(ctx, eps, data.X, data.Y, LW);
+      const auto lse = r.lse.to_host(), mean = r.mean.to_host();
+      const auto lse_only = fs::pairwise::softmin_lse(ctx, eps, data.X, data.Y, LW).to_host();
+      for (std::size_t i = 0; i < n; ++i) {
+        double mx = -INFINITY;
+        for (std::size_t j = 0; j < m; ++j) mx = std::max(mx, -fs::test::sqdist(data.x, i, data.y, j) / eps + double(lw[j]));
+        double z = 0, c = 0;
+        for (std::size_t j = 0; j < m; ++j) {
+          const double r2 = fs::test::sqdist(data.x, i, data.y, j), e = std::exp(-r2 / eps + double(lw[j]) - mx);
+          z += e, c += e * r2;
+        }
+        const double ref = mx + std::log(z), scale = std::fabs(mx) + 1;
+        ASSERT_NEAR(lse[i], ref, 8 * tol<Real>() * scale) << "n=" << n << " m=" << m << " d=" << d << " eps=" << eps;
+        ASSERT_NEAR(lse_only[i], ref, 8 * tol<Real>() * scale) << "n=" << n << " m=" << m << " d=" << d << " eps=" << eps;
+        ASSERT_NEAR(mean[i], c / z, 50 * tol<Real>() * (c / z + eps)) << "n=" << n << " m=" << m << " d=" << d << " i=" << i;
+      }
+    }
+  const auto one = make<Real>(ctx, 3, 4, 2, 1);
+  const auto bad = fs::ParticleSet<Real>(ctx, 3, 1);
+  EXPECT_THROW(fs::pairwise::softmin_lse(ctx, 1.0, one.X, one.Y, bad), fs::Error);
+  EXPECT_THROW(fs::pairwise::softmin_lse(ctx, 0.0, one.X, one.Y, bad), fs::Error);
+}
+
 // Tile after tile the state is rescaled to a new max: y rows that come nearer
 // tile by tile (at eps = 0.05 each tile's logits jump ~1e4 above the running
 // max, at eps = 0.5 ~40), rows whose first tile has only zero weights

@@ -83,6 +83,12 @@ template <class Real>
 SoftmaxResult<Real> softmin_sqdist(const Context& ctx, double eps, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
                                    const ParticleSet<Real>& log_weights);
 
+/// softmin_sqdist's lse alone (N x 1): where the mean cost is not needed (a
+/// Sinkhorn iteration) the pass is cheaper by the cost's second evaluation.
+template <class Real>
+ParticleSet<Real> softmin_lse(const Context& ctx, double eps, const ParticleSet<Real>& x, const ParticleSet<Real>& y,
+                              const ParticleSet<Real>& log_weights);
+
 /// The k smallest squared distances from each x_i to the y_j, ascending.
 template <class Real>
 struct KminResult {
