@@ -89,7 +89,7 @@ struct SoftmaxPolicy {
           mnew(reg ? 0 : rows),
           shift(reg ? 0 : rows),
           ts(reg ? 0 : rows, Real(0)),
-          tacc(reg ? 0 : static_cast<std::size_t>(pol.p) * rows, Real(0)),
+          tacc(reg || distance ? 0 : static_cast<std::size_t>(pol.p) * rows, Real(0)),  // by distance: the block's own
           logits(reg || distance ? 0 : std::min(m, detail::tile_rows) * rows),
           registers(reg) {}
     void reset(const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len) {
