@@ -17,6 +17,10 @@
 //   softmax ops:  logit_of(r2, py), the pair's weight w then exp(logit - max);
 //   displacement: displacement_coef() (c) and offset_in_payload.
 // Their add and logit are written through these, so the two forms are one.
+// A softmax op's logit_of must be g(r2) + a(py) with g non-increasing: the
+// CPU engine bounds a span's logits by it (cpu/span_bounds.hpp), and a
+// quadratic g(r2) = r2_coef() r2 says so (quadratic_logit = true), which
+// gives the tighter bound.
 #include <cmath>
 #include <type_traits>
 
@@ -68,6 +72,11 @@ template <class Op, class = void>
 struct has_distance_form : std::false_type {};
 template <class Op>
 struct has_distance_form<Op, std::void_t<decltype(Op::pair_value)>> : std::true_type {};
+
+template <class Op, class = void>
+struct quadratic_logit : std::false_type {};
+template <class Op>
+struct quadratic_logit<Op, std::enable_if_t<Op::quadratic_logit>> : std::true_type {};
 
 /// sum_j w_j k(x_i, y_j): one output. Weighted reads w_j from payload column 0.
 template <KernelKind K, class Real, bool Weighted>
@@ -133,6 +142,8 @@ template <class Real, bool Weighted, bool Laplace = false>
 struct MeanShiftOp {
   Real scale;  // Gaussian: -1 / (2 eps^2), times |x - y|^2; Laplace: -1 / h, times |x - y|
   static constexpr PairValue pair_value = PairValue::displacement;
+  static constexpr bool quadratic_logit = !Laplace;
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real r2_coef() const { return scale; }
   static constexpr bool offset_in_payload = false;
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
@@ -161,6 +172,8 @@ template <class Real, bool Mean = true>
 struct SoftminSqDistOp {
   Real neg_inv_eps;  // -1 / eps
   static constexpr PairValue pair_value = PairValue::sqdist;
+  static constexpr bool quadratic_logit = true;
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real r2_coef() const { return neg_inv_eps; }
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return 1; }
   FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real logit_of(Real r2, const Real* py) const { return neg_inv_eps * r2 + py[0]; }

@@ -8,34 +8,42 @@
 // devices.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <type_traits>
 
 #include "cpu/distance_tile.hpp"
 #include "cpu/pairwise_driver.hpp"
 #include "cpu/reduce_kmin.hpp"
 #include "cpu/reduce_softmax.hpp"
 #include "cpu/reduce_sum.hpp"
+#include "cpu/span_bounds.hpp"
 
 namespace flowsampler::cpu {
 
-/// Calls f(args), with y's rows by distance (cpu/distance_tile.hpp) when the
-/// policy takes its tiles that way. Built per call from all m rows, so every
-/// piece of a cut M sees the same centre.
+template <class Policy, class = void>
+struct skips_far_tiles : std::false_type {};
+template <class Policy>
+struct skips_far_tiles<Policy, std::enable_if_t<Policy::prunes>> : std::true_type {};
+
+/// Calls f(args) with the tables a policy reads besides the rows: y's rows by
+/// distance (cpu/distance_tile.hpp) when it takes its tiles that way, the
+/// boxes of y's tiles (cpu/span_bounds.hpp) when it skips far ones. Built per
+/// call from all m rows, so every piece of a cut M sees the same ones.
 template <class Policy, class Real, class F>
-void with_distance_rows(const Policy& policy, const PairwiseArgs<Real>& args, F&& f) {
-  if constexpr (Policy::distance) {
-    const DistanceRows<Real> rows(*policy.op, args.y_rows, args.py_rows, args.m, args.d);
-    PairwiseArgs<Real> a = args;
-    a.dist = &rows;
-    f(a);
-  } else {
-    f(args);
-  }
+void with_row_tables(const Policy& policy, const PairwiseArgs<Real>& args, F&& f) {
+  PairwiseArgs<Real> a = args;
+  std::optional<DistanceRows<Real>> rows;
+  std::optional<SpanBounds<Real>> bounds;
+  if constexpr (Policy::distance) a.dist = &rows.emplace(*policy.op, args.y_rows, args.py_rows, args.m, args.d);
+  if constexpr (skips_far_tiles<Policy>::value)
+    if (args.m > detail::tile_rows) a.bounds = &bounds.emplace(*policy.op, args.y_rows, args.py_rows, args.m, args.d);
+  f(a);
 }
 
 /// Runs `policy` over all pairs and writes its outputs.
 template <class Policy, class Real>
 void reduce_all(const Policy& policy, const PairwiseArgs<Real>& args) {
-  with_distance_rows(policy, args, [&](const PairwiseArgs<Real>& a) {
+  with_row_tables(policy, args, [&](const PairwiseArgs<Real>& a) {
     detail::tiled(policy, a, 0, a.m, [&](const typename Policy::Lanes& lanes, std::size_t i0, std::size_t len) {
       policy.finish(lanes.st, a, i0, len);
     });
@@ -47,7 +55,7 @@ template <class Policy, class Real>
 typename Policy::States reduce_rows(const Policy& policy, const PairwiseArgs<Real>& args, std::size_t j_begin,
                                     std::size_t j_end) {
   typename Policy::States st(policy, args.n);
-  with_distance_rows(policy, args, [&](const PairwiseArgs<Real>& a) {
+  with_row_tables(policy, args, [&](const PairwiseArgs<Real>& a) {
     detail::tiled(policy, a, j_begin, j_end, [&](const typename Policy::Lanes& lanes, std::size_t i0, std::size_t len) {
       policy.save(lanes.st, len, i0, st);
     });

@@ -6,6 +6,8 @@
 // (x is column-major, so lane i reads x[k*n + i]: contiguous across lanes).
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
+#include <utility>
 
 #include "pairwise/access.hpp"
 
@@ -21,6 +23,8 @@ constexpr std::size_t row_padding = 8;
 
 template <class Real>
 struct DistanceRows;
+template <class Real>
+struct SpanBounds;
 
 /// Inputs of one pairwise call. x: n x d column-major. y_rows: m x d row-major
 /// (the launcher's caller transposes once), py_rows: m x q row-major payload,
@@ -37,6 +41,8 @@ struct PairwiseArgs {
   bool skip_diagonal = false;  ///< softmax: x and y are the same set; leave out the pairs j = i
   /// y's rows as the tiles by distance take them (cpu/distance_tile.hpp); null on the other paths.
   const DistanceRows<Real>* dist = nullptr;
+  /// The boxes of y's tiles, for a softmax that skips far tiles (cpu/span_bounds.hpp); may be null.
+  const SpanBounds<Real>* bounds = nullptr;
 };
 
 namespace detail {
@@ -82,11 +88,18 @@ inline bool one_tile(std::size_t j_begin, std::size_t j_end) {
   return j_end > j_begin && j_begin / tile_rows == (j_end - 1) / tile_rows;
 }
 
+/// The start of the tile a block folds first: lanes.lead where the policy
+/// orders its tiles (cpu/span_bounds.hpp), else the first.
+template <class Lanes, class = void>
+struct has_lead : std::false_type {};
+template <class Lanes>
+struct has_lead<Lanes, std::void_t<decltype(std::declval<const Lanes&>().lead)>> : std::true_type {};
+
 /// Runs policy `pol` over every block of x rows and the y rows [j_begin,
 /// j_end); Policy::Lanes(pol, args, rows, j_begin, j_end) holds the states of
 /// one block's rows, reset(args, i0, len) starts them on the block of rows
 /// [i0, i0 + len), and after a block's last tile done(lanes, i0, len) takes
-/// them.
+/// them. A block folds its lead tile (see has_lead) first, then the others in order.
 /// Tiles sit on the absolute grid of tile_rows: a piece of a cut M that
 /// starts or ends inside a tile folds only its part of it, and a cut on the
 /// grid splits no tile, so its float tile sums are those of the uncut call.
@@ -108,11 +121,12 @@ void tiled(const Policy& policy, const PairwiseArgs<Real>& args, std::size_t j_b
       const std::size_t i0 = static_cast<std::size_t>(b) * rows;
       const std::size_t len = std::min(rows, a.n - i0);
       lanes.reset(a, i0, len);
-      for (std::size_t j0 = j_begin; j0 < j_end;) {
-        const std::size_t j1 = std::min(j_end, (j0 / tile_rows + 1) * tile_rows);
-        pol.tile(lanes, a, i0, len, j0, static_cast<int>(j1 - j0));
-        j0 = j1;
-      }
+      std::size_t lead = j_begin;
+      if constexpr (has_lead<typename Policy::Lanes>::value) lead = lanes.lead;
+      const auto tile_end = [&](std::size_t j0) { return std::min(j_end, (j0 / tile_rows + 1) * tile_rows); };
+      if (lead < j_end) pol.tile(lanes, a, i0, len, lead, static_cast<int>(tile_end(lead) - lead));
+      for (std::size_t j0 = j_begin; j0 < j_end; j0 = tile_end(j0))
+        if (j0 != lead) pol.tile(lanes, a, i0, len, j0, static_cast<int>(tile_end(j0) - j0));
       done(lanes, i0, len);
     }
   }

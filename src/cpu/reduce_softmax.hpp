@@ -20,6 +20,10 @@
 // per-lane sums live in L1. Ops with a distance form take those tiles by
 // distance instead (cpu/distance_tile.hpp), folding each run of rows into the
 // state as a tile of its own.
+//
+// Given the boxes of y's tiles (cpu/span_bounds.hpp), a block folds the tile
+// of largest logit bound first and skips the tiles whose bound lies too far
+// below every lane's running max to change its sums.
 #include <algorithm>
 #include <cstddef>
 #include <limits>
@@ -27,6 +31,7 @@
 
 #include "cpu/distance_tile.hpp"
 #include "cpu/pairwise_driver.hpp"
+#include "cpu/span_bounds.hpp"
 #include "pairwise/reductions.hpp"
 #include "pairwise/tiles.hpp"
 
@@ -70,6 +75,7 @@ struct SoftmaxPolicy {
   };
 
   static constexpr bool distance = by_distance<D, Op>;
+  static constexpr bool prunes = kernels::has_distance_form<Op>::value;  // logit g(r2) + a(py): cpu/span_bounds.hpp
 
   struct Lanes {
     States st;
@@ -79,9 +85,21 @@ struct SoftmaxPolicy {
     // (The register path uses none of these.)
     std::vector<Real> mt, mnew, shift, ts, tacc, logits;
     bool registers;  // the register path: a block's one tile writes every lane's state
-    Lanes(const SoftmaxPolicy& pol, const PairwiseArgs<Real>& a, std::size_t rows, std::size_t j_begin, std::size_t j_end)
-        : Lanes(pol, rows, j_end - j_begin, in_registers && !a.skip_diagonal && detail::one_tile(j_begin, j_end)) {
-      if constexpr (distance) db = DistanceBlock<Real>(rows, a, j_end - j_begin);
+    // Far spans (cpu/span_bounds.hpp): whether this block may skip any
+    // (bounds given, several tiles, finite coordinates), its centre, and
+    // the tile it folds first.
+    const Op* op;
+    std::vector<Real> centre;
+    std::size_t j_begin = 0, j_end = 0;
+    bool bounded = false, prune = false;
+    std::size_t lead = 0;
+    std::size_t skipped = 0;  // spans this block left out (tests read it)
+    Lanes(const SoftmaxPolicy& pol, const PairwiseArgs<Real>& a, std::size_t rows, std::size_t jb, std::size_t je)
+        : Lanes(pol, rows, je - jb, in_registers && !a.skip_diagonal && detail::one_tile(jb, je)) {
+      if constexpr (distance) db = DistanceBlock<Real>(rows, a, je - jb);
+      j_begin = lead = jb, j_end = je;
+      bounded = a.bounds && je > jb && !detail::one_tile(jb, je);  // bounds: set only where the policy prunes
+      if (bounded) centre.resize(static_cast<std::size_t>(a.d));
     }
     Lanes(const SoftmaxPolicy& pol, std::size_t rows, std::size_t m, bool reg)
         : st(pol, rows),
@@ -91,10 +109,41 @@ struct SoftmaxPolicy {
           ts(reg ? 0 : rows, Real(0)),
           tacc(reg || distance ? 0 : static_cast<std::size_t>(pol.p) * rows, Real(0)),  // by distance: the block's own
           logits(reg || distance ? 0 : std::min(m, detail::tile_rows) * rows),
-          registers(reg) {}
+          registers(reg),
+          op(pol.op) {}
     void reset(const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len) {
       if (!registers) st.clear();
       if constexpr (distance) db.load(a, i0, len);
+      skipped = 0;
+      if constexpr (prunes)
+        if (bounded) lead_span(a, i0, len);
+    }
+    /// The block's centre, and the lead tile: the one holding the span of
+    /// largest bound there. No skipping for a block with a non-finite coordinate.
+    void lead_span(const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len) {
+      bool finite = true;
+      for (int k = 0; k < a.d; ++k) {
+        const Real* xk = a.x + static_cast<std::size_t>(k) * a.n + i0;
+        Real lo = xk[0], hi = xk[0];
+        for (std::size_t l = 0; l < len; ++l) {
+          finite = finite && std::isfinite(xk[l]);
+          lo = std::min(lo, xk[l]), hi = std::max(hi, xk[l]);
+        }
+        centre[static_cast<std::size_t>(k)] = lo / 2 + hi / 2;
+      }
+      prune = finite;
+      lead = j_begin;
+      if (!finite) return;
+      const std::size_t first = j_begin / detail::span_rows, last = (j_end - 1) / detail::span_rows;
+      double best = -std::numeric_limits<double>::infinity();
+      for (std::size_t t = first; t <= last; ++t) {
+        const double u = a.bounds->at(*op, centre.data(), 1, t);
+        if (u > best) best = u, lead = std::max(j_begin, t * detail::span_rows / detail::tile_rows * detail::tile_rows);
+      }
+    }
+    /// Whether the span holding row j adds nothing (to rounding) to any lane.
+    bool far(const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j) const {
+      return a.bounds->far(*op, a.x + i0, a.n, len, st.m.data(), j / detail::span_rows);
     }
   };
 
@@ -265,7 +314,34 @@ struct SoftmaxPolicy {
     }
   }
 
+  /// A tile: its spans that may matter (all of them, without bounds), in
+  /// runs of consecutive ones, each folded as a tile of its own.
   void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
+    detail::nonempty_tile(tl);
+    const std::size_t end = j0 + static_cast<std::size_t>(tl);
+    if (!prunes || !lanes.prune) return fold(lanes, a, i0, len, j0, tl);
+    if constexpr (prunes) scan_spans(lanes, a, i0, len, j0, end);
+  }
+
+  /// The spans of [j0, end) that may matter, in runs of consecutive ones.
+  void scan_spans(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0,
+                  std::size_t end) const {
+    const auto span_end = [&](std::size_t j) { return std::min(end, (j / detail::span_rows + 1) * detail::span_rows); };
+    for (std::size_t j = j0; j < end;) {
+      if (lanes.far(a, i0, len, j)) {
+        j = span_end(j);
+        ++lanes.skipped;
+        continue;
+      }
+      std::size_t k = span_end(j);
+      while (k < end && !lanes.far(a, i0, len, k)) k = span_end(k);
+      fold(lanes, a, i0, len, j, static_cast<int>(k - j));
+      j = k;
+    }
+  }
+
+  /// Rows [j0, j0 + tl) of one tile folded into the lanes' states.
+  void fold(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
     detail::nonempty_tile(tl);
     if constexpr (distance) {
       distance_tile(lanes, a, i0, len, j0, tl);

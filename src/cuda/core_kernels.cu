@@ -1,5 +1,5 @@
 // CUDA instantiations of the core kernels: cloud linear combinations, fills,
-// conversions, random fills, column sums and centring (kernels/cloud,
+// conversions, random fills, column sums, centring and Hilbert order (kernels/cloud,
 // kernels/random), for float and double.
 #include "cloud/apply_matrix.hpp"
 #include "cloud/center.hpp"
@@ -7,6 +7,7 @@
 #include "cloud/gather.hpp"
 #include "cloud/lincomb.hpp"
 #include "cloud/row_sqdist.hpp"
+#include "cloud/spatial_order.hpp"
 #include "cuda/launch.cuh"
 #include "random/fill.hpp"
 
@@ -43,6 +44,12 @@ FLOWSAMPLER_CUDA_FOR_EACH(StridedRows<float>)
 FLOWSAMPLER_CUDA_FOR_EACH(StridedRows<double>)
 FLOWSAMPLER_CUDA_FOR_EACH(GatherRows<float>)
 FLOWSAMPLER_CUDA_FOR_EACH(GatherRows<double>)
+FLOWSAMPLER_CUDA_FOR_EACH(HilbertKeys<float>)
+FLOWSAMPLER_CUDA_FOR_EACH(HilbertKeys<double>)
+FLOWSAMPLER_CUDA_FOR_EACH(RowsInKeyOrder<float>)
+FLOWSAMPLER_CUDA_FOR_EACH(RowsInKeyOrder<double>)
+FLOWSAMPLER_CUDA_FOR_EACH(RowsFromKeyOrder<float>)
+FLOWSAMPLER_CUDA_FOR_EACH(RowsFromKeyOrder<double>)
 
 // The integrators' kernels.
 #include "integrate/stages.hpp"

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "core/launch.hpp"
 #include "core/lincomb.hpp"
 #include "core/rank_rows.hpp"
+#include "core/spatial_order.hpp"
 #include "flowsampler/core/error.hpp"
 #include "core/column_sums.hpp"
 #include "flowsampler/pairwise/pairwise.hpp"
@@ -178,7 +180,12 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
   const std::size_t n = x_in.n(), m = y_in.n();
   const Box box_x = bounding_box(ctx, x_in, "sinkhorn: x"), box_y = bounding_box(ctx, y_in, "sinkhorn: y");
   const Buffer<double> centre = centre_of(ctx, x_in);
-  const ParticleSet<Real> x = shifted(ctx, x_in, centre), y = shifted(ctx, y_in, centre);
+  // The solve runs on the clouds in Hilbert order, where the soft-mins skip
+  // far tiles (at small eps most of them); f and g go back to the caller's order at the end.
+  const detail::SpatialOrder order_x = detail::spatial_order(ctx, x_in, box_x.lo, box_x.hi),
+                             order_y = detail::spatial_order(ctx, y_in, box_y.lo, box_y.hi);
+  const ParticleSet<Real> x = detail::in_order(ctx, order_x, shifted(ctx, x_in, centre)),
+                          y = detail::in_order(ctx, order_y, shifted(ctx, y_in, centre));
   const Schedule s = eps_schedule(squared_diameter(box_x, box_y), o);
   SinkhornResult r;
   r.stages = static_cast<int>(s.eps.size());
@@ -226,6 +233,8 @@ SinkhornResult sinkhorn(const Context& ctx, const ParticleSet<Real>& x_in, const
   r.ot = average(ctx, r.f) + average(ctx, r.g);
   r.divergence = o.debias ? r.ot - (average(ctx, symmetric_potential(ctx, x, s, o)) + average(ctx, symmetric_potential(ctx, y, s, o)))
                           : std::numeric_limits<double>::quiet_NaN();
+  r.f = detail::in_input_order(ctx, order_x, std::move(r.f));
+  r.g = detail::in_input_order(ctx, order_y, std::move(r.g));
   return r;
 }
 
@@ -236,8 +245,9 @@ ParticleSet<double> sinkhorn_self_potential(const Context& ctx, const ParticleSe
   FLOWSAMPLER_EXPECTS(o.tol > 0 && o.max_iter >= 1, "sinkhorn_self: need tol > 0 and max_iter >= 1");
   expect_on(ctx, x_in, "sinkhorn_self: x");
   const Box box = bounding_box(ctx, x_in, "sinkhorn_self: x");
-  const ParticleSet<Real> x = shifted(ctx, x_in, centre_of(ctx, x_in));
-  return symmetric_potential(ctx, x, eps_schedule(squared_diameter(box, box), o), o);
+  const detail::SpatialOrder order = detail::spatial_order(ctx, x_in, box.lo, box.hi);  // as in sinkhorn()
+  const ParticleSet<Real> x = detail::in_order(ctx, order, shifted(ctx, x_in, centre_of(ctx, x_in)));
+  return detail::in_input_order(ctx, order, symmetric_potential(ctx, x, eps_schedule(squared_diameter(box, box), o), o));
 }
 
 template <class Real>

@@ -148,3 +148,54 @@ TEST(Sinkhorn, FloatAtSmallEpsAndTheDivergence) {
   o.scaling = 1;
   EXPECT_THROW(fm::sinkhorn(ctx, xd, yd, o), fs::Error);
 }
+
+// Many tiles at small eps, where the solve runs on the clouds in Hilbert
+// order and its soft-mins leave out far spans: the potentials it returns, in
+// the caller's order, must satisfy the Sinkhorn equations by double loops
+// over the original rows: P 1 = a to the tolerance (the stopping rule), P^T 1
+// = b nearly so (g is the last update, over-relaxed toward T(f)); the cost
+// is <P, C> of that plan. Also the self potential p = T(p).
+TEST(Sinkhorn, OnManyTilesAtSmallEpsThePotentialsSolveTheEquationsInTheCallersOrder) {
+  const fs::Context ctx = fs::Context::create(fs::Backend::cpu, 0, 2);
+  const std::size_t n = 1500, m = 1300;
+  const auto x = cloud<double>(ctx, n, 2, 7), y = cloud<double>(ctx, m, 2, 8, 0.5);
+  fm::SinkhornOptions o;
+  o.eps = 0.01;
+  o.tol = 1e-6;
+  o.debias = false;
+  const auto r = fm::sinkhorn(ctx, x, y, o);
+  const std::vector<double> f = r.f.to_host(), g = r.g.to_host();
+  auto c = [&](std::size_t i, std::size_t j) {
+    return std::pow(x.at(i, 0) - y.at(j, 0), 2) + std::pow(x.at(i, 1) - y.at(j, 1), 2);
+  };
+  double column_error = 0, worst_row = 0, cost = 0;
+  for (std::size_t j = 0; j < m; ++j) {
+    double col = 0;
+    for (std::size_t i = 0; i < n; ++i) col += std::exp((f[i] + g[j] - c(i, j)) / o.eps) / double(n);
+    column_error += std::fabs(col - 1) / double(m);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    double row = 0;
+    for (std::size_t j = 0; j < m; ++j) {
+      const double p = std::exp((f[i] + g[j] - c(i, j)) / o.eps) / double(m);
+      row += p, cost += p * c(i, j) / double(n);
+    }
+    worst_row += std::fabs(row - 1) / double(n);
+  }
+  EXPECT_LT(worst_row, o.tol);
+  EXPECT_LT(column_error, 10 * o.tol);
+  EXPECT_NEAR(r.cost, cost, 1e-9 * cost);
+  // The self potential p = T(p) (averaged updates), in x's order.
+  o.tol = 1e-8;
+  const std::vector<double> p = fm::sinkhorn_self_potential(ctx, x, o).to_host();
+  double worst_p = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    auto cxx = [&](std::size_t i) { return std::pow(x.at(i, 0) - x.at(j, 0), 2) + std::pow(x.at(i, 1) - x.at(j, 1), 2); };
+    double mx = -INFINITY;
+    for (std::size_t i = 0; i < n; ++i) mx = std::max(mx, (p[i] - cxx(i)) / o.eps);
+    double s = 0;
+    for (std::size_t i = 0; i < n; ++i) s += std::exp((p[i] - cxx(i)) / o.eps - mx);
+    worst_p = std::max(worst_p, std::fabs(p[j] + o.eps * (mx + std::log(s / double(n)))));
+  }
+  EXPECT_LT(worst_p, 1e-6);
+}
