@@ -90,4 +90,60 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE double fast_exp(double x) {
 #endif
 }
 
+/// exp for the softmax's shifted logits, x = logit - max <= 0 (x up to 88
+/// for float, 709 for double, is still exact; past that the result is
+/// undefined). Results below the smallest normal number are flushed to 0:
+/// beside the max's own term, 1, they are below any float sum's rounding.
+/// That lets 2^n be one exponent field (no split into two factors, no
+/// overflow select): 17 vector instructions against fast_exp's 25.
+/// Accuracy as fast_exp's (2 ulp) for x >= -87 (float) / -708 (double).
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE float fast_exp_shifted(float x) {
+#if defined(FLOWSAMPLER_ON_DEVICE)
+  return __expf(x);
+#else
+  const float magic = 12582912.0f;  // see fast_exp
+  const float t = x * 1.44269504088896341f + magic;
+  const float nf = t - magic;
+  float r = x - nf * 0.693359375f;
+  r = r - nf * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  // t's low bits hold n: its bits less magic's, plus the bias, are 2^n's exponent field.
+  const float s = detail::bit_cast<float>((detail::bit_cast<std::uint32_t>(t) - (detail::bit_cast<std::uint32_t>(magic) - 127u)) << 23);
+  return x < -87.0f ? 0.0f : p * s;  // -inf to 0; NaN stays NaN through p
+#endif
+}
+
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE double fast_exp_shifted(double x) {
+#if defined(FLOWSAMPLER_ON_DEVICE)
+  return exp(x);
+#else
+  const double magic = 6755399441055744.0;
+  const double t = x * 1.4426950408889634074 + magic;
+  const double nf = t - magic;
+  double r = x - nf * 6.93145751953125E-1;
+  r = r - nf * 1.42860682030941723212E-6;
+  double p = 1.0 / 6227020800.0;
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * (r * r) + r + 1.0;
+  const double s = detail::bit_cast<double>((detail::bit_cast<std::uint64_t>(t) - (detail::bit_cast<std::uint64_t>(magic) - 1023u)) << 52);
+  return x < -708.0 ? 0.0 : p * s;
+#endif
+}
+
 }  // namespace flowsampler::kernels

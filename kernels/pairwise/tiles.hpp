@@ -62,7 +62,7 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real softmax_shift(Real mt, Real m, Real& mnew
 template <int D, class Op, class Real, class X, class TA>
 FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_pair(const Op& op, const X& x, const Real* y, const Real* py, int d, Real shift,
                                         Real& ts, TA& tacc) {
-  const Real e = fast_exp(op.template logit<D>(x, y, py, d) - shift);
+  const Real e = fast_exp_shifted(op.template logit<D>(x, y, py, d) - shift);
   ts += e;
   op.template add<D>(x, y, py, d, e, tacc);
 }
@@ -72,7 +72,7 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_pair(const Op& op, const X& x, co
 template <int D, class Op, class Real, class X, class TA>
 FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_pair_given(const Op& op, const X& x, const Real* y, const Real* py, int d,
                                                           Real logit, Real shift, Real& ts, TA& tacc) {
-  const Real e = fast_exp(logit - shift);
+  const Real e = fast_exp_shifted(logit - shift);
   ts += e;
   op.template add<D>(x, y, py, d, e, tacc);
 }
@@ -81,7 +81,7 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_pair_given(const Op& op, const X&
 template <class Real, class CA, class TA>
 FLOWSAMPLER_HD FLOWSAMPLER_INLINE void softmax_carry(int p, Real shift, Real mnew, Real ts, const TA& tacc, Real& m, double& s,
                                          CA& carry) {
-  const double scale = static_cast<double>(fast_exp(m - shift));
+  const double scale = static_cast<double>(fast_exp_shifted(m - shift));
   s = s * scale + static_cast<double>(ts);
   FLOWSAMPLER_UNROLL for (int k = 0; k < p; ++k) carry(k) = carry(k) * scale + static_cast<double>(tacc(k));
   m = mnew;

@@ -181,14 +181,14 @@ struct SoftmaxPolicy {
     const Real mn = mt > m ? mt : m;
     const Real sh = mn == ninf ? Real(0) : mn;     // the shift of this chunk's exps
     if constexpr (!first) {
-      const Real scale = kernels::fast_exp(m - sh);  // the sums so far were taken against m (0 while m is -inf)
+      const Real scale = kernels::fast_exp_shifted(m - sh);  // the sums so far were taken against m (0 while m is -inf)
       s *= scale;
       for (int k = 0; k < P; ++k) t(k) *= scale;
     }
     m = mn;
     for (int k = 0; k < chunk_rows; ++k) {
       const int j = base + k;
-      const Real e = kernels::fast_exp(lg[k] - sh);
+      const Real e = kernels::fast_exp_shifted(lg[k] - sh);
       s += e;
       o.template add<D>(x, yt + j * D, pt + j * q, D, e, t);  // e = 0 where dropped
     }
@@ -265,7 +265,7 @@ struct SoftmaxPolicy {
         Real* wj = b.w.data() + static_cast<std::size_t>(j) * B;
 #pragma omp simd
         for (std::size_t l = 0; l < len; ++l) {
-          const Real e = kernels::fast_exp(wj[l] - sh[l]);
+          const Real e = kernels::fast_exp_shifted(wj[l] - sh[l]);
           wj[l] = e, ts[l] += e;
           if constexpr (form == kernels::PairValue::sqdist) tv[l] += e * rj[l];
         }
@@ -287,7 +287,7 @@ struct SoftmaxPolicy {
     Real* scale = lanes.mt.data();  // the max is spent: reuse its lanes for the rescale
 #pragma omp simd
     for (std::size_t l = 0; l < len; ++l) {
-      scale[l] = kernels::fast_exp(mp[l] - sh[l]);
+      scale[l] = kernels::fast_exp_shifted(mp[l] - sh[l]);
       sp[l] = sp[l] * static_cast<double>(scale[l]) + static_cast<double>(ts[l]);
       mp[l] = mn[l];
     }

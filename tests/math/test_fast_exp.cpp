@@ -57,3 +57,27 @@ TEST(FastExp, SpecialValues) {
   EXPECT_LE(ulp_error(fast_exp(-100.0f), std::exp(-100.0L)), 1.0);
   EXPECT_LE(ulp_error(fast_exp(-740.0), std::exp(-740.0L)), 1.0);
 }
+
+// The softmax's exp of shifted logits: 2 ulp from -87 (float) / -708 (double)
+// up to 88 / 709, 0 below, NaN kept.
+TEST(FastExpShifted, WithinTwoUlpOverItsRangeAndZeroBelow) {
+  using flowsampler::kernels::fast_exp_shifted;
+  double worst = 0, worst_at = 0;
+  for (float x = -87.0f; x < 88.0f; x = std::nextafter(x + std::fabs(x) * 1e-5f + 1e-7f, 100.0f)) {
+    const double e = ulp_error(fast_exp_shifted(x), std::exp((long double)x));
+    if (e > worst) worst = e, worst_at = x;
+  }
+  EXPECT_LE(worst, 2.0) << "float at x = " << worst_at;
+  worst = 0;
+  for (double x = -708.0; x < 709.0; x += 0.000731 * (1 + std::fabs(x) * 0.01)) {
+    const double e = ulp_error(fast_exp_shifted(x), std::exp((long double)x));
+    if (e > worst) worst = e, worst_at = x;
+  }
+  EXPECT_LE(worst, 2.0) << "double at x = " << worst_at;
+  for (float x : {-INFINITY, -1e30f, -1000.0f, -87.01f}) EXPECT_EQ(fast_exp_shifted(x), 0.0f) << x;
+  for (double x : {-(double)INFINITY, -1e300, -1e4, -708.01}) EXPECT_EQ(fast_exp_shifted(x), 0.0) << x;
+  EXPECT_TRUE(std::isnan(fast_exp_shifted(NAN)));
+  EXPECT_TRUE(std::isnan(fast_exp_shifted((double)NAN)));
+  EXPECT_EQ(fast_exp_shifted(0.0f), 1.0f);
+  EXPECT_EQ(fast_exp_shifted(0.0), 1.0);
+}
