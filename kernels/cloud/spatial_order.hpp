@@ -64,31 +64,19 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE std::size_t key_row(double key, std::uint64_t 
   return static_cast<std::size_t>(static_cast<std::uint64_t>(key) & mask);
 }
 
-/// out (n x d) = the rows of in in key order: out's row i is in's row key_row(key[i]).
-template <class Real>
-struct RowsInKeyOrder {
+/// The rows of in (n x d) in key order: out's row i is in's row
+/// key_row(key[i]); with Back, the inverse: out's row key_row(key[i]) is in's row i.
+template <class Real, bool Back>
+struct RowsByKey {
   Real* out;
   const Real* in;
   const double* key;
   std::size_t n;
   std::uint64_t mask;
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t e) const {
-    const std::size_t c = e / n, i = e % n;
-    out[e] = in[c * n + key_row(key[i], mask)];
-  }
-};
-
-/// The inverse: out's row key_row(key[i]) = in's row i (n x d).
-template <class Real>
-struct RowsFromKeyOrder {
-  Real* out;
-  const Real* in;
-  const double* key;
-  std::size_t n;
-  std::uint64_t mask;
-  FLOWSAMPLER_HD FLOWSAMPLER_INLINE void operator()(std::size_t e) const {
-    const std::size_t c = e / n, i = e % n;
-    out[c * n + key_row(key[i], mask)] = in[e];
+    const std::size_t c = e / n, i = e % n, from = c * n + key_row(key[i], mask);
+    if constexpr (Back) out[from] = in[e];
+    else out[e] = in[from];
   }
 };
 

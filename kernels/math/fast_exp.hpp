@@ -23,21 +23,19 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE To bit_cast(From v) {
   std::memcpy(&t, &v, sizeof t);
   return t;
 }
-}  // namespace detail
 
-FLOWSAMPLER_HD FLOWSAMPLER_INLINE float fast_exp(float x) {
-#if defined(FLOWSAMPLER_ON_DEVICE)
-  return __expf(x);
-#else
-  // No clamp ahead of the arithmetic: out-of-range x (and NaN) run through
-  // it (unsigned integer steps, so nothing overflows) and the two selects at
-  // the end give 0 and +inf; a NaN stays NaN through p. Clamping first made
-  // GCC predicate every later step on the range mask (~8 more instructions
-  // per vector in the pairwise loops).
-  const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
-  const float t = x * 1.44269504088896341f + magic;
-  const float nf = t - magic;
-  const std::int32_t n = static_cast<std::int32_t>(detail::bit_cast<std::uint32_t>(t) - detail::bit_cast<std::uint32_t>(magic));
+// Adding 1.5 * 2^23 (2^52) rounds to an integer in the low bits.
+constexpr float magic_f = 12582912.0f;
+constexpr double magic_d = 6755399441055744.0;
+constexpr std::uint32_t magic_bits_f = 0x4B400000u;             // the bits of magic_f
+constexpr std::uint64_t magic_bits_d = 0x4338000000000000ull;  // the bits of magic_d
+
+/// The core both exps share: t = x log2(e) + magic, whose low bits hold
+/// n = round(x / ln2), and the returned e^r, r = x - n ln2 (Cody–Waite in
+/// two parts), so that e^x = e^r 2^n.
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE float exp_core(float x, float& t) {
+  t = x * 1.44269504088896341f + magic_f;
+  const float nf = t - magic_f;
   float r = x - nf * 0.693359375f;
   r = r - nf * -2.12194440e-4f;
   // Cephes expf minimax polynomial on |r| <= ln2 / 2.
@@ -47,25 +45,12 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE float fast_exp(float x) {
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-  // 2^n as 2^n1 * 2^n2 keeps both factors normal for n in [-150, 129].
-  const std::int32_t n1 = n >> 1, n2 = n - n1;
-  const float s1 = detail::bit_cast<float>(static_cast<std::uint32_t>(n1 + 127) << 23);
-  const float s2 = detail::bit_cast<float>(static_cast<std::uint32_t>(n2 + 127) << 23);
-  const float res = p * s1 * s2;
-  return x < -104.0f ? 0.0f : (x > 89.0f ? __builtin_huge_valf() : res);
-#endif
+  return p * (r * r) + r + 1.0f;
 }
 
-FLOWSAMPLER_HD FLOWSAMPLER_INLINE double fast_exp(double x) {
-#if defined(FLOWSAMPLER_ON_DEVICE)
-  return exp(x);
-#else
-  // As in the float version: no clamp ahead, the range handled at the end.
-  const double magic = 6755399441055744.0;  // 1.5 * 2^52
-  const double t = x * 1.4426950408889634074 + magic;
-  const double nf = t - magic;
-  const std::int64_t n = static_cast<std::int64_t>(detail::bit_cast<std::uint64_t>(t) - detail::bit_cast<std::uint64_t>(magic));
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE double exp_core(double x, double& t) {
+  t = x * 1.4426950408889634074 + magic_d;
+  const double nf = t - magic_d;
   double r = x - nf * 6.93145751953125E-1;
   r = r - nf * 1.42860682030941723212E-6;
   // Taylor series to degree 13: remainder below 5e-18 on |r| <= ln2 / 2.
@@ -81,7 +66,39 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE double fast_exp(double x) {
   p = p * r + 1.0 / 24.0;
   p = p * r + 1.0 / 6.0;
   p = p * r + 0.5;
-  p = p * (r * r) + r + 1.0;
+  return p * (r * r) + r + 1.0;
+}
+}  // namespace detail
+
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE float fast_exp(float x) {
+#if defined(FLOWSAMPLER_ON_DEVICE)
+  return __expf(x);
+#else
+  // No clamp ahead of the arithmetic: out-of-range x (and NaN) run through
+  // it (unsigned integer steps, so nothing overflows) and the two selects at
+  // the end give 0 and +inf; a NaN stays NaN through p. Clamping first made
+  // GCC predicate every later step on the range mask (~8 more instructions
+  // per vector in the pairwise loops).
+  float t;
+  const float p = detail::exp_core(x, t);
+  const std::int32_t n = static_cast<std::int32_t>(detail::bit_cast<std::uint32_t>(t) - detail::magic_bits_f);
+  // 2^n as 2^n1 * 2^n2 keeps both factors normal for n in [-150, 129].
+  const std::int32_t n1 = n >> 1, n2 = n - n1;
+  const float s1 = detail::bit_cast<float>(static_cast<std::uint32_t>(n1 + 127) << 23);
+  const float s2 = detail::bit_cast<float>(static_cast<std::uint32_t>(n2 + 127) << 23);
+  const float res = p * s1 * s2;
+  return x < -104.0f ? 0.0f : (x > 89.0f ? __builtin_huge_valf() : res);
+#endif
+}
+
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE double fast_exp(double x) {
+#if defined(FLOWSAMPLER_ON_DEVICE)
+  return exp(x);
+#else
+  // As in the float version: no clamp ahead, the range handled at the end.
+  double t;
+  const double p = detail::exp_core(x, t);
+  const std::int64_t n = static_cast<std::int64_t>(detail::bit_cast<std::uint64_t>(t) - detail::magic_bits_d);
   const std::int64_t n1 = n >> 1, n2 = n - n1;
   const double s1 = detail::bit_cast<double>(static_cast<std::uint64_t>(n1 + 1023) << 52);
   const double s2 = detail::bit_cast<double>(static_cast<std::uint64_t>(n2 + 1023) << 52);
@@ -101,20 +118,10 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE float fast_exp_shifted(float x) {
 #if defined(FLOWSAMPLER_ON_DEVICE)
   return __expf(x);
 #else
-  const float magic = 12582912.0f;  // see fast_exp
-  const float t = x * 1.44269504088896341f + magic;
-  const float nf = t - magic;
-  float r = x - nf * 0.693359375f;
-  r = r - nf * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-  // t's low bits hold n: its bits less magic's, plus the bias, are 2^n's exponent field.
-  const float s = detail::bit_cast<float>((detail::bit_cast<std::uint32_t>(t) - (detail::bit_cast<std::uint32_t>(magic) - 127u)) << 23);
+  float t;
+  const float p = detail::exp_core(x, t);
+  // t's bits less magic's are n; plus the bias, 2^n's exponent field.
+  const float s = detail::bit_cast<float>((detail::bit_cast<std::uint32_t>(t) - (detail::magic_bits_f - 127u)) << 23);
   return x < -87.0f ? 0.0f : p * s;  // -inf to 0; NaN stays NaN through p
 #endif
 }
@@ -123,25 +130,9 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE double fast_exp_shifted(double x) {
 #if defined(FLOWSAMPLER_ON_DEVICE)
   return exp(x);
 #else
-  const double magic = 6755399441055744.0;
-  const double t = x * 1.4426950408889634074 + magic;
-  const double nf = t - magic;
-  double r = x - nf * 6.93145751953125E-1;
-  r = r - nf * 1.42860682030941723212E-6;
-  double p = 1.0 / 6227020800.0;
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * (r * r) + r + 1.0;
-  const double s = detail::bit_cast<double>((detail::bit_cast<std::uint64_t>(t) - (detail::bit_cast<std::uint64_t>(magic) - 1023u)) << 52);
+  double t;
+  const double p = detail::exp_core(x, t);
+  const double s = detail::bit_cast<double>((detail::bit_cast<std::uint64_t>(t) - (detail::magic_bits_d - 1023u)) << 52);
   return x < -708.0 ? 0.0 : p * s;
 #endif
 }

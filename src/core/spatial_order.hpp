@@ -8,6 +8,7 @@
 // per-point results back in the caller's order.
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "cloud/spatial_order.hpp"
@@ -50,22 +51,24 @@ SpatialOrder spatial_order(const Context& ctx, const ParticleSet<Real>& x, const
   return o;
 }
 
-/// x's rows in the order (x itself for the identity).
-template <class Real>
-ParticleSet<Real> in_order(const Context& ctx, const SpatialOrder& o, ParticleSet<Real> x) {
+/// x's rows in the order, or with Back a result's rows on the ordered cloud
+/// back in the caller's order (x itself for the identity).
+template <bool Back, class Real>
+ParticleSet<Real> reorder(const Context& ctx, const SpatialOrder& o, ParticleSet<Real> x) {
   if (o.identity()) return x;
   ParticleSet<Real> out(ctx, x.n(), x.d());
-  for_each(ctx, x.size(), kernels::RowsInKeyOrder<Real>{out.data(), x.data(), o.keys.data(), x.n(), o.mask});
+  for_each(ctx, x.size(), kernels::RowsByKey<Real, Back>{out.data(), x.data(), o.keys.data(), x.n(), o.mask});
   return out;
 }
 
-/// The inverse of in_order: rows of a result on the ordered cloud, back in the caller's order.
+template <class Real>
+ParticleSet<Real> in_order(const Context& ctx, const SpatialOrder& o, ParticleSet<Real> x) {
+  return reorder<false>(ctx, o, std::move(x));
+}
+
 template <class Real>
 ParticleSet<Real> in_input_order(const Context& ctx, const SpatialOrder& o, ParticleSet<Real> p) {
-  if (o.identity()) return p;
-  ParticleSet<Real> out(ctx, p.n(), p.d());
-  for_each(ctx, p.size(), kernels::RowsFromKeyOrder<Real>{out.data(), p.data(), o.keys.data(), p.n(), o.mask});
-  return out;
+  return reorder<true>(ctx, o, std::move(p));
 }
 
 }  // namespace flowsampler::detail

@@ -46,10 +46,10 @@ FLOWSAMPLER_CUDA_FOR_EACH(GatherRows<float>)
 FLOWSAMPLER_CUDA_FOR_EACH(GatherRows<double>)
 FLOWSAMPLER_CUDA_FOR_EACH(HilbertKeys<float>)
 FLOWSAMPLER_CUDA_FOR_EACH(HilbertKeys<double>)
-FLOWSAMPLER_CUDA_FOR_EACH(RowsInKeyOrder<float>)
-FLOWSAMPLER_CUDA_FOR_EACH(RowsInKeyOrder<double>)
-FLOWSAMPLER_CUDA_FOR_EACH(RowsFromKeyOrder<float>)
-FLOWSAMPLER_CUDA_FOR_EACH(RowsFromKeyOrder<double>)
+FLOWSAMPLER_CUDA_FOR_EACH(RowsByKey<float, false>)
+FLOWSAMPLER_CUDA_FOR_EACH(RowsByKey<double, false>)
+FLOWSAMPLER_CUDA_FOR_EACH(RowsByKey<float, true>)
+FLOWSAMPLER_CUDA_FOR_EACH(RowsByKey<double, true>)
 
 // The integrators' kernels.
 #include "integrate/stages.hpp"
