@@ -21,9 +21,11 @@
 // distance instead (cpu/distance_tile.hpp), folding each run of rows into the
 // state as a tile of its own.
 //
-// Given the boxes of y's tiles (cpu/span_bounds.hpp), a block folds the tile
-// of largest logit bound first and skips the tiles whose bound lies too far
-// below every lane's running max to change its sums.
+// Given bounds of the logits of y's 64-row spans (cpu/span_bounds.hpp), a
+// block folds first the tile holding the span of largest bound at its
+// centre, and leaves out the spans whose bound lies too far below every
+// lane's running max to change its sums. Exps take fast_exp_shifted: their
+// arguments, logits less a max, are <= 0.
 #include <algorithm>
 #include <cstddef>
 #include <limits>
