@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <type_traits>
 
 #include "cpu/distance_tile.hpp"
 #include "cpu/pairwise_driver.hpp"
@@ -20,14 +19,9 @@
 
 namespace flowsampler::cpu {
 
-template <class Policy, class = void>
-struct skips_far_tiles : std::false_type {};
-template <class Policy>
-struct skips_far_tiles<Policy, std::enable_if_t<Policy::prunes>> : std::true_type {};
-
 /// Calls f(args) with the tables a policy reads besides the rows: y's rows by
 /// distance (cpu/distance_tile.hpp) when it takes its tiles that way, the
-/// boxes of y's tiles (cpu/span_bounds.hpp) when it skips far ones. Built per
+/// bounds of y's spans (cpu/span_bounds.hpp) when it skips far ones. Built per
 /// call from all m rows, so every piece of a cut M sees the same ones.
 template <class Policy, class Real, class F>
 void with_row_tables(const Policy& policy, const PairwiseArgs<Real>& args, F&& f) {
@@ -35,7 +29,7 @@ void with_row_tables(const Policy& policy, const PairwiseArgs<Real>& args, F&& f
   std::optional<DistanceRows<Real>> rows;
   std::optional<SpanBounds<Real>> bounds;
   if constexpr (Policy::distance) a.dist = &rows.emplace(*policy.op, args.y_rows, args.py_rows, args.m, args.d);
-  if constexpr (skips_far_tiles<Policy>::value)
+  if constexpr (detail::skips_far_spans<Policy>::value)
     if (args.m > detail::tile_rows) a.bounds = &bounds.emplace(*policy.op, args.y_rows, args.py_rows, args.m, args.d);
   f(a);
 }

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
-#include <utility>
 
 #include "pairwise/access.hpp"
 
@@ -41,7 +40,7 @@ struct PairwiseArgs {
   bool skip_diagonal = false;  ///< softmax: x and y are the same set; leave out the pairs j = i
   /// y's rows as the tiles by distance take them (cpu/distance_tile.hpp); null on the other paths.
   const DistanceRows<Real>* dist = nullptr;
-  /// The boxes of y's tiles, for a softmax that skips far tiles (cpu/span_bounds.hpp); may be null.
+  /// The bounds of y's spans, for a softmax that skips far ones (cpu/span_bounds.hpp); may be null.
   const SpanBounds<Real>* bounds = nullptr;
 };
 
@@ -88,18 +87,18 @@ inline bool one_tile(std::size_t j_begin, std::size_t j_end) {
   return j_end > j_begin && j_begin / tile_rows == (j_end - 1) / tile_rows;
 }
 
-/// The start of the tile a block folds first: lanes.lead where the policy
-/// orders its tiles (cpu/span_bounds.hpp), else the first.
-template <class Lanes, class = void>
-struct has_lead : std::false_type {};
-template <class Lanes>
-struct has_lead<Lanes, std::void_t<decltype(std::declval<const Lanes&>().lead)>> : std::true_type {};
+/// Whether a policy skips far spans (cpu/span_bounds.hpp): Policy::prunes.
+/// Its lanes then name the tile each block folds first, lanes.lead.
+template <class Policy, class = void>
+struct skips_far_spans : std::false_type {};
+template <class Policy>
+struct skips_far_spans<Policy, std::enable_if_t<Policy::prunes>> : std::true_type {};
 
 /// Runs policy `pol` over every block of x rows and the y rows [j_begin,
 /// j_end); Policy::Lanes(pol, args, rows, j_begin, j_end) holds the states of
 /// one block's rows, reset(args, i0, len) starts them on the block of rows
 /// [i0, i0 + len), and after a block's last tile done(lanes, i0, len) takes
-/// them. A block folds its lead tile (see has_lead) first, then the others in order.
+/// them. A block folds its lead tile (see skips_far_spans) first, then the others in order.
 /// Tiles sit on the absolute grid of tile_rows: a piece of a cut M that
 /// starts or ends inside a tile folds only its part of it, and a cut on the
 /// grid splits no tile, so its float tile sums are those of the uncut call.
@@ -122,7 +121,7 @@ void tiled(const Policy& policy, const PairwiseArgs<Real>& args, std::size_t j_b
       const std::size_t len = std::min(rows, a.n - i0);
       lanes.reset(a, i0, len);
       std::size_t lead = j_begin;
-      if constexpr (has_lead<typename Policy::Lanes>::value) lead = lanes.lead;
+      if constexpr (skips_far_spans<Policy>::value) lead = lanes.lead;
       const auto tile_end = [&](std::size_t j0) { return std::min(j_end, (j0 / tile_rows + 1) * tile_rows); };
       if (lead < j_end) pol.tile(lanes, a, i0, len, lead, static_cast<int>(tile_end(lead) - lead));
       for (std::size_t j0 = j_begin; j0 < j_end; j0 = tile_end(j0))

@@ -320,9 +320,9 @@ struct SoftmaxPolicy {
   /// runs of consecutive ones, each folded as a tile of its own.
   void tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0, int tl) const {
     detail::nonempty_tile(tl);
-    const std::size_t end = j0 + static_cast<std::size_t>(tl);
-    if (!prunes || !lanes.prune) return fold(lanes, a, i0, len, j0, tl);
-    if constexpr (prunes) scan_spans(lanes, a, i0, len, j0, end);
+    if constexpr (prunes)
+      if (lanes.prune) return scan_spans(lanes, a, i0, len, j0, j0 + static_cast<std::size_t>(tl));
+    fold(lanes, a, i0, len, j0, tl);
   }
 
   /// The spans of [j0, end) that may matter, in runs of consecutive ones.

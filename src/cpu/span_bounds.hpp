@@ -34,7 +34,6 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
-#include <type_traits>
 #include <vector>
 
 #include "cpu/pairwise_driver.hpp"
@@ -116,12 +115,12 @@ struct SpanBounds {
         finite = finite && !std::isnan(a[j - j0]) && a[j - j0] < inf;  // -inf: a row of weight 0
         if (a[j - j0] > best) best = a[j - j0], top[t] = j;
       }
-      const Real* pt = py_rows + top[t] * static_cast<std::size_t>(q);
       if constexpr (quadratic) {
         usable[t] = finite && c > 0 && std::isfinite(c);
         if (usable[t] && best > -inf) fit_plane(y_rows, a.data(), j0, j1, t, mean, A, b);
       } else {
         // An op whose logit grows with the distance would make U no bound at all.
+        const Real* pt = py_rows + top[t] * static_cast<std::size_t>(q);
         usable[t] = finite && !(op.logit_of(Real(1), pt) > op.logit_of(Real(0), pt));
       }
     }
@@ -161,8 +160,7 @@ struct SpanBounds {
       tp = std::max(tp, r);  // rows of a = -inf give -inf
     }
     for (std::size_t k = 0; k < ds; ++k) b2 += bt[k] * bt[k], shift[t * ds + k] = bt[k] / (2 * c);
-    level[t] = tp + b2 / (4 * c);
-    if (!std::isfinite(level[t])) std::fill(bt, bt + ds, 0.0), std::fill(shift.begin() + t * ds, shift.begin() + (t + 1) * ds, 0.0);
+    level[t] = tp + b2 / (4 * c);  // +inf or NaN on overflow: then at() never lets the span go
   }
 
   /// U(x) for the point x (x[k * stride], k < d) against span t; +inf where

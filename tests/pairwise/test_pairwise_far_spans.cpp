@@ -181,9 +181,9 @@ void check_skipping(const Op& op, double inv_scale, bool same, int d, double min
     for (std::size_t j = 0; j < c.m; ++j) {
       const double e = std::exp(l[j] - mx);
       z += e;
+      double r2 = 0;
+      for (int q = 0; q < d; ++q) r2 += (c.xd(i, q) - c.yd(j, q)) * (c.xd(i, q) - c.yd(j, q));
       for (int k = 0; k < p; ++k) {
-        double r2 = 0;
-        for (int q = 0; q < d; ++q) r2 += (c.xd(i, q) - c.yd(j, q)) * (c.xd(i, q) - c.yd(j, q));
         const double v = p == 1 ? r2 : c.yd(j, k) - c.xd(i, k);
         mean[k * c.n + i] += e * v, scale[k * c.n + i] += e * std::fabs(v);
       }
