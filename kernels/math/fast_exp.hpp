@@ -32,15 +32,16 @@ constexpr std::uint64_t magic_bits_d = 0x4338000000000000ull;  // the bits of ma
 
 /// The core both exps share: t = x log2(e) + magic, whose low bits hold
 /// n = round(x / ln2), and the returned e^r, r = x - n ln2 (Cody–Waite in
-/// two parts), so that e^x = e^r 2^n.
-FLOWSAMPLER_HD FLOWSAMPLER_INLINE float exp_core(float x, float& t) {
+/// two parts), so that e^x = e^r 2^n. V is float, or on the host a vector of
+/// floats (cpu/vector.hpp), so that whole vectors take the same steps.
+template <class V>
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE V exp_core_float(V x, V& t) {
   t = x * 1.44269504088896341f + magic_f;
-  const float nf = t - magic_f;
-  float r = x - nf * 0.693359375f;
+  const V nf = t - magic_f;
+  V r = x - nf * 0.693359375f;
   r = r - nf * -2.12194440e-4f;
   // Cephes expf minimax polynomial on |r| <= ln2 / 2.
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
+  V p = r * 1.9875691500e-4f + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
@@ -48,14 +49,15 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE float exp_core(float x, float& t) {
   return p * (r * r) + r + 1.0f;
 }
 
-FLOWSAMPLER_HD FLOWSAMPLER_INLINE double exp_core(double x, double& t) {
+/// As exp_core_float, for double (V double or a host vector of doubles).
+template <class V>
+FLOWSAMPLER_HD FLOWSAMPLER_INLINE V exp_core_double(V x, V& t) {
   t = x * 1.4426950408889634074 + magic_d;
-  const double nf = t - magic_d;
-  double r = x - nf * 6.93145751953125E-1;
+  const V nf = t - magic_d;
+  V r = x - nf * 6.93145751953125E-1;
   r = r - nf * 1.42860682030941723212E-6;
   // Taylor series to degree 13: remainder below 5e-18 on |r| <= ln2 / 2.
-  double p = 1.0 / 6227020800.0;
-  p = p * r + 1.0 / 479001600.0;
+  V p = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
   p = p * r + 1.0 / 39916800.0;
   p = p * r + 1.0 / 3628800.0;
   p = p * r + 1.0 / 362880.0;
@@ -80,7 +82,7 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE float fast_exp(float x) {
   // GCC predicate every later step on the range mask (~8 more instructions
   // per vector in the pairwise loops).
   float t;
-  const float p = detail::exp_core(x, t);
+  const float p = detail::exp_core_float(x, t);
   const std::int32_t n = static_cast<std::int32_t>(detail::bit_cast<std::uint32_t>(t) - detail::magic_bits_f);
   // 2^n as 2^n1 * 2^n2 keeps both factors normal for n in [-150, 129].
   const std::int32_t n1 = n >> 1, n2 = n - n1;
@@ -97,7 +99,7 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE double fast_exp(double x) {
 #else
   // As in the float version: no clamp ahead, the range handled at the end.
   double t;
-  const double p = detail::exp_core(x, t);
+  const double p = detail::exp_core_double(x, t);
   const std::int64_t n = static_cast<std::int64_t>(detail::bit_cast<std::uint64_t>(t) - detail::magic_bits_d);
   const std::int64_t n1 = n >> 1, n2 = n - n1;
   const double s1 = detail::bit_cast<double>(static_cast<std::uint64_t>(n1 + 1023) << 52);
@@ -119,7 +121,7 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE float fast_exp_shifted(float x) {
   return __expf(x);
 #else
   float t;
-  const float p = detail::exp_core(x, t);
+  const float p = detail::exp_core_float(x, t);
   // t's bits less magic's are n; plus the bias, 2^n's exponent field.
   const float s = detail::bit_cast<float>((detail::bit_cast<std::uint32_t>(t) - (detail::magic_bits_f - 127u)) << 23);
   return x < -87.0f ? 0.0f : p * s;  // -inf to 0; NaN stays NaN through p
@@ -131,7 +133,7 @@ FLOWSAMPLER_HD FLOWSAMPLER_INLINE double fast_exp_shifted(double x) {
   return exp(x);
 #else
   double t;
-  const double p = detail::exp_core(x, t);
+  const double p = detail::exp_core_double(x, t);
   const double s = detail::bit_cast<double>((detail::bit_cast<std::uint64_t>(t) - (detail::magic_bits_d - 1023u)) << 52);
   return x < -708.0 ? 0.0 : p * s;
 #endif

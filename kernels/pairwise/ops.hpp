@@ -73,6 +73,15 @@ struct has_distance_form : std::false_type {};
 template <class Op>
 struct has_distance_form<Op, std::void_t<decltype(Op::pair_value)>> : std::true_type {};
 
+/// Sum ops whose pair weight is exp(r2_coef() r2) times a factor (the
+/// Gaussian kernel): weight_of(r2, py) == weight_from_exp(fast_exp(r2_coef() * r2), py)
+/// bit for bit, and weight_from_exp also takes a host vector of exps, so the
+/// CPU's wide tiles take a register block's weights whole (cpu/reduce_sum.hpp).
+template <class Op, class = void>
+struct exp_weight : std::false_type {};
+template <class Op>
+struct exp_weight<Op, std::enable_if_t<Op::exp_weight>> : std::true_type {};
+
 template <class Op, class = void>
 struct quadratic_logit : std::false_type {};
 template <class Op>
@@ -83,6 +92,12 @@ template <KernelKind K, class Real, bool Weighted>
 struct KernelSumOp {
   Radial<K, Real> kernel;
   static constexpr PairValue pair_value = PairValue::weight;
+  static constexpr bool exp_weight = K == KernelKind::gaussian;
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real r2_coef() const { return Real(-0.5) * kernel.inv_h2; }
+  template <class V>
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE V weight_from_exp(V e, const Real* py) const {
+    return Weighted ? py[0] * e : e;
+  }
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real weight_of(Real r2, const Real* py) const {
@@ -101,6 +116,13 @@ struct KernelGradSumOp {
   Radial<K, Real> kernel;
   static constexpr PairValue pair_value = PairValue::displacement;
   static constexpr bool offset_in_payload = false;
+  static constexpr bool exp_weight = K == KernelKind::gaussian;
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real r2_coef() const { return Real(-0.5) * kernel.inv_h2; }
+  template <class V>
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE V weight_from_exp(V e, const Real* py) const {
+    const V g = -kernel.inv_h2 * e;
+    return Weighted ? g * py[0] : g;
+  }
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return Weighted ? 1 : 0; }
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real displacement_coef() const { return Real(1); }
@@ -124,6 +146,12 @@ struct SvgdOp {
   Radial<KernelKind::gaussian, Real> kernel;
   static constexpr PairValue pair_value = PairValue::displacement;
   static constexpr bool offset_in_payload = true;
+  static constexpr bool exp_weight = true;
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real r2_coef() const { return Real(-0.5) * kernel.inv_h2; }
+  template <class V>
+  FLOWSAMPLER_HD FLOWSAMPLER_INLINE V weight_from_exp(V e, const Real*) const {
+    return e;
+  }
   FLOWSAMPLER_HD static constexpr int payload_dim(int d) { return d; }
   FLOWSAMPLER_HD static constexpr int value_dim(int d) { return d; }
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real displacement_coef() const { return kernel.inv_h2; }

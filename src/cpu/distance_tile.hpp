@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cpu/pairwise_driver.hpp"
+#include "cpu/vector.hpp"
 #include "pairwise/ops.hpp"
 
 namespace flowsampler::cpu {
@@ -35,15 +36,6 @@ constexpr int gemm_rows = 8;                // y rows per register block of the 
 constexpr int value_cols = 8;               // output columns per register block of the value GEMM
 constexpr std::size_t run_rows = 64;        // y rows per run: its r2 and weights (run_rows x 64 lanes) stay in L1
 constexpr double fallback_fraction = 0.25;  // r2 below this fraction of the norms' sum: pair by pair
-#if defined(__AVX512F__)
-constexpr int vector_bytes = 64;
-#elif defined(__AVX__)
-constexpr int vector_bytes = 32;
-#else
-constexpr int vector_bytes = 16;
-#endif
-template <class Real>
-constexpr std::size_t lanes_per_vector = vector_bytes / sizeof(Real);
 /// A block's lane stride: whole pairs of vectors (the GEMM's register
 /// block), the lanes past the block's rows zero.
 template <class Real>
@@ -141,35 +133,13 @@ struct DistanceBlock {
 
 namespace detail {
 
-// The kernels below run on explicit vectors of lanes (GCC/Clang vector
-// extensions) with eight named accumulators: GCC 12's outer-loop vectorizer
-// left the runtime-d versions of the same loops scalar (d = 128 ran at 0.04
-// of the FMA limit against 0.4 at the compile-time d = 64).
+// The kernels below run on explicit vectors of lanes (cpu/vector.hpp) with
+// eight named accumulators.
 static_assert(gemm_rows == 8 && value_cols == 8, "the blocks below are written out for 8");
 
+/// A register block's r2: two lane vectors by gemm_rows rows.
 template <class Real>
-struct VectorOf;
-template <>
-struct VectorOf<float> {
-  typedef float type __attribute__((vector_size(vector_bytes)));
-};
-template <>
-struct VectorOf<double> {
-  typedef double type __attribute__((vector_size(vector_bytes)));
-};
-template <class Real>
-using Vec = typename VectorOf<Real>::type;
-
-template <class Real>
-FLOWSAMPLER_INLINE Vec<Real> load(const Real* p) {
-  Vec<Real> v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-template <class Real>
-FLOWSAMPLER_INLINE void store(Real* p, Vec<Real> v) {
-  __builtin_memcpy(p, &v, sizeof v);
-}
+using R2Block = Vec<Real>[2][gemm_rows];
 
 /// |x_l - y|^2 of the points as given (centred coordinates, rounded, would
 /// lose a near pair's difference), for the r2 the GEMM form cannot be trusted with.
@@ -187,10 +157,12 @@ Real sqdist_exact(const DistanceBlock<Real>& b, std::size_t l, const Real* y, in
 /// to the next multiple of gemm_rows, read from the padding or the next run)
 /// by the GEMM form; the few r2 below a quarter of their norms' sum, or not
 /// finite, taken again pair by pair (see the top of this file). A register
-/// block is rescanned only when one of its r2 failed the test.
-template <int D, class Real>
+/// block is rescanned only when one of its r2 failed the test. Each register
+/// block of r2 goes to block(r2, l0, j, valid): lanes l0.., the run's rows
+/// j.., of which the first `valid` are real.
+template <int D, class Real, class Block>
 void sqdist_rows(DistanceBlock<Real>& b, std::size_t len, const Real* y, const Real* yn, const Real* y_raw, int rows,
-                 int d) {
+                 int d, Block&& block) {
   constexpr std::size_t W = lanes_per_vector<Real>;
   const int ds = kernels::dim<D>(d);
   const std::size_t B = b.B, ys = static_cast<std::size_t>(ds);
@@ -215,30 +187,37 @@ void sqdist_rows(DistanceBlock<Real>& b, std::size_t len, const Real* y, const R
       const Vec<Real> g[2][gemm_rows] = {{a0, a1, a2, a3, a4, a5, a6, a7}, {b0, b1, b2, b3, b4, b5, b6, b7}};
       // Lanes past len hold x = 0 (then r2 = |y|^2 passes); rows past
       // `valid` may fail and cost a needless rescan.
+      R2Block<Real> v;
       decltype(g[0][0] < g[0][0]) bad{};
       for (std::size_t h = 0; h < 2; ++h) {
         const Vec<Real> xn = load(b.xn.data() + l0 + h * W);
         for (int r = 0; r < gemm_rows; ++r) {
           const Vec<Real> norms = xn + yn[j + r];
-          const Vec<Real> v = norms - Real(2) * g[h][r];
-          store(rj + static_cast<std::size_t>(r) * B + l0 + h * W, v);
-          bad |= ~(v >= frac * norms);  // set for NaN too
+          v[h][r] = norms - Real(2) * g[h][r];
+          bad |= ~(v[h][r] >= frac * norms);  // set for NaN too
         }
       }
       bool any = false;
       for (std::size_t e = 0; e < W; ++e) any |= bad[e] != 0;
-      if (!any) continue;
-      for (int r = 0; r < valid; ++r)
-        for (std::size_t l = l0; l < std::min(len, l0 + 2 * W); ++l) {
-          Real& v = rj[static_cast<std::size_t>(r) * B + l];
-          if (!(v >= frac * (b.xn[l] + yn[j + r])))
-            v = sqdist_exact<D>(b, l, y_raw + static_cast<std::size_t>(j + r) * ys, d);
-        }
+      if (any) {
+        for (int r = 0; r < gemm_rows; ++r)
+          for (std::size_t h = 0; h < 2; ++h) store(rj + static_cast<std::size_t>(r) * B + l0 + h * W, v[h][r]);
+        for (int r = 0; r < valid; ++r)
+          for (std::size_t l = l0; l < std::min(len, l0 + 2 * W); ++l) {
+            Real& e = rj[static_cast<std::size_t>(r) * B + l];
+            if (!(e >= frac * (b.xn[l] + yn[j + r])))
+              e = sqdist_exact<D>(b, l, y_raw + static_cast<std::size_t>(j + r) * ys, d);
+          }
+        for (int r = 0; r < gemm_rows; ++r)
+          for (std::size_t h = 0; h < 2; ++h) v[h][r] = load(rj + static_cast<std::size_t>(r) * B + l0 + h * W);
+      }
+      block(v, l0, j, valid);
     }
   }
 }
 
-/// tacc[k * B + l] += sum_j w[j * B + l] v[j * vcols + k] over `rows` rows.
+/// tacc[k * B + l] += sum_j w[j * B + l] v[j * vcols + k] over `rows` rows:
+/// two lane vectors by 8 columns, so that 10 loads feed 16 FMAs.
 template <class Real>
 void weighted_rows(DistanceBlock<Real>& b, std::size_t len, const Real* v, int rows, int vcols) {
   constexpr std::size_t W = lanes_per_vector<Real>;
@@ -246,39 +225,60 @@ void weighted_rows(DistanceBlock<Real>& b, std::size_t len, const Real* v, int r
   for (int k0 = 0; k0 < vcols; k0 += value_cols) {
     const Real* vk = v + k0;
     Real* t = b.tacc.data() + static_cast<std::size_t>(k0) * B;
-    for (std::size_t l0 = 0; l0 < len; l0 += W) {
+    for (std::size_t l0 = 0; l0 < len; l0 += 2 * W) {
       const Real* wl = b.w.data() + l0;
-      Vec<Real> s0{}, s1{}, s2{}, s3{}, s4{}, s5{}, s6{}, s7{};
+      Vec<Real> a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
+      Vec<Real> b0{}, b1{}, b2{}, b3{}, b4{}, b5{}, b6{}, b7{};
       for (int j = 0; j < rows; ++j) {
-        const Vec<Real> wv = load(wl + static_cast<std::size_t>(j) * B);
+        const Vec<Real> wa = load(wl + static_cast<std::size_t>(j) * B), wb = load(wl + static_cast<std::size_t>(j) * B + W);
         const Real* vj = vk + static_cast<std::size_t>(j) * vs;
-        s0 += wv * vj[0], s1 += wv * vj[1], s2 += wv * vj[2], s3 += wv * vj[3];
-        s4 += wv * vj[4], s5 += wv * vj[5], s6 += wv * vj[6], s7 += wv * vj[7];
+        const Real v0 = vj[0], v1 = vj[1], v2 = vj[2], v3 = vj[3], v4 = vj[4], v5 = vj[5], v6 = vj[6], v7 = vj[7];
+        a0 += wa * v0, a1 += wa * v1, a2 += wa * v2, a3 += wa * v3, a4 += wa * v4, a5 += wa * v5, a6 += wa * v6, a7 += wa * v7;
+        b0 += wb * v0, b1 += wb * v1, b2 += wb * v2, b3 += wb * v3, b4 += wb * v4, b5 += wb * v5, b6 += wb * v6, b7 += wb * v7;
       }
       Real* o = t + l0;
-      const Vec<Real> s[value_cols] = {s0, s1, s2, s3, s4, s5, s6, s7};
-      for (int c = 0; c < value_cols; ++c) store(o + c * B, load(o + c * B) + s[c]);
+      const Vec<Real> s[2][value_cols] = {{a0, a1, a2, a3, a4, a5, a6, a7}, {b0, b1, b2, b3, b4, b5, b6, b7}};
+      for (std::size_t h = 0; h < 2; ++h)
+        for (int c = 0; c < value_cols; ++c) store(o + c * B + h * W, load(o + c * B + h * W) + s[h][c]);
     }
   }
 }
 
 }  // namespace detail
 
-/// Calls f(s0, rows) for each run [s0, s0 + rows) of the tile [j0, j0 + tl)
-/// with the run's r2 in b.r2. Runs sit on the absolute grid of run_rows, so a
-/// cut of M on the tile grid gives the same runs as the uncut call.
-template <int D, class Real, class F>
-void for_each_run(DistanceBlock<Real>& b, const PairwiseArgs<Real>& a, std::size_t len, std::size_t j0, int tl, F&& f) {
+/// Calls f(s0, rows) for each run [s0, s0 + rows) of the tile [j0, j0 + tl),
+/// after block(r2, s0, l0, j, valid) has taken each of the run's register
+/// blocks (see detail::sqdist_rows). Runs sit on the absolute grid of
+/// run_rows, so a cut of M on the tile grid gives the same runs, and the same
+/// register blocks, as the uncut call.
+template <int D, class Real, class Block, class F>
+void for_each_run(DistanceBlock<Real>& b, const PairwiseArgs<Real>& a, std::size_t len, std::size_t j0, int tl,
+                  Block&& block, F&& f) {
   const DistanceRows<Real>& dr = *a.dist;
   const std::size_t ds = static_cast<std::size_t>(a.d), j_end = j0 + static_cast<std::size_t>(tl);
   for (std::size_t s0 = j0; s0 < j_end;) {
     const std::size_t s1 = std::min(j_end, (s0 / detail::run_rows + 1) * detail::run_rows);
     const int rows = static_cast<int>(s1 - s0);
     const Real* y = dr.y.data() + s0 * ds;
-    detail::sqdist_rows<D>(b, len, y, dr.yn.data() + s0, dr.raw + s0 * ds, rows, a.d);
+    detail::sqdist_rows<D>(
+        b, len, y, dr.yn.data() + s0, dr.raw + s0 * ds, rows, a.d,
+        [&](const detail::R2Block<Real>& v, std::size_t l0, int j, int valid) { block(v, s0, l0, j, valid); });
     f(s0, rows);
     s0 = s1;
   }
+}
+
+/// As above with the run's r2 in b.r2 (row j of the run at j * B) when f runs.
+template <int D, class Real, class F>
+void for_each_run(DistanceBlock<Real>& b, const PairwiseArgs<Real>& a, std::size_t len, std::size_t j0, int tl, F&& f) {
+  constexpr std::size_t W = detail::lanes_per_vector<Real>;
+  Real* r2 = b.r2.data();
+  const std::size_t B = b.B;
+  const auto keep = [r2, B](const detail::R2Block<Real>& v, std::size_t, std::size_t l0, int j, int) {
+    for (int r = 0; r < detail::gemm_rows; ++r)
+      for (std::size_t h = 0; h < 2; ++h) detail::store(r2 + static_cast<std::size_t>(j + r) * B + l0 + h * W, v[h][r]);
+  };
+  for_each_run<D>(b, a, len, j0, tl, keep, f);
 }
 
 }  // namespace flowsampler::cpu

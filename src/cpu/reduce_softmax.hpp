@@ -105,14 +105,16 @@ struct SoftmaxPolicy {
     }
     Lanes(const SoftmaxPolicy& pol, std::size_t rows, std::size_t m, bool reg)
         : st(pol, rows),
-          mt(reg ? 0 : rows),
-          mnew(reg ? 0 : rows),
-          shift(reg ? 0 : rows),
-          ts(reg ? 0 : rows, Real(0)),
+          mt(reg ? 0 : lane_count(rows), -std::numeric_limits<Real>::infinity()),
+          mnew(reg ? 0 : lane_count(rows)),
+          shift(reg ? 0 : lane_count(rows)),
+          ts(reg ? 0 : lane_count(rows), Real(0)),
           tacc(reg || distance ? 0 : static_cast<std::size_t>(pol.p) * rows, Real(0)),  // by distance: the block's own
           logits(reg || distance ? 0 : std::min(m, detail::tile_rows) * rows),
           registers(reg),
           op(pol.op) {}
+    /// By distance the run's sweeps take whole vectors of a block's padded lanes.
+    static std::size_t lane_count(std::size_t rows) { return distance ? detail::padded_lanes<Real>(rows) : rows; }
     void reset(const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len) {
       if (!registers) st.clear();
       if constexpr (distance) db.load(a, i0, len);
@@ -232,6 +234,10 @@ struct SoftmaxPolicy {
   /// A tile by distance, one run of rows at a time: the run's logits (self
   /// pairs -inf), their max, the exps in place, the weighted value rows, and
   /// the run folded into the state with the displacement's x term in double.
+  /// Quadratic logits (kernels::quadratic_logit: r2_coef() r2 plus the logit
+  /// at r2 = 0) are taken, with their max, from each register block of r2 as
+  /// the GEMM leaves it, so the run's r2 goes to memory only where the value
+  /// needs it (the sqdist form). lanes.mt is -inf at the start of each run.
   void distance_tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0,
                      int tl) const {
     constexpr Real ninf = -std::numeric_limits<Real>::infinity();
@@ -242,23 +248,7 @@ struct SoftmaxPolicy {
     const std::size_t q = static_cast<std::size_t>(Op::payload_dim(a.d));
     Real *mp = lanes.st.m.data(), *mtp = lanes.mt.data(), *mn = lanes.mnew.data(), *sh = lanes.shift.data();
     Real* ts = b.tsum.data();
-    for_each_run<D>(b, a, len, j0, tl, [&](std::size_t s0, int rows) {
-      std::fill(lanes.mt.begin(), lanes.mt.end(), ninf);
-      for (int j = 0; j < rows; ++j) {
-        const Real* py = a.py_rows + (s0 + static_cast<std::size_t>(j)) * q;
-        const Real* rj = b.r2.data() + static_cast<std::size_t>(j) * B;
-        Real* wj = b.w.data() + static_cast<std::size_t>(j) * B;
-#pragma omp simd
-        for (std::size_t l = 0; l < len; ++l) wj[l] = o.logit_of(rj[l], py);
-      }
-      const std::size_t s1 = s0 + static_cast<std::size_t>(rows);
-      if (a.skip_diagonal)
-        for (std::size_t g = std::max(i0, s0); g < std::min(i0 + len, s1); ++g) b.w[(g - s0) * B + (g - i0)] = ninf;
-      for (int j = 0; j < rows; ++j) {
-        const Real* wj = b.w.data() + static_cast<std::size_t>(j) * B;
-#pragma omp simd
-        for (std::size_t l = 0; l < len; ++l) mtp[l] = wj[l] > mtp[l] ? wj[l] : mtp[l];
-      }
+    const auto exps = [&](std::size_t s0, int rows) {
 #pragma omp simd
       for (std::size_t l = 0; l < len; ++l) sh[l] = kernels::softmax_shift(mtp[l], mp[l], mn[l]), ts[l] = Real(0);
       Real* tv = lanes.ts.data();  // the sqdist form's sum of e r2
@@ -275,11 +265,54 @@ struct SoftmaxPolicy {
       if constexpr (form == kernels::PairValue::displacement)
         detail::weighted_rows(b, len, a.dist->v.data() + s0 * static_cast<std::size_t>(a.dist->vcols), rows, a.dist->vcols);
       fold_run(lanes, len);
-    });
+    };
+    if constexpr (kernels::quadratic_logit<Op>::value) {
+      constexpr std::size_t W = detail::lanes_per_vector<Real>;
+      const Real coef = o.r2_coef();
+      Real *w = b.w.data(), *r2 = b.r2.data();
+      const auto block = [&](const detail::R2Block<Real>& v, std::size_t s0, std::size_t l0, int j, int valid) {
+        detail::Vec<Real> mx[2] = {detail::load(mtp + l0), detail::load(mtp + l0 + W)};
+        for (int r = 0; r < detail::gemm_rows; ++r) {
+          if (r == valid) break;
+          const std::size_t row = static_cast<std::size_t>(j + r);
+          const Real offset = o.logit_of(Real(0), a.py_rows + (s0 + row) * q);
+          for (std::size_t h = 0; h < 2; ++h) {
+            detail::Vec<Real> logit = coef * v[h][r] + offset;
+            const std::size_t lane = s0 + row - i0;  // the lane whose x row is this y row
+            if (a.skip_diagonal && s0 + row >= i0 && lane >= l0 + h * W && lane < l0 + (h + 1) * W)
+              logit[lane - l0 - h * W] = ninf;
+            detail::store(w + row * B + l0 + h * W, logit);
+            if constexpr (form == kernels::PairValue::sqdist) detail::store(r2 + row * B + l0 + h * W, v[h][r]);
+            mx[h] = logit > mx[h] ? logit : mx[h];
+          }
+        }
+        detail::store(mtp + l0, mx[0]), detail::store(mtp + l0 + W, mx[1]);
+      };
+      for_each_run<D>(b, a, len, j0, tl, block, exps);
+    } else {
+      for_each_run<D>(b, a, len, j0, tl, [&](std::size_t s0, int rows) {
+        for (int j = 0; j < rows; ++j) {
+          const Real* py = a.py_rows + (s0 + static_cast<std::size_t>(j)) * q;
+          const Real* rj = b.r2.data() + static_cast<std::size_t>(j) * B;
+          Real* wj = b.w.data() + static_cast<std::size_t>(j) * B;
+#pragma omp simd
+          for (std::size_t l = 0; l < len; ++l) wj[l] = o.logit_of(rj[l], py);
+        }
+        const std::size_t s1 = s0 + static_cast<std::size_t>(rows);
+        if (a.skip_diagonal)
+          for (std::size_t g = std::max(i0, s0); g < std::min(i0 + len, s1); ++g) b.w[(g - s0) * B + (g - i0)] = ninf;
+        for (int j = 0; j < rows; ++j) {
+          const Real* wj = b.w.data() + static_cast<std::size_t>(j) * B;
+#pragma omp simd
+          for (std::size_t l = 0; l < len; ++l) mtp[l] = wj[l] > mtp[l] ? wj[l] : mtp[l];
+        }
+        exps(s0, rows);
+      });
+    }
   }
 
   /// Folds a run's sums (b.tsum, and b.tacc or lanes.ts) into the state
-  /// against the run's shift, and clears them.
+  /// against the run's shift, clears them, and sets the run max back to -inf.
   void fold_run(Lanes& lanes, std::size_t len) const {
     DistanceBlock<Real>& b = lanes.db;
     const std::size_t B = b.B;
@@ -314,6 +347,7 @@ struct SoftmaxPolicy {
         tv[l] = Real(0);
       }
     }
+    std::fill(lanes.mt.begin(), lanes.mt.end(), -std::numeric_limits<Real>::infinity());  // the next run's max
   }
 
   /// A tile: its spans that may matter (all of them, without bounds), in

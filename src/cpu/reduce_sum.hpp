@@ -56,7 +56,9 @@ struct SumPolicy {
 
   /// A tile by distance: per run of rows the pairs' weights (and, for
   /// displacement ops, the weighted value rows), then the tile's sums into
-  /// the carry, the displacement's x term in double.
+  /// the carry, the displacement's x term in double. Ops whose weight is an
+  /// exp of r2 (kernels::exp_weight) take each register block's weights in
+  /// registers as the GEMM leaves them: the run's r2 never goes to memory.
   void distance_tile(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t len, std::size_t j0, int tl) const {
     const Op& o = *op;
     DistanceBlock<Real>& b = lanes.db;
@@ -64,21 +66,45 @@ struct SumPolicy {
     const std::size_t q = static_cast<std::size_t>(Op::payload_dim(a.d));
     constexpr kernels::PairValue form = Op::pair_value;
     Real* ts = b.tsum.data();
-    for_each_run<D>(b, a, len, j0, tl, [&](std::size_t s0, int rows) {
-      for (int j = 0; j < rows; ++j) {
-        const Real* py = a.py_rows + (s0 + static_cast<std::size_t>(j)) * q;
-        const Real* rj = b.r2.data() + static_cast<std::size_t>(j) * B;
-        Real* wj = b.w.data() + static_cast<std::size_t>(j) * B;
-#pragma omp simd
-        for (std::size_t l = 0; l < len; ++l) {
-          const Real w = o.weight_of(rj[l], py);
-          wj[l] = w;
-          ts[l] += form == kernels::PairValue::sqdist ? w * rj[l] : w;
-        }
-      }
+    const auto values = [&](std::size_t s0, int rows) {
       if constexpr (form == kernels::PairValue::displacement)
         detail::weighted_rows(b, len, a.dist->v.data() + s0 * static_cast<std::size_t>(a.dist->vcols), rows, a.dist->vcols);
-    });
+    };
+    if constexpr (kernels::exp_weight<Op>::value) {
+      constexpr std::size_t W = detail::lanes_per_vector<Real>;
+      const Real coef = o.r2_coef();
+      Real* w = b.w.data();
+      const auto block = [&](const detail::R2Block<Real>& v, std::size_t s0, std::size_t l0, int j, int valid) {
+        detail::Vec<Real> sum[2] = {};
+        for (int r = 0; r < detail::gemm_rows; ++r) {
+          if (r == valid) break;
+          const Real* py = a.py_rows + (s0 + static_cast<std::size_t>(j + r)) * q;
+          for (std::size_t h = 0; h < 2; ++h) {
+            const detail::Vec<Real> e = o.weight_from_exp(detail::exp_vec<Real>(coef * v[h][r]), py);
+            sum[h] += form == kernels::PairValue::sqdist ? e * v[h][r] : e;
+            if constexpr (form == kernels::PairValue::displacement)
+              detail::store(w + static_cast<std::size_t>(j + r) * B + l0 + h * W, e);
+          }
+        }
+        for (std::size_t h = 0; h < 2; ++h) detail::store(ts + l0 + h * W, detail::load(ts + l0 + h * W) + sum[h]);
+      };
+      for_each_run<D>(b, a, len, j0, tl, block, values);
+    } else {
+      for_each_run<D>(b, a, len, j0, tl, [&](std::size_t s0, int rows) {
+        for (int j = 0; j < rows; ++j) {
+          const Real* py = a.py_rows + (s0 + static_cast<std::size_t>(j)) * q;
+          const Real* rj = b.r2.data() + static_cast<std::size_t>(j) * B;
+          Real* wj = b.w.data() + static_cast<std::size_t>(j) * B;
+#pragma omp simd
+          for (std::size_t l = 0; l < len; ++l) {
+            const Real w = o.weight_of(rj[l], py);
+            wj[l] = w;
+            ts[l] += form == kernels::PairValue::sqdist ? w * rj[l] : w;
+          }
+        }
+        values(s0, rows);
+      });
+    }
     double* cp = lanes.st.carry.data();
     if constexpr (form == kernels::PairValue::displacement) {
       const double coef = static_cast<double>(o.displacement_coef());

@@ -302,7 +302,7 @@ TEST(Drifts, ScoreEstimatesRefuseBandwidthsTooSmallToComputeWith) {
 
 TEST(Drifts, SvgdFusedPassMatchesTheDenseFormula) {
   for (std::size_t n : {1u, 37u, 600u})
-    for (std::size_t d : {1u, 2u, 5u})
+    for (std::size_t d : {1u, 2u, 5u, 12u})  // 12: the tiles by distance (cpu/distance_tile.hpp)
       for (double h : {0.4, 1.3}) {
         check_svgd_against_dense_loop<double>(n, d, h, 1e-12);
         check_svgd_against_dense_loop<float>(n, d, h, 2e-6);

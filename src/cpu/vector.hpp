@@ -1,0 +1,130 @@
+#pragma once
+// Explicit vectors of lanes (GCC/Clang vector extensions) for the CPU's wide
+// tiles (cpu/distance_tile.hpp), and exp on a whole vector.
+//
+// Why not `#pragma omp simd` loops: GCC 12's outer-loop vectorizer left the
+// runtime-d versions of the distance GEMM scalar (d = 128 ran at 0.04 of the
+// FMA limit against 0.4 at the compile-time d = 64), and a lane loop over a
+// register block's exps, fused after the GEMM, came out slower than the two
+// passes it replaced.
+//
+// exp_vec(x) equals fast_exp(x) (math/fast_exp.hpp) bit for bit: the same
+// reduction and polynomial (detail::exp_core_float/double), then 2^n applied
+// by one vscalef where AVX-512 has it, else by the scalar code's two exponent
+// fields; both round once, so normal and subnormal results agree
+// (tests/pairwise/test_pairwise_wide.cpp checks every float exponent range).
+#include <cstdint>
+#include <limits>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "hd.hpp"
+#include "math/fast_exp.hpp"
+
+namespace flowsampler::cpu::detail {
+
+#if defined(__AVX512F__)
+constexpr int vector_bytes = 64;
+#elif defined(__AVX__)
+constexpr int vector_bytes = 32;
+#else
+constexpr int vector_bytes = 16;
+#endif
+template <class Real>
+constexpr std::size_t lanes_per_vector = vector_bytes / sizeof(Real);
+
+template <class Real>
+struct VectorOf;
+template <>
+struct VectorOf<float> {
+  typedef float type __attribute__((vector_size(vector_bytes)));
+  typedef std::int32_t bits __attribute__((vector_size(vector_bytes)));
+};
+template <>
+struct VectorOf<double> {
+  typedef double type __attribute__((vector_size(vector_bytes)));
+  typedef std::int64_t bits __attribute__((vector_size(vector_bytes)));
+};
+template <class Real>
+using Vec = typename VectorOf<Real>::type;
+template <class Real>
+using VecBits = typename VectorOf<Real>::bits;
+
+template <class Real>
+FLOWSAMPLER_INLINE Vec<Real> load(const Real* p) {
+  Vec<Real> v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class Real>
+FLOWSAMPLER_INLINE void store(Real* p, Vec<Real> v) {
+  __builtin_memcpy(p, &v, sizeof v);
+}
+template <class To, class From>
+FLOWSAMPLER_INLINE To vector_cast(From v) {
+  static_assert(sizeof(To) == sizeof(From), "same width");
+  To t;
+  __builtin_memcpy(&t, &v, sizeof t);
+  return t;
+}
+
+/// The reduction's t and e^r of exp_core, for either precision.
+FLOWSAMPLER_INLINE Vec<float> exp_core(Vec<float> x, Vec<float>& t) { return kernels::detail::exp_core_float(x, t); }
+FLOWSAMPLER_INLINE Vec<double> exp_core(Vec<double> x, Vec<double>& t) { return kernels::detail::exp_core_double(x, t); }
+
+template <class Real>
+struct ExpBits;
+template <>
+struct ExpBits<float> {
+  static constexpr std::int32_t magic = static_cast<std::int32_t>(kernels::detail::magic_bits_f), bias = 127, shift = 23;
+  static constexpr float low = -104.0f, high = 89.0f;  // fast_exp's range: 0 below, +inf above
+};
+template <>
+struct ExpBits<double> {
+  static constexpr std::int64_t magic = static_cast<std::int64_t>(kernels::detail::magic_bits_d), bias = 1023,
+                                shift = 52;
+  static constexpr double low = -746.0, high = 710.0;
+};
+
+/// p 2^n, n in t's low bits, as fast_exp builds it: 2^n1 2^n2, both normal.
+template <class Real>
+FLOWSAMPLER_INLINE Vec<Real> scale_by_fields(Vec<Real> p, Vec<Real> t) {
+  using B = ExpBits<Real>;
+  const VecBits<Real> n = vector_cast<VecBits<Real>>(t) - B::magic;
+  const VecBits<Real> n1 = n >> 1, n2 = n - n1;
+  return p * vector_cast<Vec<Real>>((n1 + B::bias) << B::shift) * vector_cast<Vec<Real>>((n2 + B::bias) << B::shift);
+}
+
+#if defined(__AVX512F__)
+/// p 2^nf in one instruction (nf an integer in floating point). The masked
+/// form with every lane set: the plain one's undefined pass-through trips
+/// GCC 12's -Wmaybe-uninitialized.
+FLOWSAMPLER_INLINE Vec<float> scale_by_scalef(Vec<float> p, Vec<float> nf) {
+  return _mm512_mask_scalef_ps(p, static_cast<__mmask16>(-1), p, nf);
+}
+FLOWSAMPLER_INLINE Vec<double> scale_by_scalef(Vec<double> p, Vec<double> nf) {
+  return _mm512_mask_scalef_pd(p, static_cast<__mmask8>(-1), p, nf);
+}
+#endif
+
+template <class Real>
+constexpr Real magic = sizeof(Real) == 4 ? Real(kernels::detail::magic_f) : Real(kernels::detail::magic_d);
+
+/// fast_exp on every lane of x, bit for bit (see the top of this file).
+template <class Real>
+FLOWSAMPLER_INLINE Vec<Real> exp_vec(Vec<Real> x) {
+  Vec<Real> t{};
+  const Vec<Real> p = exp_core(x, t);
+#if defined(__AVX512F__)
+  const Vec<Real> r = scale_by_scalef(p, t - magic<Real>);
+#else
+  const Vec<Real> r = scale_by_fields<Real>(p, t);
+#endif
+  using B = ExpBits<Real>;
+  const Vec<Real> zero{}, inf = zero + std::numeric_limits<Real>::infinity();
+  return x < B::low ? zero : (x > B::high ? inf : r);
+}
+
+}  // namespace flowsampler::cpu::detail
