@@ -82,6 +82,13 @@ struct exp_weight : std::false_type {};
 template <class Op>
 struct exp_weight<Op, std::enable_if_t<Op::exp_weight>> : std::true_type {};
 
+/// Whether a softmax op's pairs add to its value (all but a soft-min asked
+/// for its lse alone): Op::adds_value where the op says, else true.
+template <class Op, class = void>
+struct adds_value : std::true_type {};
+template <class Op>
+struct adds_value<Op, std::enable_if_t<!Op::adds_value>> : std::false_type {};
+
 template <class Op, class = void>
 struct quadratic_logit : std::false_type {};
 template <class Op>
@@ -193,14 +200,15 @@ struct MeanShiftOp {
 /// Soft-min of the squared distance (entropic OT's c-transform): logit
 /// -|x - y|^2 / eps + log w_j (payload column 0), value |x - y|^2 (1 output:
 /// the softmax-weighted mean cost of each row). Without `Mean` the pair adds
-/// nothing to the value (Sinkhorn's iterations need only the lse: the pass
-/// then skips the distance's second evaluation), and the output is 0 except
+/// nothing to the value (adds_value; Sinkhorn's iterations need only the lse:
+/// the pass then skips the distance's second evaluation), and the output is 0 except
 /// where the tiles go by distance (d > 8 on the CPU), which fill it anyway.
 template <class Real, bool Mean = true>
 struct SoftminSqDistOp {
   Real neg_inv_eps;  // -1 / eps
   static constexpr PairValue pair_value = PairValue::sqdist;
   static constexpr bool quadratic_logit = true;
+  static constexpr bool adds_value = Mean;
   FLOWSAMPLER_HD FLOWSAMPLER_INLINE Real r2_coef() const { return neg_inv_eps; }
   FLOWSAMPLER_HD static constexpr int payload_dim(int) { return 1; }
   FLOWSAMPLER_HD static constexpr int value_dim(int) { return 1; }

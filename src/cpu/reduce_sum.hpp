@@ -145,11 +145,7 @@ struct SumPolicy {
     for (std::size_t l0 = 0; l0 < len; l0 += 2 * W) {
       const std::size_t lanes_here = std::min(2 * W, len - l0);
       V xv[2][D], acc[2][P];
-      for (int k = 0; k < D; ++k) {
-        Real in[2 * W] = {};  // the block's last lanes past len: 0
-        std::copy_n(a.x + static_cast<std::size_t>(k) * a.n + i0 + l0, lanes_here, in);
-        xv[0][k] = detail::load(in), xv[1][k] = detail::load(in + W);
-      }
+      detail::load_lanes<D>(a.x + i0 + l0, a.n, lanes_here, xv);
       for (int h = 0; h < 2; ++h)
         for (int k = 0; k < P; ++k) acc[h][k] = V{};
       for (int j = 0; j < tl; ++j) {

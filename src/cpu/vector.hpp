@@ -13,6 +13,7 @@
 // by one vscalef where AVX-512 has it, else by the scalar code's two exponent
 // fields; both round once, so normal and subnormal results agree
 // (tests/pairwise/test_pairwise_wide.cpp checks every float exponent range).
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 
@@ -62,6 +63,18 @@ template <class Real>
 FLOWSAMPLER_INLINE void store(Real* p, Vec<Real> v) {
   __builtin_memcpy(p, &v, sizeof v);
 }
+/// Two vectors of lanes of each of D columns (column k at x + k * stride),
+/// from `count` <= 2 W lanes; the lanes past count 0.
+template <int D, class Real>
+FLOWSAMPLER_INLINE void load_lanes(const Real* x, std::size_t stride, std::size_t count, Vec<Real> (&xv)[2][D]) {
+  constexpr std::size_t W = lanes_per_vector<Real>;
+  for (int k = 0; k < D; ++k) {
+    Real in[2 * W] = {};
+    for (std::size_t l = 0; l < count; ++l) in[l] = x[static_cast<std::size_t>(k) * stride + l];
+    xv[0][k] = load(in), xv[1][k] = load(in + W);
+  }
+}
+
 template <class To, class From>
 FLOWSAMPLER_INLINE To vector_cast(From v) {
   static_assert(sizeof(To) == sizeof(From), "same width");
