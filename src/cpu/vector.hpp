@@ -75,6 +75,19 @@ FLOWSAMPLER_INLINE void load_lanes(const Real* x, std::size_t stride, std::size_
   }
 }
 
+/// Whether any lane of a comparison's result is set: one test instruction
+/// under AVX-512 (GCC 12 turns the lane loop into a chain of extracts).
+template <class Mask>
+FLOWSAMPLER_INLINE bool any_lane(Mask m) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(m[0]) == 4) return _mm512_test_epi32_mask(reinterpret_cast<__m512i>(m), reinterpret_cast<__m512i>(m)) != 0;
+  if constexpr (sizeof(m[0]) == 8) return _mm512_test_epi64_mask(reinterpret_cast<__m512i>(m), reinterpret_cast<__m512i>(m)) != 0;
+#endif
+  bool any = false;
+  for (std::size_t e = 0; e < sizeof m / sizeof m[0]; ++e) any |= m[e] != 0;
+  return any;
+}
+
 template <class To, class From>
 FLOWSAMPLER_INLINE To vector_cast(From v) {
   static_assert(sizeof(To) == sizeof(From), "same width");

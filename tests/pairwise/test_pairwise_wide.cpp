@@ -80,7 +80,7 @@ TYPED_TEST(PairwiseWideTest, GemmFormSquaredDistancesStayWithinTheirBound) {
         const cpu::PairwiseArgs<Real> a{xs.data(), n, y_rows.data(), nullptr, m, int(d), 1, false, &rows};
         cpu::DistanceBlock<Real> b(64, a, m);
         b.load(a, 0, 64);
-        // One run (m = run_rows), whose r2 stays in b.r2 for the check.
+        // One run (m <= run_rows), whose r2 stays in b.r2 for the check.
         cpu::for_each_run<0>(b, a, 64, 0, int(m), [](std::size_t, int) {});
         double worst = 0;
         for (std::size_t i = 0; i < 64; ++i)
