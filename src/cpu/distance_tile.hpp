@@ -34,8 +34,11 @@ constexpr bool by_distance = kernels::has_distance_form<Op>::value && !detail::i
 namespace detail {
 constexpr int gemm_rows = 8;                // y rows per register block of the distance GEMM
 constexpr int value_cols = 8;               // output columns per register block of the value GEMM
-constexpr std::size_t run_rows = 128;       // y rows per run: its weights (float: 128 x 64 lanes, 32 KiB) stay in L1;
-                                            // 64 rows ran ~10% slower at d = 32 (the run's fold into the state in double)
+/// y rows per run: its weights (run_rows x 64 lanes, 32 KiB) stay in L1. Float
+/// runs of 64 rows ran ~10% slower at d = 32 (the run's fold into the state in
+/// double is paid per run); double keeps 32 KiB too (64 rows: 128 gained nothing).
+template <class Real>
+constexpr std::size_t run_rows = 512 / sizeof(Real);
 constexpr double fallback_fraction = 0.25;  // r2 below this fraction of the norms' sum: pair by pair
 /// A block's lane stride: whole pairs of vectors (the GEMM's register
 /// block), the lanes past the block's rows zero.
@@ -109,7 +112,7 @@ struct DistanceBlock {
         tacc(static_cast<std::size_t>(a.dist ? a.dist->vcols : 0) * B, Real(0)) {}
 
   static std::size_t run_capacity(std::size_t m) {
-    const std::size_t rows = std::min(m, detail::run_rows);
+    const std::size_t rows = std::min(m, detail::run_rows<Real>);
     return (rows + detail::gemm_rows - 1) / detail::gemm_rows * detail::gemm_rows;
   }
 
@@ -256,7 +259,7 @@ void for_each_run(DistanceBlock<Real>& b, const PairwiseArgs<Real>& a, std::size
   const DistanceRows<Real>& dr = *a.dist;
   const std::size_t ds = static_cast<std::size_t>(a.d), j_end = j0 + static_cast<std::size_t>(tl);
   for (std::size_t s0 = j0; s0 < j_end;) {
-    const std::size_t s1 = std::min(j_end, (s0 / detail::run_rows + 1) * detail::run_rows);
+    const std::size_t s1 = std::min(j_end, (s0 / detail::run_rows<Real> + 1) * detail::run_rows<Real>);
     const int rows = static_cast<int>(s1 - s0);
     const Real* y = dr.y.data() + s0 * ds;
     detail::sqdist_rows<D>(
