@@ -350,12 +350,7 @@ struct SoftmaxPolicy {
         const Real offset = o.logit_of(Real(0), pt + static_cast<std::size_t>(j) * q);
         const std::size_t self = j0 + static_cast<std::size_t>(j) - i0 - l0;  // the lane of x row j0 + j, less l0
         for (std::size_t h = 0; h < 2; ++h) {
-          V r2{};
-          for (int k = 0; k < D; ++k) {
-            const V t = xv[h][k] - y[k];
-            r2 += t * t;
-          }
-          V logit = coef * r2 + offset;
+          V logit = coef * detail::sqdist_lanes<D>(xv[h], y) + offset;
           if (a.skip_diagonal && self - h * W < W) logit[self - h * W] = ninf;  // unsigned: only lanes of this vector
           detail::store(lg + static_cast<std::size_t>(j) * Bp + l0 + h * W, logit);
           mx[h] = logit > mx[h] ? logit : mx[h];
@@ -376,17 +371,9 @@ struct SoftmaxPolicy {
           const V e = detail::exp_vec<Real>(detail::load(lg + static_cast<std::size_t>(j) * Bp + l0 + h * W) - shv[h]);
           se[h] += e;
           if constexpr (form == kernels::PairValue::displacement) {
-            for (int k = 0; k < P; ++k) {
-              const Real offset = Op::offset_in_payload ? py[k] : Real(0);
-              acc[h][k] += e * (offset + (xv[h][k] - y[k]) * o.displacement_coef());
-            }
+            for (int k = 0; k < P; ++k) acc[h][k] += e * detail::displacement_lanes(o, xv[h][k], y, py, k);
           } else if constexpr (kernels::adds_value<Op>::value) {
-            V r2{};
-            for (int k = 0; k < D; ++k) {
-              const V t = xv[h][k] - y[k];
-              r2 += t * t;
-            }
-            acc[h][0] += e * r2;
+            acc[h][0] += e * detail::sqdist_lanes<D>(xv[h], y);
           }
         }
       }

@@ -144,23 +144,16 @@ struct SumPolicy {
     const std::size_t B = lanes.st.count;
     for (std::size_t l0 = 0; l0 < len; l0 += 2 * W) {
       const std::size_t lanes_here = std::min(2 * W, len - l0);
-      V xv[2][D], acc[2][P];
+      V xv[2][D], acc[2][P] = {};
       detail::load_lanes<D>(a.x + i0 + l0, a.n, lanes_here, xv);
-      for (int h = 0; h < 2; ++h)
-        for (int k = 0; k < P; ++k) acc[h][k] = V{};
       for (int j = 0; j < tl; ++j) {
         const Real* y = yt + static_cast<std::size_t>(j) * D;
         const Real* py = pt + static_cast<std::size_t>(j) * q;
         for (int h = 0; h < 2; ++h) {
-          V diff[D], r2{};
-          for (int k = 0; k < D; ++k) diff[k] = xv[h][k] - y[k], r2 += diff[k] * diff[k];
-          const V w = o.weight_from_exp(detail::exp_vec<Real>(coef * r2), py);
+          const V w = o.weight_from_exp(detail::exp_vec<Real>(coef * detail::sqdist_lanes<D>(xv[h], y)), py);
           if constexpr (form == kernels::PairValue::weight) acc[h][0] += w;
           if constexpr (form == kernels::PairValue::displacement)
-            for (int k = 0; k < D; ++k) {
-              const Real offset = Op::offset_in_payload ? py[k] : Real(0);
-              acc[h][k] += w * (offset + diff[k] * o.displacement_coef());
-            }
+            for (int k = 0; k < D; ++k) acc[h][k] += w * detail::displacement_lanes(o, xv[h][k], y, py, k);
         }
       }
       for (int k = 0; k < P; ++k)

@@ -75,6 +75,26 @@ FLOWSAMPLER_INLINE void load_lanes(const Real* x, std::size_t stride, std::size_
   }
 }
 
+/// |x - y|^2 on each lane: x the lanes' D coordinates, y one row (the
+/// scalar kernels::sqdist's steps, so the same bits).
+template <int D, class Real>
+FLOWSAMPLER_INLINE Vec<Real> sqdist_lanes(const Vec<Real> (&x)[D], const Real* y) {
+  Vec<Real> s{};
+  for (int k = 0; k < D; ++k) {
+    const Vec<Real> t = x[k] - y[k];
+    s += t * t;
+  }
+  return s;
+}
+
+/// A displacement op's value at coordinate k on each lane (kernels::PairValue::
+/// displacement): offset_k + coef (x_k - y_k).
+template <class Op, class Real>
+FLOWSAMPLER_INLINE Vec<Real> displacement_lanes(const Op& o, Vec<Real> x_k, const Real* y, const Real* py, int k) {
+  const Real offset = Op::offset_in_payload ? py[k] : Real(0);
+  return offset + (x_k - y[k]) * o.displacement_coef();
+}
+
 /// Whether any lane of a comparison's result is set: one test instruction
 /// under AVX-512 (GCC 12 turns the lane loop into a chain of extracts).
 template <class Mask>
