@@ -32,8 +32,16 @@ template <int D, class Op>
 constexpr bool by_distance = kernels::has_distance_form<Op>::value && !detail::in_registers(D);
 
 namespace detail {
-constexpr int gemm_rows = 8;                // y rows per register block of the distance GEMM
-constexpr int value_cols = 8;               // output columns per register block of the value GEMM
+/// y rows per register block of the distance GEMM, and output columns per
+/// register block of the value GEMM: their 2 x gemm_rows (2 x value_cols)
+/// accumulators, two x loads and the broadcasts fit in the ISA's vector
+/// registers. AVX-512 has 32: 8 and 8. AVX2 has 16, where 8 spilled
+/// accumulators to the stack on every k (Zen 3, d = 32, 2 threads: the float
+/// sum at 4.8e8 pairs/s, 1.05e9 with 6 rows); value_cols 4 there, as 6 would
+/// pad d = 32 to 36 columns.
+constexpr int gemm_rows = vector_registers == 32 ? 8 : 6;
+constexpr int value_cols = vector_registers == 32 ? 8 : 4;
+static_assert(gemm_rows <= static_cast<int>(row_padding), "a GEMM block may read past the last row");
 /// y rows per run: its weights (run_rows x 64 lanes, 32 KiB) stay in L1. Float
 /// runs of 64 rows ran ~10% slower at d = 32 (the run's fold into the state in
 /// double is paid per run); double keeps 32 KiB too (64 rows: 128 gained nothing).
@@ -137,9 +145,9 @@ struct DistanceBlock {
 
 namespace detail {
 
-// The kernels below run on explicit vectors of lanes (cpu/vector.hpp) with
-// eight named accumulators.
-static_assert(gemm_rows == 8 && value_cols == 8, "the blocks below are written out for 8");
+// The kernels below run on explicit vectors of lanes (cpu/vector.hpp); their
+// accumulator arrays are indexed by constants once the unroller is done, so
+// they live in registers.
 
 /// A register block's r2: two lane vectors by gemm_rows rows.
 template <class Real>
@@ -175,20 +183,18 @@ void sqdist_rows(DistanceBlock<Real>& b, std::size_t len, const Real* y, const R
     const Real* yj = y + static_cast<std::size_t>(j) * ys;
     Real* rj = b.r2.data() + static_cast<std::size_t>(j) * B;
     const int valid = std::min(gemm_rows, rows - j);
-    // Two lane vectors by 8 rows: 10 loads feed 16 FMAs.
+    // Two lane vectors by gemm_rows rows: 2 + gemm_rows loads feed 2 gemm_rows FMAs.
     for (std::size_t l0 = 0; l0 < len; l0 += 2 * W) {
       const Real* xl = b.xc.data() + l0;
-      Vec<Real> a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
-      Vec<Real> b0{}, b1{}, b2{}, b3{}, b4{}, b5{}, b6{}, b7{};
+      Vec<Real> g[2][gemm_rows] = {};
       for (int k = 0; k < ds; ++k) {
         const Vec<Real> xa = load(xl + static_cast<std::size_t>(k) * B), xb = load(xl + static_cast<std::size_t>(k) * B + W);
         const Real* yk = yj + k;
-        const Real y0 = yk[0], y1 = yk[ys], y2 = yk[2 * ys], y3 = yk[3 * ys];
-        const Real y4 = yk[4 * ys], y5 = yk[5 * ys], y6 = yk[6 * ys], y7 = yk[7 * ys];
-        a0 += xa * y0, a1 += xa * y1, a2 += xa * y2, a3 += xa * y3, a4 += xa * y4, a5 += xa * y5, a6 += xa * y6, a7 += xa * y7;
-        b0 += xb * y0, b1 += xb * y1, b2 += xb * y2, b3 += xb * y3, b4 += xb * y4, b5 += xb * y5, b6 += xb * y6, b7 += xb * y7;
+        FLOWSAMPLER_UNROLL for (int r = 0; r < gemm_rows; ++r) {
+          const Real yr = yk[static_cast<std::size_t>(r) * ys];
+          g[0][r] += xa * yr, g[1][r] += xb * yr;
+        }
       }
-      const Vec<Real> g[2][gemm_rows] = {{a0, a1, a2, a3, a4, a5, a6, a7}, {b0, b1, b2, b3, b4, b5, b6, b7}};
       // Lanes past len hold x = 0 (then r2 = |y|^2 passes); rows past
       // `valid` may fail and cost a needless rescan.
       R2Block<Real> v;
@@ -219,7 +225,8 @@ void sqdist_rows(DistanceBlock<Real>& b, std::size_t len, const Real* y, const R
 }
 
 /// tacc[k * B + l] += sum_j w[j * B + l] v[j * vcols + k] over `rows` rows:
-/// two lane vectors by 8 columns, so that 10 loads feed 16 FMAs.
+/// two lane vectors by value_cols columns, so that 2 + value_cols loads feed
+/// 2 value_cols FMAs.
 template <class Real>
 void weighted_rows(DistanceBlock<Real>& b, std::size_t len, const Real* v, int rows, int vcols) {
   constexpr std::size_t W = lanes_per_vector<Real>;
@@ -229,17 +236,14 @@ void weighted_rows(DistanceBlock<Real>& b, std::size_t len, const Real* v, int r
     Real* t = b.tacc.data() + static_cast<std::size_t>(k0) * B;
     for (std::size_t l0 = 0; l0 < len; l0 += 2 * W) {
       const Real* wl = b.w.data() + l0;
-      Vec<Real> a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
-      Vec<Real> b0{}, b1{}, b2{}, b3{}, b4{}, b5{}, b6{}, b7{};
+      Vec<Real> s[2][value_cols] = {};
       for (int j = 0; j < rows; ++j) {
-        const Vec<Real> wa = load(wl + static_cast<std::size_t>(j) * B), wb = load(wl + static_cast<std::size_t>(j) * B + W);
+        const Vec<Real> wa = in_register(load(wl + static_cast<std::size_t>(j) * B));
+        const Vec<Real> wb = in_register(load(wl + static_cast<std::size_t>(j) * B + W));
         const Real* vj = vk + static_cast<std::size_t>(j) * vs;
-        const Real v0 = vj[0], v1 = vj[1], v2 = vj[2], v3 = vj[3], v4 = vj[4], v5 = vj[5], v6 = vj[6], v7 = vj[7];
-        a0 += wa * v0, a1 += wa * v1, a2 += wa * v2, a3 += wa * v3, a4 += wa * v4, a5 += wa * v5, a6 += wa * v6, a7 += wa * v7;
-        b0 += wb * v0, b1 += wb * v1, b2 += wb * v2, b3 += wb * v3, b4 += wb * v4, b5 += wb * v5, b6 += wb * v6, b7 += wb * v7;
+        FLOWSAMPLER_UNROLL for (int c = 0; c < value_cols; ++c) s[0][c] += wa * vj[c], s[1][c] += wb * vj[c];
       }
       Real* o = t + l0;
-      const Vec<Real> s[2][value_cols] = {{a0, a1, a2, a3, a4, a5, a6, a7}, {b0, b1, b2, b3, b4, b5, b6, b7}};
       for (std::size_t h = 0; h < 2; ++h)
         for (int c = 0; c < value_cols; ++c) store(o + c * B + h * W, load(o + c * B + h * W) + s[h][c]);
     }

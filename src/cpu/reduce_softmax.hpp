@@ -321,8 +321,9 @@ struct SoftmaxPolicy {
   }
 
   /// The sweeps' two passes (see fold) for quadratic logits at d <= 8, on
-  /// two lane vectors at a time with x, the max and the sums in registers,
-  /// the exps whole vectors of exp_vec (one vscalef for 2^n). Same pairs in
+  /// H = detail::lane_vectors vectors of lanes at a time with x, the max and
+  /// the sums in registers, the exps whole vectors of exp_vec (one vscalef
+  /// for 2^n under AVX-512). Same pairs in
   /// the same order as the lane loops, whose exps differ only where theirs
   /// flush a subnormal to 0. Same-run probe, mean shift float 2 threads:
   /// d = 3 4.0e9 -> 7.5e9 pairs/s, d = 8 1.9e9 -> 4.7e9.
@@ -340,34 +341,35 @@ struct SoftmaxPolicy {
     const Real* pt = a.py_rows + j0 * static_cast<std::size_t>(q);
     Real *mp = lanes.st.m.data(), *mt = lanes.mt.data(), *mn = lanes.mnew.data(), *sh = lanes.shift.data();
     Real *ts = lanes.ts.data(), *tacc = lanes.tacc.data(), *lg = lanes.logits.data();
+    constexpr int H = detail::lane_vectors<D + P + 1>;  // x, the value sums and the exps' sum
     // Pass 1: the logits (self pairs -inf) and each lane's max.
-    for (std::size_t l0 = 0; l0 < len; l0 += 2 * W) {
-      V xv[2][D];
-      detail::load_lanes<D>(a.x + i0 + l0, a.n, std::min(2 * W, len - l0), xv);
-      V mx[2] = {V{} + ninf, V{} + ninf};
+    for (std::size_t l0 = 0; l0 < len; l0 += H * W) {
+      V xv[H][D], mx[H];
+      detail::load_lanes<D>(a.x + i0 + l0, a.n, std::min(H * W, len - l0), xv);
+      for (int h = 0; h < H; ++h) mx[h] = V{} + ninf;
       for (int j = 0; j < tl; ++j) {
         const Real* y = yt + static_cast<std::size_t>(j) * D;
         const Real offset = o.logit_of(Real(0), pt + static_cast<std::size_t>(j) * q);
         const std::size_t self = j0 + static_cast<std::size_t>(j) - i0 - l0;  // the lane of x row j0 + j, less l0
-        for (std::size_t h = 0; h < 2; ++h) {
+        for (std::size_t h = 0; h < H; ++h) {
           V logit = coef * detail::sqdist_lanes<D>(xv[h], y) + offset;
           if (a.skip_diagonal && self - h * W < W) logit[self - h * W] = ninf;  // unsigned: only lanes of this vector
           detail::store(lg + static_cast<std::size_t>(j) * Bp + l0 + h * W, logit);
           mx[h] = logit > mx[h] ? logit : mx[h];
         }
       }
-      detail::store(mt + l0, mx[0]), detail::store(mt + l0 + W, mx[1]);
+      for (std::size_t h = 0; h < H; ++h) detail::store(mt + l0 + h * W, mx[h]);
     }
     for (std::size_t l = 0; l < len; ++l) sh[l] = kernels::softmax_shift(mt[l], mp[l], mn[l]);
     // Pass 2: the exps, their sum and the weighted values.
-    for (std::size_t l0 = 0; l0 < len; l0 += 2 * W) {
-      V xv[2][D], se[2] = {}, acc[2][P] = {};
-      detail::load_lanes<D>(a.x + i0 + l0, a.n, std::min(2 * W, len - l0), xv);
-      const V shv[2] = {detail::load(sh + l0), detail::load(sh + l0 + W)};
+    for (std::size_t l0 = 0; l0 < len; l0 += H * W) {
+      V xv[H][D], se[H] = {}, acc[H][P] = {}, shv[H];
+      detail::load_lanes<D>(a.x + i0 + l0, a.n, std::min(H * W, len - l0), xv);
+      for (std::size_t h = 0; h < H; ++h) shv[h] = detail::load(sh + l0 + h * W);
       for (int j = 0; j < tl; ++j) {
         const Real* y = yt + static_cast<std::size_t>(j) * D;
         const Real* py = pt + static_cast<std::size_t>(j) * q;
-        for (std::size_t h = 0; h < 2; ++h) {
+        for (std::size_t h = 0; h < H; ++h) {
           const V e = detail::exp_vec<Real>(detail::load(lg + static_cast<std::size_t>(j) * Bp + l0 + h * W) - shv[h]);
           se[h] += e;
           if constexpr (form == kernels::PairValue::displacement) {
@@ -377,7 +379,7 @@ struct SoftmaxPolicy {
           }
         }
       }
-      for (std::size_t h = 0; h < 2; ++h) {
+      for (std::size_t h = 0; h < H; ++h) {
         detail::store(ts + l0 + h * W, se[h]);
         for (int k = 0; k < P; ++k) detail::store(tacc + static_cast<std::size_t>(k) * Bp + l0 + h * W, acc[h][k]);
       }

@@ -126,8 +126,9 @@ struct SumPolicy {
   }
 
   /// A tile with x in registers for ops whose weight is an exp of r2
-  /// (kernels::exp_weight): two lane vectors at a time down the tile's rows,
-  /// the weights whole vectors of exp_vec (one vscalef for 2^n, where the
+  /// (kernels::exp_weight): H = detail::lane_vectors vectors of lanes at a
+  /// time down the tile's rows, the weights whole vectors of exp_vec (one
+  /// vscalef for 2^n under AVX-512, where the
   /// lane loop's fast_exp builds two exponent fields and selects). Same
   /// pairs, same order, same exps: the sums equal the lane loop's bit for bit
   /// (measured: d = 3 float, 2 threads, 6.0e9 -> 9.0e9 pairs/s).
@@ -142,14 +143,15 @@ struct SumPolicy {
     const Real* yt = a.y_rows + j0 * static_cast<std::size_t>(D);
     const Real* pt = a.py_rows + j0 * static_cast<std::size_t>(q);
     const std::size_t B = lanes.st.count;
-    for (std::size_t l0 = 0; l0 < len; l0 += 2 * W) {
-      const std::size_t lanes_here = std::min(2 * W, len - l0);
-      V xv[2][D], acc[2][P] = {};
+    constexpr int H = detail::lane_vectors<D + P>;
+    for (std::size_t l0 = 0; l0 < len; l0 += H * W) {
+      const std::size_t lanes_here = std::min(H * W, len - l0);
+      V xv[H][D], acc[H][P] = {};
       detail::load_lanes<D>(a.x + i0 + l0, a.n, lanes_here, xv);
       for (int j = 0; j < tl; ++j) {
         const Real* y = yt + static_cast<std::size_t>(j) * D;
         const Real* py = pt + static_cast<std::size_t>(j) * q;
-        for (int h = 0; h < 2; ++h) {
+        for (int h = 0; h < H; ++h) {
           const V w = o.weight_from_exp(detail::exp_vec<Real>(coef * detail::sqdist_lanes<D>(xv[h], y)), py);
           if constexpr (form == kernels::PairValue::weight) acc[h][0] += w;
           if constexpr (form == kernels::PairValue::displacement)

@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <limits>
 
-#if defined(__AVX512F__)
+#if defined(__AVX__)
 #include <immintrin.h>
 #endif
 
@@ -35,6 +35,11 @@ constexpr int vector_bytes = 16;
 #endif
 template <class Real>
 constexpr std::size_t lanes_per_vector = vector_bytes / sizeof(Real);
+#if defined(__AVX512F__)
+constexpr int vector_registers = 32;
+#else
+constexpr int vector_registers = 16;  // AVX2, SSE, NEON's 32 counted low
+#endif
 
 template <class Real>
 struct VectorOf;
@@ -47,6 +52,7 @@ template <>
 struct VectorOf<double> {
   typedef double type __attribute__((vector_size(vector_bytes)));
   typedef std::int64_t bits __attribute__((vector_size(vector_bytes)));
+  typedef std::uint64_t ubits __attribute__((vector_size(vector_bytes)));
 };
 template <class Real>
 using Vec = typename VectorOf<Real>::type;
@@ -63,15 +69,36 @@ template <class Real>
 FLOWSAMPLER_INLINE void store(Real* p, Vec<Real> v) {
   __builtin_memcpy(p, &v, sizeof v);
 }
-/// Two vectors of lanes of each of D columns (column k at x + k * stride),
-/// from `count` <= 2 W lanes; the lanes past count 0.
-template <int D, class Real>
-FLOWSAMPLER_INLINE void load_lanes(const Real* x, std::size_t stride, std::size_t count, Vec<Real> (&xv)[2][D]) {
+/// v, pinned to a register: GCC folds a vector's load into every FMA that
+/// reads it, and under AVX2 (no embedded broadcasts; two 256-bit loads a
+/// cycle on Zen 3) that leaves a register block waiting on loads (the d = 32
+/// mean shift ran ~20% faster with its weights pinned). A no-op elsewhere.
+template <class V>
+FLOWSAMPLER_INLINE V in_register(V v) {
+#if defined(__AVX__) && !defined(__AVX512F__)
+  asm("" : "+x"(v));
+#endif
+  return v;
+}
+
+/// How many vectors of lanes the d <= 8 register paths take down a tile at
+/// once: two (independent chains to hide the exps' latency) under AVX-512,
+/// and under AVX2 where their `state` vectors per lane vector (x, sums) fit
+/// twice in its 16 registers beside the exps' temporaries, else one (d = 8
+/// on a Zen 3: the Gaussian sum 1.1e9 -> 1.25e9-1.33e9 pairs/s, the mean
+/// shift 0.75e9 -> 0.81e9-0.93e9).
+template <int state>
+constexpr int lane_vectors = vector_registers == 32 || 2 * state + 8 <= vector_registers ? 2 : 1;
+
+/// H vectors of lanes of each of D columns (column k at x + k * stride),
+/// from `count` <= H W lanes; the lanes past count 0.
+template <int D, int H, class Real>
+FLOWSAMPLER_INLINE void load_lanes(const Real* x, std::size_t stride, std::size_t count, Vec<Real> (&xv)[H][D]) {
   constexpr std::size_t W = lanes_per_vector<Real>;
   for (int k = 0; k < D; ++k) {
-    Real in[2 * W] = {};
+    Real in[H * W] = {};
     for (std::size_t l = 0; l < count; ++l) in[l] = x[static_cast<std::size_t>(k) * stride + l];
-    xv[0][k] = load(in), xv[1][k] = load(in + W);
+    for (int h = 0; h < H; ++h) xv[h][k] = load(in + static_cast<std::size_t>(h) * W);
   }
 }
 
@@ -96,12 +123,14 @@ FLOWSAMPLER_INLINE Vec<Real> displacement_lanes(const Op& o, Vec<Real> x_k, cons
 }
 
 /// Whether any lane of a comparison's result is set: one test instruction
-/// under AVX-512 (GCC 12 turns the lane loop into a chain of extracts).
+/// under AVX-512 or AVX (GCC 12 turns the lane loop into a chain of extracts).
 template <class Mask>
 FLOWSAMPLER_INLINE bool any_lane(Mask m) {
 #if defined(__AVX512F__)
   if constexpr (sizeof(m[0]) == 4) return _mm512_test_epi32_mask(reinterpret_cast<__m512i>(m), reinterpret_cast<__m512i>(m)) != 0;
   if constexpr (sizeof(m[0]) == 8) return _mm512_test_epi64_mask(reinterpret_cast<__m512i>(m), reinterpret_cast<__m512i>(m)) != 0;
+#elif defined(__AVX__)
+  if constexpr (sizeof m == 32) return !_mm256_testz_si256(reinterpret_cast<__m256i>(m), reinterpret_cast<__m256i>(m));
 #endif
   bool any = false;
   for (std::size_t e = 0; e < sizeof m / sizeof m[0]; ++e) any |= m[e] != 0;
@@ -139,7 +168,12 @@ template <class Real>
 FLOWSAMPLER_INLINE Vec<Real> scale_by_fields(Vec<Real> p, Vec<Real> t) {
   using B = ExpBits<Real>;
   const VecBits<Real> n = vector_cast<VecBits<Real>>(t) - B::magic;
-  const VecBits<Real> n1 = n >> 1, n2 = n - n1;
+  VecBits<Real> n1;
+  if constexpr (sizeof(Real) == 8)  // kernels::detail::half_floor
+    n1 = vector_cast<VecBits<Real>>((vector_cast<typename VectorOf<Real>::ubits>(n) + 2048u) >> 1) - 1024;
+  else
+    n1 = n >> 1;
+  const VecBits<Real> n2 = n - n1;
   return p * vector_cast<Vec<Real>>((n1 + B::bias) << B::shift) * vector_cast<Vec<Real>>((n2 + B::bias) << B::shift);
 }
 
