@@ -187,6 +187,12 @@ void sqdist_rows(DistanceBlock<Real>& b, std::size_t len, const Real* y, const R
     for (std::size_t l0 = 0; l0 < len; l0 += 2 * W) {
       const Real* xl = b.xc.data() + l0;
       Vec<Real> g[2][gemm_rows] = {};
+#if !defined(__AVX512F__)
+      // Unrolled by 4, not peeled whole at a compile-time d (the build's
+      // peeling parameters): 1-thread probe, Zen 3, float sum d = 32,
+      // 4.8e8-5.3e8 -> 5.6e8-6.1e8 pairs/s.
+#pragma GCC unroll 4
+#endif
       for (int k = 0; k < ds; ++k) {
         const Vec<Real> xa = load(xl + static_cast<std::size_t>(k) * B), xb = load(xl + static_cast<std::size_t>(k) * B + W);
         const Real* yk = yj + k;
