@@ -322,9 +322,8 @@ struct SoftmaxPolicy {
 
   /// The sweeps' two passes (see fold) for quadratic logits at d <= 8, on
   /// H = detail::lane_vectors vectors of lanes at a time with x, the max and
-  /// the sums in registers, the exps whole vectors of exp_vec (one vscalef
-  /// for 2^n under AVX-512). Same pairs in
-  /// the same order as the lane loops, whose exps differ only where theirs
+  /// the sums in registers, the exps whole vectors of exp_vec_nonpositive.
+  /// Same pairs in the same order as the lane loops, whose exps differ only where theirs
   /// flush a subnormal to 0. Same-run probe, mean shift float 2 threads:
   /// d = 3 4.0e9 -> 7.5e9 pairs/s, d = 8 1.9e9 -> 4.7e9.
   void vector_fold(Lanes& lanes, const PairwiseArgs<Real>& a, std::size_t i0, std::size_t len, std::size_t j0,
@@ -370,7 +369,7 @@ struct SoftmaxPolicy {
         const Real* y = yt + static_cast<std::size_t>(j) * D;
         const Real* py = pt + static_cast<std::size_t>(j) * q;
         for (std::size_t h = 0; h < H; ++h) {
-          const V e = detail::exp_vec<Real>(detail::load(lg + static_cast<std::size_t>(j) * Bp + l0 + h * W) - shv[h]);
+          const V e = detail::exp_vec_nonpositive<Real>(detail::load(lg + static_cast<std::size_t>(j) * Bp + l0 + h * W) - shv[h]);
           se[h] += e;
           if constexpr (form == kernels::PairValue::displacement) {
             for (int k = 0; k < P; ++k) acc[h][k] += e * detail::displacement_lanes(o, xv[h][k], y, py, k);

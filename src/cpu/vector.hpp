@@ -8,11 +8,14 @@
 // register block's exps, fused after the GEMM, came out slower than the two
 // passes it replaced.
 //
-// exp_vec(x) equals fast_exp(x) (math/fast_exp.hpp) bit for bit: the same
-// reduction and polynomial (detail::exp_core_float/double), then 2^n applied
-// by one vscalef where AVX-512 has it, else by the scalar code's two exponent
-// fields; both round once, so normal and subnormal results agree
-// (tests/pairwise/test_pairwise_wide.cpp checks every float exponent range).
+// exp_vec_nonpositive(x) equals fast_exp(x) (math/fast_exp.hpp) bit for bit
+// where x <= 0, which is every exp the vector paths take (Gaussian weights,
+// shifted softmax logits): the same reduction and polynomial
+// (detail::exp_core_float/double), then 2^n applied by one vscalef where
+// AVX-512 has it, else by one exponent field and a constant; both round once,
+// as the scalar code's two exponent fields do, so normal and subnormal
+// results agree (tests/pairwise/test_pairwise_wide.cpp checks every float
+// exponent range).
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -154,28 +157,14 @@ struct ExpBits;
 template <>
 struct ExpBits<float> {
   static constexpr std::int32_t magic = static_cast<std::int32_t>(kernels::detail::magic_bits_f), bias = 127, shift = 23;
-  static constexpr float low = -104.0f, high = 89.0f;  // fast_exp's range: 0 below, +inf above
+  static constexpr float low = -104.0f;  // fast_exp's range: 0 below
 };
 template <>
 struct ExpBits<double> {
   static constexpr std::int64_t magic = static_cast<std::int64_t>(kernels::detail::magic_bits_d), bias = 1023,
                                 shift = 52;
-  static constexpr double low = -746.0, high = 710.0;
+  static constexpr double low = -746.0;
 };
-
-/// p 2^n, n in t's low bits, as fast_exp builds it: 2^n1 2^n2, both normal.
-template <class Real>
-FLOWSAMPLER_INLINE Vec<Real> scale_by_fields(Vec<Real> p, Vec<Real> t) {
-  using B = ExpBits<Real>;
-  const VecBits<Real> n = vector_cast<VecBits<Real>>(t) - B::magic;
-  VecBits<Real> n1;
-  if constexpr (sizeof(Real) == 8)  // kernels::detail::half_floor
-    n1 = vector_cast<VecBits<Real>>((vector_cast<typename VectorOf<Real>::ubits>(n) + 2048u) >> 1) - 1024;
-  else
-    n1 = n >> 1;
-  const VecBits<Real> n2 = n - n1;
-  return p * vector_cast<Vec<Real>>((n1 + B::bias) << B::shift) * vector_cast<Vec<Real>>((n2 + B::bias) << B::shift);
-}
 
 #if defined(__AVX512F__)
 /// p 2^nf in one instruction (nf an integer in floating point). The masked
@@ -192,19 +181,31 @@ FLOWSAMPLER_INLINE Vec<double> scale_by_scalef(Vec<double> p, Vec<double> nf) {
 template <class Real>
 constexpr Real magic = sizeof(Real) == 4 ? Real(kernels::detail::magic_f) : Real(kernels::detail::magic_d);
 
-/// fast_exp on every lane of x, bit for bit (see the top of this file).
+/// fast_exp on every lane of x <= 0 (or NaN), bit for bit, for the Gaussian
+/// kernels' weights exp(-r2 / (2 h^2)): n <= 0 there, so 2^n is one exponent
+/// field, 2^(n + K), times the constant 2^-K. The first product is exact and
+/// the second rounds once, as fast_exp's p 2^n1 2^n2 does, to the same
+/// (possibly subnormal) number; and no overflow select. Under AVX2 (no
+/// vscalef) that is 6 vector instructions for 2^n and the range, not 13
+/// (Zen 2 probe, float Gaussian sum at d = 32: see docs/performance.md).
 template <class Real>
-FLOWSAMPLER_INLINE Vec<Real> exp_vec(Vec<Real> x) {
+FLOWSAMPLER_INLINE Vec<Real> exp_vec_nonpositive(Vec<Real> x) {
+  using B = ExpBits<Real>;
   Vec<Real> t{};
   const Vec<Real> p = exp_core(x, t);
 #if defined(__AVX512F__)
   const Vec<Real> r = scale_by_scalef(p, t - magic<Real>);
 #else
-  const Vec<Real> r = scale_by_fields<Real>(p, t);
+  // K keeps n + K a normal exponent down to fast_exp's low cut (n >= -150
+  // float, -1076 double) and p 2^(n + K) finite.
+  constexpr int K = sizeof(Real) == 4 ? 64 : 128;
+  constexpr Real down = sizeof(Real) == 4 ? Real(0x1p-64) : Real(0x1p-128);
+  const Vec<Real> s =
+      vector_cast<Vec<Real>>((vector_cast<VecBits<Real>>(t) - (B::magic - (B::bias + K))) << B::shift);
+  const Vec<Real> r = p * s * down;
 #endif
-  using B = ExpBits<Real>;
-  const Vec<Real> zero{}, inf = zero + std::numeric_limits<Real>::infinity();
-  return x < B::low ? zero : (x > B::high ? inf : r);
+  const Vec<Real> zero{};
+  return x < B::low ? zero : r;
 }
 
 }  // namespace flowsampler::cpu::detail
