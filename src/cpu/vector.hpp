@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #if defined(__AVX__)
 #include <immintrin.h>
@@ -148,9 +149,6 @@ FLOWSAMPLER_INLINE To vector_cast(From v) {
   return t;
 }
 
-/// The reduction's t and e^r of exp_core, for either precision.
-FLOWSAMPLER_INLINE Vec<float> exp_core(Vec<float> x, Vec<float>& t) { return kernels::detail::exp_core_float(x, t); }
-FLOWSAMPLER_INLINE Vec<double> exp_core(Vec<double> x, Vec<double>& t) { return kernels::detail::exp_core_double(x, t); }
 
 template <class Real>
 struct ExpBits;
@@ -181,31 +179,74 @@ FLOWSAMPLER_INLINE Vec<double> scale_by_scalef(Vec<double> p, Vec<double> nf) {
 template <class Real>
 constexpr Real magic = sizeof(Real) == 4 ? Real(kernels::detail::magic_f) : Real(kernels::detail::magic_d);
 
-/// fast_exp on every lane of x <= 0 (or NaN), bit for bit, for the Gaussian
-/// kernels' weights exp(-r2 / (2 h^2)): n <= 0 there, so 2^n is one exponent
-/// field, 2^(n + K), times the constant 2^-K. The first product is exact and
-/// the second rounds once, as fast_exp's p 2^n1 2^n2 does, to the same
-/// (possibly subnormal) number; and no overflow select. Under AVX2 (no
-/// vscalef) that is 6 vector instructions for 2^n and the range, not 13
-/// (Zen 2 probe, float Gaussian sum at d = 32: see docs/performance.md).
+/// N vectors that take each arithmetic step together: exp_core_float/double
+/// on a Batch runs every step across the N vectors before the next, so that
+/// N independent exp chains sit side by side in program order. GCC does not
+/// schedule instructions before register allocation on x86, and an exp is a
+/// chain of ~15 dependent steps: written one after the other, a few chains
+/// fill the out-of-order window (Zen 2's FP scheduler holds 36 ops) and the
+/// next waits (same-run probe, Zen 2, d = 3 float Gaussian sum: the weights
+/// of two lane vectors as one batch, 2.26e9 -> 2.64e9 pairs/s).
+template <class V, int N>
+struct Batch {
+  V v[N];
+};
+#define FLOWSAMPLER_BATCH_OP(op)                                                            \
+  template <class V, int N>                                                                \
+  FLOWSAMPLER_INLINE Batch<V, N> operator op(const Batch<V, N>& a, const Batch<V, N>& b) { \
+    Batch<V, N> c;                                                                         \
+    for (int i = 0; i < N; ++i) c.v[i] = a.v[i] op b.v[i];                                 \
+    return c;                                                                              \
+  }                                                                                        \
+  template <class V, int N, class S, class = std::enable_if_t<std::is_arithmetic_v<S>>>    \
+  FLOWSAMPLER_INLINE Batch<V, N> operator op(const Batch<V, N>& a, S b) {                  \
+    Batch<V, N> c;                                                                         \
+    for (int i = 0; i < N; ++i) c.v[i] = a.v[i] op b;                                      \
+    return c;                                                                              \
+  }
+FLOWSAMPLER_BATCH_OP(+)
+FLOWSAMPLER_BATCH_OP(-)
+FLOWSAMPLER_BATCH_OP(*)
+#undef FLOWSAMPLER_BATCH_OP
+
+/// fast_exp on every lane of N vectors of x <= 0 (or NaN), in place, bit for
+/// bit, for the Gaussian kernels' weights exp(-r2 / (2 h^2)) and the shifted
+/// softmax logits: n <= 0 there, so 2^n is one exponent field, 2^(n + K),
+/// times the constant 2^-K. The first product is exact and the second
+/// rounds once, as fast_exp's p 2^n1 2^n2 does, to the same (possibly
+/// subnormal) number; and no overflow select. Under AVX2 (no vscalef) that
+/// is 6 vector instructions for 2^n and the range, not 13 (Zen 2 probe, 2
+/// threads: the float Gaussian sum at d = 3 1.7e9 -> 2.2e9 pairs/s).
+template <class Real, int N>
+FLOWSAMPLER_INLINE void exp_nonpositive(Vec<Real> (&x)[N]) {
+  using B = ExpBits<Real>;
+  Batch<Vec<Real>, N> xb, t;
+  for (int i = 0; i < N; ++i) xb.v[i] = x[i];
+  Batch<Vec<Real>, N> p;
+  if constexpr (sizeof(Real) == 4) p = kernels::detail::exp_core_float(xb, t);
+  else p = kernels::detail::exp_core_double(xb, t);
+  for (int i = 0; i < N; ++i) {
+#if defined(__AVX512F__)
+    const Vec<Real> r = scale_by_scalef(p.v[i], t.v[i] - magic<Real>);
+#else
+    // K keeps n + K a normal exponent down to fast_exp's low cut (n >= -150
+    // float, -1076 double) and p 2^(n + K) finite.
+    constexpr int K = sizeof(Real) == 4 ? 64 : 128;
+    constexpr Real down = sizeof(Real) == 4 ? Real(0x1p-64) : Real(0x1p-128);
+    const Vec<Real> s =
+        vector_cast<Vec<Real>>((vector_cast<VecBits<Real>>(t.v[i]) - (B::magic - (B::bias + K))) << B::shift);
+    const Vec<Real> r = p.v[i] * s * down;
+#endif
+    x[i] = xb.v[i] < B::low ? Vec<Real>{} : r;
+  }
+}
+
+/// The same on one vector.
 template <class Real>
 FLOWSAMPLER_INLINE Vec<Real> exp_vec_nonpositive(Vec<Real> x) {
-  using B = ExpBits<Real>;
-  Vec<Real> t{};
-  const Vec<Real> p = exp_core(x, t);
-#if defined(__AVX512F__)
-  const Vec<Real> r = scale_by_scalef(p, t - magic<Real>);
-#else
-  // K keeps n + K a normal exponent down to fast_exp's low cut (n >= -150
-  // float, -1076 double) and p 2^(n + K) finite.
-  constexpr int K = sizeof(Real) == 4 ? 64 : 128;
-  constexpr Real down = sizeof(Real) == 4 ? Real(0x1p-64) : Real(0x1p-128);
-  const Vec<Real> s =
-      vector_cast<Vec<Real>>((vector_cast<VecBits<Real>>(t) - (B::magic - (B::bias + K))) << B::shift);
-  const Vec<Real> r = p * s * down;
-#endif
-  const Vec<Real> zero{};
-  return x < B::low ? zero : r;
+  Vec<Real> v[1] = {x};
+  exp_nonpositive<Real>(v);
+  return v[0];
 }
 
 }  // namespace flowsampler::cpu::detail

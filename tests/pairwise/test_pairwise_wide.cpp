@@ -230,6 +230,16 @@ TEST(ExpVec, EqualsFastExpBitForBitOnTheNonPositiveRange) {
   ASSERT_GT(ds_in.size(), 500000u);
   EXPECT_EQ(differing_lanes(fs_in, [](cd::Vec<float> x) { return cd::exp_vec_nonpositive<float>(x); }), 0u);
   EXPECT_EQ(differing_lanes(ds_in, [](cd::Vec<double> x) { return cd::exp_vec_nonpositive<double>(x); }), 0u);
+  // A batch of three takes each step across its vectors: the middle one
+  // must come out the same beside others.
+  const auto middle_of_three = [](auto x) {
+    using Real = std::remove_cv_t<std::remove_reference_t<decltype(x[0])>>;
+    decltype(x) v[3] = {x * Real(0.5), x, x * Real(2)};
+    cd::exp_nonpositive<Real>(v);
+    return v[1];
+  };
+  EXPECT_EQ(differing_lanes(fs_in, middle_of_three), 0u);
+  EXPECT_EQ(differing_lanes(ds_in, middle_of_three), 0u);
 }
 
 // The Gaussian ops' weight_from_exp, fed fast_exp(r2_coef() r2), gives their
