@@ -365,16 +365,27 @@ struct SoftmaxPolicy {
       V xv[H][D], se[H] = {}, acc[H][P] = {}, shv[H];
       detail::load_lanes<D>(a.x + i0 + l0, a.n, std::min(H * W, len - l0), xv);
       for (std::size_t h = 0; h < H; ++h) shv[h] = detail::load(sh + l0 + h * W);
-      for (int j = 0; j < tl; ++j) {
-        const Real* y = yt + static_cast<std::size_t>(j) * D;
-        const Real* py = pt + static_cast<std::size_t>(j) * q;
-        for (std::size_t h = 0; h < H; ++h) {
-          const V e = detail::exp_vec_nonpositive<Real>(detail::load(lg + static_cast<std::size_t>(j) * Bp + l0 + h * W) - shv[h]);
-          se[h] += e;
-          if constexpr (form == kernels::PairValue::displacement) {
-            for (int k = 0; k < P; ++k) acc[h][k] += e * detail::displacement_lanes(o, xv[h][k], y, py, k);
-          } else if constexpr (kernels::adds_value<Op>::value) {
-            acc[h][0] += e * detail::sqdist_lanes<D>(xv[h], y);
+      // Rows by batches of R: with one lane vector (H = 1) two rows' exps
+      // side by side (see detail::Batch); the sums still in row order.
+      constexpr int R = H == 1 ? 2 : 1;
+      for (int j = 0; j < tl; j += R) {
+        V ev[R * H];
+        for (int r = 0; r < R; ++r)
+          for (std::size_t h = 0; h < H; ++h)
+            ev[r * H + h] = j + r < tl ? detail::load(lg + static_cast<std::size_t>(j + r) * Bp + l0 + h * W) - shv[h]
+                                       : V{} + ninf;
+        detail::exp_nonpositive<Real>(ev);
+        for (int r = 0; r < R && j + r < tl; ++r) {
+          const Real* y = yt + static_cast<std::size_t>(j + r) * D;
+          const Real* py = pt + static_cast<std::size_t>(j + r) * q;
+          for (std::size_t h = 0; h < H; ++h) {
+            const V e = ev[r * H + h];
+            se[h] += e;
+            if constexpr (form == kernels::PairValue::displacement) {
+              for (int k = 0; k < P; ++k) acc[h][k] += e * detail::displacement_lanes(o, xv[h][k], y, py, k);
+            } else if constexpr (kernels::adds_value<Op>::value) {
+              acc[h][0] += e * detail::sqdist_lanes<D>(xv[h], y);
+            }
           }
         }
       }
