@@ -322,7 +322,7 @@ struct SoftmaxPolicy {
 
   /// The sweeps' two passes (see fold) for quadratic logits at d <= 8, on
   /// H = detail::lane_vectors vectors of lanes at a time with x, the max and
-  /// the sums in registers, the exps whole vectors of exp_vec_nonpositive.
+  /// the sums in registers, the exps whole vectors of exp_nonpositive.
   /// Same pairs in the same order as the lane loops, whose exps differ only where theirs
   /// flush a subnormal to 0. Same-run probe, mean shift float 2 threads:
   /// d = 3 4.0e9 -> 7.5e9 pairs/s, d = 8 1.9e9 -> 4.7e9.

@@ -8,7 +8,7 @@
 // register block's exps, fused after the GEMM, came out slower than the two
 // passes it replaced.
 //
-// exp_vec_nonpositive(x) equals fast_exp(x) (math/fast_exp.hpp) bit for bit
+// exp_nonpositive(x) equals fast_exp(x) (math/fast_exp.hpp) bit for bit
 // where x <= 0, which is every exp the vector paths take (Gaussian weights,
 // shifted softmax logits): the same reduction and polynomial
 // (detail::exp_core_float/double), then 2^n applied by one vscalef where
@@ -56,7 +56,6 @@ template <>
 struct VectorOf<double> {
   typedef double type __attribute__((vector_size(vector_bytes)));
   typedef std::int64_t bits __attribute__((vector_size(vector_bytes)));
-  typedef std::uint64_t ubits __attribute__((vector_size(vector_bytes)));
 };
 template <class Real>
 using Vec = typename VectorOf<Real>::type;
@@ -149,7 +148,6 @@ FLOWSAMPLER_INLINE To vector_cast(From v) {
   return t;
 }
 
-
 template <class Real>
 struct ExpBits;
 template <>
@@ -239,14 +237,6 @@ FLOWSAMPLER_INLINE void exp_nonpositive(Vec<Real> (&x)[N]) {
 #endif
     x[i] = xb.v[i] < B::low ? Vec<Real>{} : r;
   }
-}
-
-/// The same on one vector.
-template <class Real>
-FLOWSAMPLER_INLINE Vec<Real> exp_vec_nonpositive(Vec<Real> x) {
-  Vec<Real> v[1] = {x};
-  exp_nonpositive<Real>(v);
-  return v[0];
 }
 
 }  // namespace flowsampler::cpu::detail
