@@ -7,6 +7,7 @@
 //   sample   ring-8 target, vp path, heun 100 steps, d = 2 (exact GMM flow)
 //   drift    mean shift to 4096 data points, Gaussian kernel, 5 euler steps, d = 3
 //   sinkhorn log-domain Sinkhorn at eps = 0.5, tol 1e-4, N = M, d = 3 (iterations split by rows)
+//   jko      one implicit JKO step of KL(. || N(0, I)), blob score, h = 0.1, d = 3 (inner iterations split by rows)
 // strong: the same N for 1 and P ranks; weak: N per rank fixed (P N for P ranks).
 #include <cmath>
 #include <functional>
@@ -16,6 +17,7 @@
 #include "flowsampler/core/communicator.hpp"
 #include "flowsampler/fields/drifts.hpp"
 #include "flowsampler/integrate/integrate.hpp"
+#include "flowsampler/jko/step.hpp"
 #include "flowsampler/metrics/sinkhorn.hpp"
 #include "flowsampler/targets/gaussian_mixture.hpp"
 
@@ -84,6 +86,21 @@ double sinkhorn_case(const fs::Communicator& comm, std::size_t n, int threads) {
   return 2.0 * double(n) * double(n) * (r.iterations + r.stages - 1);
 }
 
+double jko_case(const fs::Communicator& comm, std::size_t n, int threads) {
+  const auto target = ring(3);
+  fs::Context ctx = fs::Context::create(fs::Backend::cpu, 1, threads);
+  const auto x = target.sample<float>(ctx, n);  // the whole cloud on every rank
+  fs::targets::GaussianMixture normal(3);
+  normal.add(1.0, {0.0, 0.0, 0.0}, {1.0});
+  fs::jko::Objective<float> F;
+  F.add_relative_entropy(normal);
+  fs::jko::StepOptions o;
+  o.comm = &comm;
+  const auto r = fs::jko::jko_step(ctx, F, x, 0.1, o);
+  // Each gradient evaluation: the blob score's two N x N passes.
+  return 2.0 * double(n) * double(n) * r.inner;
+}
+
 // Median seconds of 3 runs, timed between barriers of every rank.
 double timed(const fs::Communicator& world, const std::function<void()>& f) {
   return fs::bench::median_seconds(
@@ -126,11 +143,13 @@ int main(int argc, char** argv) {
   const fs::Communicator world = fs::Communicator::world();
   const int threads = args.threads_given ? args.threads : 1;
   const std::size_t p = static_cast<std::size_t>(world.size());
-  const std::size_t n_sample = std::size_t(1) << 18, n_drift = std::size_t(1) << 15, n_sinkhorn = std::size_t(1) << 12;
+  const std::size_t n_sample = std::size_t(1) << 18, n_drift = std::size_t(1) << 15, n_sinkhorn = std::size_t(1) << 12,
+                    n_jko = std::size_t(1) << 13;
   measure(world, "sample", sample_case, 2, n_sample, n_sample, threads, "strong");
   measure(world, "sample", sample_case, 2, n_sample, p * n_sample, threads, "weak");
   measure(world, "drift", drift_case, 3, n_drift, n_drift, threads, "strong");
   measure(world, "drift", drift_case, 3, n_drift, p * n_drift, threads, "weak");
   measure(world, "sinkhorn", sinkhorn_case, 3, n_sinkhorn, n_sinkhorn, threads, "strong");
+  measure(world, "jko", jko_case, 3, n_jko, n_jko, threads, "strong");
   return 0;
 }

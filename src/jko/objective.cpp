@@ -87,10 +87,12 @@ ScoreParams Objective<Real>::resolve(const Context& ctx, const ParticleSet<Real>
 
 template <class Real>
 ParticleSet<Real> Objective<Real>::gradient(const Context& ctx, const ParticleSet<Real>& cloud,
-                                            const ParticleSet<Real>& at, const ScoreParams& params) const {
+                                            const ParticleSet<Real>& at, const ScoreParams& params,
+                                            const Communicator* comm) const {
   FLOWSAMPLER_EXPECTS(!terms_.empty(), "objective: no terms (F = 0)");
   FLOWSAMPLER_EXPECTS(cloud.n() > 0, "objective: the cloud is empty");
-  FLOWSAMPLER_EXPECTS(at.n() > 0, "objective: no evaluation points");
+  const bool split = comm && comm->size() > 1;  // a rank may own no row
+  FLOWSAMPLER_EXPECTS(at.n() > 0 || split, "objective: no evaluation points");
   FLOWSAMPLER_EXPECTS(cloud.d() == at.d(), "objective: the cloud has d = " << cloud.d() << ", the points d = " << at.d());
   FLOWSAMPLER_EXPECTS(d_ == 0 || at.d() == d_, "objective: the particles have d = " << at.d() << ", the objective d = " << d_);
   // The terms summed in double on the context's backend, rounded once.
@@ -126,7 +128,7 @@ ParticleSet<Real> Objective<Real>::gradient(const Context& ctx, const ParticleSe
         break;
     }
   }
-  if (scored) add(entropy_weight, score_estimate(ctx, params, cloud, at));  // the entropies share one estimate
+  if (scored) add(entropy_weight, score_estimate(ctx, params, cloud, at, comm));  // the entropies share one estimate
   ParticleSet<Real> out(ctx, at.n(), at.d());
   detail::for_each(ctx, out.size(), kernels::Convert<Real, double>{out.data(), g.data()});
   return out;

@@ -78,13 +78,15 @@ ParticleSet<Real> remove_smoothing_bias(const Context& ctx, double b, const Part
 
 template <class Real>
 ParticleSet<Real> score_estimate(const Context& ctx, const ScoreParams& p, const ParticleSet<Real>& cloud,
-                                 const ParticleSet<Real>& at) {
+                                 const ParticleSet<Real>& at, const Communicator* comm) {
+  const bool kde = p.estimator == ScoreEstimator::kde || p.estimator == ScoreEstimator::kde_corrected;
+  if (kde && at.n() == 0 && comm && comm->size() > 1) return ParticleSet<Real>(ctx, 0, at.d());  // a rank without rows
   switch (p.estimator) {
     case ScoreEstimator::kde: return fields::kde_score(ctx, p.bandwidth, cloud, at);
     case ScoreEstimator::kde_corrected:
       return remove_smoothing_bias(ctx, p.bandwidth, cloud, fields::kde_score(ctx, p.bandwidth, cloud, at));
-    case ScoreEstimator::blob: return fields::blob_score(ctx, p.bandwidth, cloud, at);
-    case ScoreEstimator::ot: return fields::ot_score(ctx, p.ot_eps, p.ot_tol, cloud, at);
+    case ScoreEstimator::blob: return fields::blob_score(ctx, p.bandwidth, cloud, at, comm);
+    case ScoreEstimator::ot: return fields::ot_score(ctx, p.ot_eps, p.ot_tol, cloud, at, comm);
   }
   FLOWSAMPLER_EXPECTS(false, "score estimate: unknown estimator");
 }
@@ -92,8 +94,8 @@ ParticleSet<Real> score_estimate(const Context& ctx, const ScoreParams& p, const
 template ScoreParams resolve_score<float>(const Context&, const ScoreOptions&, const ParticleSet<float>&);
 template ScoreParams resolve_score<double>(const Context&, const ScoreOptions&, const ParticleSet<double>&);
 template ParticleSet<float> score_estimate<float>(const Context&, const ScoreParams&, const ParticleSet<float>&,
-                                                  const ParticleSet<float>&);
+                                                  const ParticleSet<float>&, const Communicator*);
 template ParticleSet<double> score_estimate<double>(const Context&, const ScoreParams&, const ParticleSet<double>&,
-                                                    const ParticleSet<double>&);
+                                                    const ParticleSet<double>&, const Communicator*);
 
 }  // namespace flowsampler::jko

@@ -8,6 +8,7 @@
 
 #include "core/launch.hpp"
 #include "core/lincomb.hpp"
+#include "core/rank_rows.hpp"
 #include "flowsampler/core/error.hpp"
 #include "jko/iterate.hpp"
 
@@ -78,18 +79,22 @@ class AndersonHistory {
 
   // next = X + w f - sum_i gamma_i (dX_i + w dF_i), gamma minimizing
   // |f - dF gamma|: the Gram matrix dF^T dF and dF^T f come from two GEMMs on
-  // the device and one small download; the solve is on the host.
+  // the device and one small download; the solve is on the host. Split over
+  // ranks (comm), each rank's GEMMs cover its rows and the ranks add them.
   void mix(const Context& ctx, ParticleSet<double>& next, const ParticleSet<double>& X, const ParticleSet<double>& f,
-           double w) {
+           double w, const Communicator* comm) {
     const int m = count_;
     kernels::AndersonMix k{next.data(), X.data(), f.data(), w, dX_.data(), dF_.data(), len_, m, {}, {}};
     if (m > 0) {
-      const int L = int(len_);
-      double* G = gram_.data();
-      detail::gemm(ctx, true, false, m, m, L, 1.0, dF_.data(), L, dF_.data(), L, 0.0, G, m);
-      detail::gemm(ctx, true, false, m, 1, L, 1.0, dF_.data(), L, f.data(), L, 0.0, G + m * m, m);
-      std::vector<double> host(std::size_t(m) * (m + 1));
-      detail::device_of(ctx).download(host.data(), G, host.size() * sizeof(double));
+      std::vector<double> host(std::size_t(m) * (m + 1), 0.0);
+      if (len_ > 0) {  // a rank without rows adds zeros
+        const int L = int(len_);
+        double* G = gram_.data();
+        detail::gemm(ctx, true, false, m, m, L, 1.0, dF_.data(), L, dF_.data(), L, 0.0, G, m);
+        detail::gemm(ctx, true, false, m, 1, L, 1.0, dF_.data(), L, f.data(), L, 0.0, G + m * m, m);
+        detail::device_of(ctx).download(host.data(), G, host.size() * sizeof(double));
+      }
+      if (comm) host = comm->sum(host);
       // In history order (oldest first), symmetric as the sums it stands for.
       const std::size_t mm = std::size_t(m);
       std::vector<double> M(mm * mm), b(mm);
@@ -138,61 +143,73 @@ constexpr double automatic_relative_tol = std::is_same<Real, float>::value ? 1e-
 
 template <class Real>
 double first_order_residual(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x,
-                            const ParticleSet<Real>& next, double h, const ScoreParams& params) {
+                            const ParticleSet<Real>& next, double h, const ScoreParams& params, const Communicator* comm) {
   FLOWSAMPLER_EXPECTS(std::isfinite(h) && h > 0, "jko: the step h must be > 0, got " << h);
   FLOWSAMPLER_EXPECTS(x.n() == next.n() && x.d() == next.d(), "jko: the clouds must pair up, got " << x.n() << " x " << x.d()
                                                                   << " and " << next.n() << " x " << next.d());
-  const ParticleSet<Real> g = objective.gradient(ctx, next, next, params);
-  const double s = detail::reduce(ctx, x.size(), 1, kernels::CandidateResidual<Real>{x.data(), next.data(), g.data(), h})[0];
+  const detail::RankRows<Real> from(ctx, x, comm), to(ctx, next, comm);
+  const ParticleSet<Real> g = objective.gradient(ctx, next, to.mine(), params, comm);
+  const double s = from.total(detail::reduce(ctx, from.mine().size(), 1,
+                                             kernels::CandidateResidual<Real>{from.mine().data(), to.mine().data(), g.data(), h})[0]);
   return std::sqrt(s / double(x.n()));
 }
 
 // The iterate X, the step f and their copies live on the context's backend
-// in double (N x d each); the host sees one residual norm per gradient
-// evaluation and, with Anderson mixing, the m x (m + 1) Gram entries.
+// in double (this rank's rows x d each); the host sees one residual norm per
+// gradient evaluation and, with Anderson mixing, the m x (m + 1) Gram
+// entries. Split over ranks, the iterate's rows also travel once per
+// evaluation (all_gather_rows), as every rank's G needs the whole cloud.
 template <class Real>
 StepResult<Real> jko_step(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x, double h,
                           const StepOptions& o) {
   check_step_arguments(ctx, objective, x, h, o);
-  const std::size_t n = x.n(), d = x.d(), len = n * d;
+  const detail::RankRows<Real> rows(ctx, x, o.comm);  // with one process, rows.mine() is x
+  const ParticleSet<Real>& mine = rows.mine();
+  const std::size_t n = x.n(), d = x.d(), len = mine.size();
   StepResult<Real> out;
   out.score = objective.resolve(ctx, x);
-  ParticleSet<double> x0(ctx, n, d);
-  const double bad = detail::reduce(ctx, len, 1, kernels::WidenCountNonFinite<Real>{x0.data(), x.data()})[0];
+  ParticleSet<double> x0(ctx, mine.n(), d);
+  const double bad = rows.total(detail::reduce(ctx, len, 1, kernels::WidenCountNonFinite<Real>{x0.data(), mine.data()})[0]);
   FLOWSAMPLER_EXPECTS(bad == 0, "jko: the cloud has non-finite coordinates");
 
   // Residual r = (X - X_k) / h + G(X) and the fixed-point step f = -h r.
-  ParticleSet<Real> cloud(ctx, n, d);
+  ParticleSet<Real> part(ctx, mine.n(), d);
   auto residual = [&](ParticleSet<double>& X, ParticleSet<double>& f) {
     // The iterate as the cloud holds it: eps is exact for it.
-    detail::for_each(ctx, len, kernels::RoundIterate<Real>{X.data(), cloud.data()});
-    const ParticleSet<Real> g = objective.gradient(ctx, cloud, cloud, out.score);
-    const double s = detail::reduce(ctx, len, 1, kernels::StepResidual<Real>{f.data(), X.data(), x0.data(), g.data(), h})[0];
+    detail::for_each(ctx, len, kernels::RoundIterate<Real>{X.data(), part.data()});
+    // Split over ranks, G at this rank's rows needs the whole cloud.
+    const ParticleSet<Real> gathered = rows.comm ? detail::all_gather_rows(ctx, *rows.comm, part) : ParticleSet<Real>();
+    const ParticleSet<Real>& cloud = rows.comm ? gathered : part;
+    const ParticleSet<Real> g = objective.gradient(ctx, cloud, part, out.score, o.comm);
+    const double s =
+        rows.total(detail::reduce(ctx, len, 1, kernels::StepResidual<Real>{f.data(), X.data(), x0.data(), g.data(), h})[0]);
     ++out.inner;
     return std::sqrt(s / double(n));
   };
   auto narrow = [&](const ParticleSet<double>& X) {
-    ParticleSet<Real> r(ctx, n, d);
+    ParticleSet<Real> r(ctx, mine.n(), d);
     detail::for_each(ctx, len, kernels::Convert<Real, double>{r.data(), X.data()});
+    if (rows.comm) r = detail::all_gather_rows(ctx, *rows.comm, r);
     return r;
   };
 
-  ParticleSet<double> X = x0.copy(ctx), f(ctx, n, d);
+  ParticleSet<double> X = x0.copy(ctx), f(ctx, mine.n(), d);
   const double eps0 = residual(X, f);  // = rms |G(X_k)|: f is the explicit step
   out.tol = o.tol > 0 ? o.tol : automatic_relative_tol<Real> * eps0;
   if (o.explicit_step) {
     detail::lincomb_into(ctx, X, X, {{1.0, &f}});
     out.x = narrow(X);
-    out.solver_eps = first_order_residual(ctx, objective, x, out.x, h, out.score);
+    out.solver_eps = first_order_residual(ctx, objective, x, out.x, h, out.score, o.comm);
     out.inner = 0;
     return out;
   }
   double eps = eps0, best = eps0, w = o.damping;
-  ParticleSet<double> Xbest = X.copy(ctx), fbest = f.copy(ctx), Xprev(ctx, n, d), fprev(ctx, n, d), next(ctx, n, d);
+  ParticleSet<double> Xbest = X.copy(ctx), fbest = f.copy(ctx), Xprev(ctx, mine.n(), d), fprev(ctx, mine.n(), d),
+      next(ctx, mine.n(), d);
   AndersonHistory history(ctx, len, o.anderson);
   while (eps > out.tol && out.inner < o.max_inner) {
     // Next iterate: X + w f, corrected by Anderson mixing over the history.
-    history.mix(ctx, next, X, f, w);
+    history.mix(ctx, next, X, f, w, rows.comm);
     std::swap(Xprev, X);
     std::swap(X, next);
     std::swap(fprev, f);  // f is rewritten whole by the residual
@@ -230,8 +247,8 @@ template StepResult<float> jko_step<float>(const Context&, const Objective<float
 template StepResult<double> jko_step<double>(const Context&, const Objective<double>&, const ParticleSet<double>&, double,
                                              const StepOptions&);
 template double first_order_residual<float>(const Context&, const Objective<float>&, const ParticleSet<float>&,
-                                            const ParticleSet<float>&, double, const ScoreParams&);
+                                            const ParticleSet<float>&, double, const ScoreParams&, const Communicator*);
 template double first_order_residual<double>(const Context&, const Objective<double>&, const ParticleSet<double>&,
-                                             const ParticleSet<double>&, double, const ScoreParams&);
+                                             const ParticleSet<double>&, double, const ScoreParams&, const Communicator*);
 
 }  // namespace flowsampler::jko

@@ -66,7 +66,7 @@ int run_command_line(int argc, const char* const* argv) {
   try {
     Command& command = line.chosen();
     FLOWSAMPLER_EXPECTS(world.size() == 1 || command.runs_under_mpirun(),
-                        "under mpirun (" << world.size() << " ranks) only sample, drift and metrics run sharded; run "
+                        "under mpirun (" << world.size() << " ranks) only sample, drift, metrics and jko run sharded; run "
                                          << command.name() << " as one process");
     const int rc = command.run(line.backend());
     if (!command.writes_stdout()) return rc;

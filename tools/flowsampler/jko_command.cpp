@@ -30,17 +30,26 @@ template <class Real>
 int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   const auto wall0 = std::chrono::steady_clock::now();
   FLOWSAMPLER_EXPECTS(o.to_normal != !o.target.empty(), "jko: give exactly one of --to-normal and --target");
+  // Under mpirun each rank iterates its shard of every step; rank 0 writes every output.
+  const Communicator comm = Communicator::world();
+  FLOWSAMPLER_EXPECTS(comm.size() == 1 || o.model.empty(),
+                      "--model: under mpirun (" << comm.size() << " ranks) jko runs without a model (its inversion check "
+                                                << "runs as one process); drop --model or run as one process");
   Outputs outputs;  // checked and staged before any work: --out may not lie inside --model
-  outputs.input("--data", o.data);
-  outputs.target("--target", o.target);
-  const std::string model_dir = outputs.directory("--model", o.model);
-  const std::string out = outputs.file("--out", o.out), report = outputs.file("--report", o.report);
+  std::string model_dir, out, report;
+  if (comm.is_root()) {
+    outputs.input("--data", o.data);
+    outputs.target("--target", o.target);
+    model_dir = outputs.directory("--model", o.model);
+    out = outputs.file("--out", o.out), report = outputs.file("--report", o.report);
+  }
   Context ctx = Context::create(parse_backend(backend_name, "--backend"), o.seed);
   const ParticleSet<Real> x0 = io::read_particles<Real>(ctx, o.data);
   const targets::GaussianMixture target = o.to_normal ? targets::GaussianMixture(1) : targets::load_target(o.target);
   JkoProblem p = jko_problem(o, x0.n(), x0.d(), o.to_normal ? nullptr : &target);
   jko::FlowOptions& fo = p.flow;
-  const Progress progress(o.progress);
+  fo.step.comm = &comm;
+  const Progress progress(o.progress && comm.is_root());
   fo.on_step = [&](const jko::StepRecord& r) {
     char status[64];
     std::snprintf(status, sizeof status, "solver eps %.2e  inner %d", r.solver_eps, r.inner);
@@ -56,6 +65,7 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
   } else {
     r = run_jko_flow(ctx, p, x0, o.explicit_step);
   }
+  if (!comm.is_root()) return 0;
   write_cloud(out, r.x, std::string("jko (") + (o.explicit_step ? "explicit" : "implicit") + " steps): the final cloud for --out",
               kJkoBlowUp);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
@@ -67,7 +77,7 @@ int run_jko_typed(const JkoOptions& o, const std::string& backend_name) {
                               {"estimator", o.estimator}, {"steps", r.steps.size()}, {"h", r.steps},
                               {"explicit", o.explicit_step}, {"stopped_by_tolerance", r.stopped_by_tolerance},
                               {"model", o.model.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.model)},
-                              {"inversion_error", inversion}, {"wall_seconds", wall}, {"records", rec},
+                              {"inversion_error", inversion}, {"ranks", comm.size()}, {"wall_seconds", wall}, {"records", rec},
                               {"device", device_report(ctx)}};
     write_json(report, j);
   }
@@ -137,6 +147,7 @@ class JkoCommand final : public Command {
     add_precision_option(sub, o_.precision);
   }
   int run(const std::string& backend) override { return run_jko(o_, backend); }
+  bool runs_under_mpirun() const override { return true; }
 
  private:
   JkoOptions o_;

@@ -64,8 +64,11 @@ class Objective {
   /// grad_W F(rho)(y) for every row y of `at` (M x d), rho the law of
   /// `cloud` (N x d), with the score parameters `params`. Error on an empty
   /// cloud or points, a d that differs from the objective's, an empty objective.
+  /// Split over ranks (comm of size > 1): every rank passes the whole cloud
+  /// and its shard of it (rows comm->shard(N), possibly none) as `at`, and
+  /// every rank must call (score_estimate).
   ParticleSet<Real> gradient(const Context& ctx, const ParticleSet<Real>& cloud, const ParticleSet<Real>& at,
-                             const ScoreParams& params) const;
+                             const ScoreParams& params, const Communicator* comm = nullptr) const;
 
  private:
   enum class Kind { relative_entropy, potential, interaction, mmd };

@@ -76,8 +76,11 @@ ScoreParams resolve_score(const Context& ctx, const ScoreOptions& options, const
 
 /// The estimate of grad log rho at each row of `at` (M x d), rho the law of
 /// `cloud` (N x d). Error on empty sets, mismatched d, unresolved parameters.
+/// Split over ranks (comm of size > 1): every rank passes the whole cloud and
+/// its shard of it (rows comm->shard(N), possibly none) as `at`, and every
+/// rank must call (the blob and OT estimators exchange values).
 template <class Real>
 ParticleSet<Real> score_estimate(const Context& ctx, const ScoreParams& params, const ParticleSet<Real>& cloud,
-                                 const ParticleSet<Real>& at);
+                                 const ParticleSet<Real>& at, const Communicator* comm = nullptr);
 
 }  // namespace flowsampler::jko

@@ -17,6 +17,15 @@
 /// On a device context the iterate and its history stay on the device (in
 /// double): per gradient evaluation the host reads one residual norm and,
 /// with Anderson mixing, the m x (m + 1) Gram entries of the small solve.
+///
+/// Split over ranks (StepOptions::comm, `mpirun`): every rank passes the
+/// whole cloud X_k and gets the whole X_{k+1}; each iterates its shard of
+/// rows (comm->shard(N)) and evaluates G there against the whole current
+/// cloud, which the ranks exchange once per gradient evaluation (N x d
+/// values), with the residual's and the Gram matrix's partial sums added in
+/// rank order. Every rank then takes the same decisions, and the result
+/// agrees with one process's up to the order of those sums.
+#include "flowsampler/core/communicator.hpp"
 #include "flowsampler/core/context.hpp"
 #include "flowsampler/core/particle_set.hpp"
 #include "flowsampler/jko/objective.hpp"
@@ -33,6 +42,8 @@ struct StepOptions {
   int anderson = 5;         ///< Anderson memory (0: plain damped fixed point)
   bool adaptive = true;     ///< halve w (and restart the mixing from the best iterate) when eps grows
   bool explicit_step = false;  ///< forward Euler X_k - h grad_W F(rho_k)(X_k) instead
+  /// The ranks that split the step (null or one rank: this process alone).
+  const Communicator* comm = nullptr;
 };
 
 template <class Real>
@@ -54,9 +65,11 @@ StepResult<Real> jko_step(const Context& ctx, const Objective<Real>& objective, 
                           const StepOptions& options = {});
 
 /// The solver residual of a candidate step x -> next with the score
-/// parameters `params` (what jko_step reports as solver_eps; an independent check).
+/// parameters `params` (what jko_step reports as solver_eps; an independent
+/// check). With comm, split over its ranks as jko_step is (x, next whole on every rank).
 template <class Real>
 double first_order_residual(const Context& ctx, const Objective<Real>& objective, const ParticleSet<Real>& x,
-                            const ParticleSet<Real>& next, double h, const ScoreParams& params);
+                            const ParticleSet<Real>& next, double h, const ScoreParams& params,
+                            const Communicator* comm = nullptr);
 
 }  // namespace flowsampler::jko
